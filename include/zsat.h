@@ -1,0 +1,129 @@
+/*  zsat.h - the one public header of zsat.
+
+    Shared types every component agrees on: task events, the vector (envelope fields plus a
+    borrowed payload), the error value the decoders return, the satellite kind API and the
+    CLI subcommand type. Class headers from each component folder are included at the end.
+*/
+#ifndef ZSAT_H_INCLUDED
+#define ZSAT_H_INCLUDED
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef ZSAT_VERSION
+#define ZSAT_VERSION "0.1.0"
+#endif
+
+//  Names (hosts, nodes, types, channels, steps) are 1..63 bytes of [A-Za-z0-9_.-].
+#define ZSAT_NAME_MAX          64
+#define ZSAT_SERIALIZATION_MAX 16
+//  Default upper bound of one payload; sockets set ZMQ_MAXMSGSIZE from it.
+#define ZSAT_PAYLOAD_MAX (16 * 1024 * 1024)
+
+//  Task events, on the wire as their numeric value. The values are stable: never renumber.
+typedef enum {
+    ZSAT_EV_NONE = 0,
+    ZSAT_EV_INIT = 1,
+    ZSAT_EV_BOUNCE = 2,
+    ZSAT_EV_ACK = 3,
+    ZSAT_EV_SEND = 4,
+    ZSAT_EV_BEGIN = 5,
+    ZSAT_EV_END = 6,
+    ZSAT_EV_HAPPY_END = 7,
+    ZSAT_EV_PROPAGATE = 8,
+    ZSAT_EV_ERROR = 9,
+    ZSAT_EV_TIMEOUT = 10,
+    ZSAT_EV_O_TIMEOUT = 11,
+    ZSAT_EV_FAILURE = 12,
+    ZSAT_EV_HEARTBEAT = 13,
+    ZSAT_EV_DEAD_LETTER = 14,
+    ZSAT_EV_RETRY = 15,
+    ZSAT_EV_ALERT = 16,
+    ZSAT_EV_SCALE = 17,
+    ZSAT_EV_COUNT
+} zsat_event_t;
+
+//  Vector flags.
+#define ZSAT_FLAG_CRITICAL 0x01u  //  kept in the replay buffer until every consumer acked
+#define ZSAT_FLAG_REPLAY   0x02u  //  re-sent by the buffer: the consumer may have seen it
+#define ZSAT_FLAG_PROBE    0x04u  //  half-open circuit breaker probe
+#define ZSAT_FLAG_LEGACY   0x08u  //  arrived in DSAT's single-frame format
+
+//  The vector: an envelope and an opaque payload. The payload is borrowed: it points into a
+//  received frame or a buffer its producer owns, and is valid until that is reused.
+typedef struct {
+    uint8_t event;      //  zsat_event_t
+    uint32_t flags;     //  ZSAT_FLAG_*
+    uint32_t seq;       //  grows by one at every send along the path
+    uint32_t retry;     //  how many times this task was re-sent
+    uint32_t wid;       //  worker id: instance number of the emitting node
+    uint32_t pid;       //  process id of the emitter
+    uint32_t checksum;  //  CRC-32 (IEEE, as zlib) of the payload
+    uint64_t task_id;
+    uint64_t job_id;
+    int64_t timestamp;            //  microseconds since the epoch, emitter's clock
+    char where[ZSAT_NAME_MAX];    //  host the vector is for
+    char step[ZSAT_NAME_MAX];     //  node that sent it
+    char next[ZSAT_NAME_MAX];     //  node it goes to
+    char emitter[ZSAT_NAME_MAX];  //  node that created the task
+    char type[ZSAT_NAME_MAX];     //  kind of job (routing key)
+    char channel[ZSAT_NAME_MAX];  //  logical channel (critical channels are buffered)
+    char serialization[ZSAT_SERIALIZATION_MAX];  //  how the payload is encoded
+    const uint8_t *payload;
+    size_t payload_size;
+} zsat_vector_t;
+
+//  Error codes returned by decoders and loaders; never a crash, never an assert.
+typedef enum {
+    ZSAT_E_OK = 0,
+    ZSAT_E_FRAMES,     //  wrong frame count
+    ZSAT_E_VERSION,    //  unknown envelope version
+    ZSAT_E_TYPE,       //  a field has the wrong msgpack type
+    ZSAT_E_SIZE,       //  a field or frame is over its limit
+    ZSAT_E_TRUNCATED,  //  input ended inside a value
+    ZSAT_E_DEPTH,      //  nesting or count impossible for the bytes left
+    ZSAT_E_FIELD,      //  a field's content is invalid (bad name, ':' in legacy, ...)
+    ZSAT_E_CHECKSUM,   //  payload does not match its checksum
+    ZSAT_E_ROUTING,    //  routing frame disagrees with the envelope
+    ZSAT_E_IO,         //  a system call failed
+    ZSAT_E_CONFIG      //  invalid configuration
+} zsat_errcode_t;
+
+typedef struct {
+    int code;        //  zsat_errcode_t
+    char text[256];  //  one line, for a human
+} zsat_error_t;
+
+//  Sets err (when not NULL) and returns -1, so decoders can `return zsat_fail (...)`.
+int zsat_fail (zsat_error_t *err, int code, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+//  Returns the event's wire name ("HAPPY_END"), or "?" for an unknown value.
+const char *zsat_event_name (int event);
+//  Returns the event for a name (case-insensitive), or ZSAT_EV_NONE.
+zsat_event_t zsat_event_from_name (const char *name);
+
+//  Returns true when name is 1..63 bytes of [A-Za-z0-9_.-].
+bool zsat_name_valid (const char *name);
+
+//  CRC-32 (IEEE 802.3, reflected, as zlib.crc32). Pass 0 as crc to start.
+uint32_t zsat_crc32 (uint32_t crc, const void *data, size_t size);
+
+//  --- CLI subcommands: one file cli/cmd_<name>.c each, found by the build. ---
+typedef struct {
+    const char *name;                    //  "check"
+    const char *summary;                 //  one line for `zsat --help`
+    int (*run) (int argc, char **argv);  //  argv[0] is the subcommand; returns exit code
+} zsat_command_t;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
