@@ -115,6 +115,98 @@ bool zsat_name_valid (const char *name);
 //  CRC-32 (IEEE 802.3, reflected, as zlib.crc32). Pass 0 as crc to start.
 uint32_t zsat_crc32 (uint32_t crc, const void *data, size_t size);
 
+//  --- Satellite kinds: one file satellites/sat_<kind>.c each, one struct of callbacks. ---
+
+//  What a handler returns; the runtime owns retries, forwarding and every tracker event.
+typedef enum {
+    ZSAT_OK = 0,     //  done: forward the vector to every next step
+    ZSAT_RETRY = 1,  //  transient failure: call again after a backoff, up to max_retry
+    ZSAT_ERROR = 2,  //  failed: report ERROR, do not forward
+    ZSAT_SKIP = 3    //  nothing to forward (a source with nothing new, a filter)
+} zsat_result_t;
+
+typedef enum {
+    ZSAT_ROLE_SOURCE,  //  produces vectors on ticks (gen)
+    ZSAT_ROLE_WORKER,  //  turns a job into a measurement or transforms a vector (cpu, exec)
+    ZSAT_ROLE_SINK,    //  consumes vectors (csv, hdf5, carbon, log)
+    ZSAT_ROLE_SYSTEM   //  orchester, tracker, scheduler, buffer: not run by the satellite runtime
+} zsat_role_t;
+
+typedef enum {
+    ZSAT_OPT_STRING,    //  char[size] in the config struct
+    ZSAT_OPT_INT,       //  int64_t
+    ZSAT_OPT_DOUBLE,    //  double
+    ZSAT_OPT_BOOL,      //  bool (true/false/yes/no/on/off/1/0)
+    ZSAT_OPT_DURATION,  //  int64_t milliseconds ("250ms", "2s", "1m", "1h"; bare = ms)
+    ZSAT_OPT_SIZE       //  int64_t bytes ("512", "64k", "16MiB", "1G")
+} zsat_opt_type_t;
+
+//  One option of a kind: parsed from the topology's node options into the kind's config
+//  struct at `offset`. Unknown keys are rejected by `zsat check`; `zsat help KIND` prints these.
+typedef struct {
+    const char *name;
+    zsat_opt_type_t type;
+    const char *default_value;  //  as it would be written in the topology
+    const char *description;
+    size_t offset;
+    size_t size;  //  ZSAT_OPT_STRING: capacity of the char array
+} zsat_option_t;
+#define ZSAT_OPTIONS_END                                                                           \
+    {                                                                                              \
+        NULL, ZSAT_OPT_STRING, NULL, NULL, 0, 0                                                    \
+    }
+
+//  What the runtime tells a kind about where it runs (satellites/zsat_ctx.c).
+typedef struct zsat_ctx_t zsat_ctx_t;
+
+typedef struct {
+    const char *name;
+    const char *description;
+    zsat_role_t role;
+    const zsat_option_t *options;  //  ends with ZSAT_OPTIONS_END; may be NULL
+    size_t config_size;            //  struct the options are parsed into
+    //  Prepares state from a parsed config. Returns 0, or -1 (logged via ctx) to fail start.
+    int (*init) (zsat_ctx_t *ctx, const void *config, void **state_p);
+    //  Handles one vector in place: a worker sets the payload (zsat_vector_set_payload) from
+    //  memory it owns or from zsat_ctx_buffer; a sink stores it.
+    zsat_result_t (*handle) (zsat_ctx_t *ctx, void *state, zsat_vector_t *vector);
+    //  Sources: fills a new vector, called every zsat_ctx_set_tick interval.
+    zsat_result_t (*tick) (zsat_ctx_t *ctx, void *state, zsat_vector_t *vector);
+    //  Flushes and frees state: every accepted vector must be stored when it returns.
+    void (*exit) (zsat_ctx_t *ctx, void *state);
+} zsat_kind_t;
+
+typedef enum { ZSAT_LOG_ERROR, ZSAT_LOG_WARN, ZSAT_LOG_INFO, ZSAT_LOG_DEBUG } zsat_log_level_t;
+
+//  Creates a context (the runtime does; tests may). Strings are copied. NULL on failure.
+zsat_ctx_t *zsat_ctx_new (const char *topology, const char *host, const char *node, int instance,
+                          const char *run_dir);
+void zsat_ctx_destroy (zsat_ctx_t **self_p);
+const char *zsat_ctx_topology (zsat_ctx_t *self);
+const char *zsat_ctx_host (zsat_ctx_t *self);
+const char *zsat_ctx_node (zsat_ctx_t *self);
+int zsat_ctx_instance (zsat_ctx_t *self);
+const char *zsat_ctx_run_dir (zsat_ctx_t *self);
+//  Logs one line to the node's log (stderr; the launcher gives each node its own file).
+void zsat_ctx_log (zsat_ctx_t *self, int level, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+//  Sources: asks to be ticked every interval_us (0 stops ticking).
+void zsat_ctx_set_tick (zsat_ctx_t *self, int64_t interval_us);
+int64_t zsat_ctx_tick (zsat_ctx_t *self);
+//  A scratch buffer for an output payload, valid until the next call on this context.
+uint8_t *zsat_ctx_buffer (zsat_ctx_t *self, size_t *cap);
+//  Adds n to a named counter (drops, rows, reconnects) that status and the tracker show.
+void zsat_ctx_count (zsat_ctx_t *self, const char *counter, uint64_t n);
+uint64_t zsat_ctx_counter (zsat_ctx_t *self, const char *counter);
+//  Iterates counters: returns the name of counter i and sets *value, or NULL past the end.
+const char *zsat_ctx_counter_at (zsat_ctx_t *self, size_t i, uint64_t *value);
+//  Log level threshold (default INFO; ZSAT_LOG=debug|info|warn|error in the environment).
+void zsat_ctx_set_log_level (zsat_ctx_t *self, int level);
+
+//  Logs a line in zsat's format to stream without a context (daemons' own messages).
+void zsat_log_line (FILE *stream, int level, const char *who, const char *format, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
 //  --- CLI subcommands: one file cli/cmd_<name>.c each, found by the build. ---
 typedef struct {
     const char *name;                    //  "check"
@@ -125,5 +217,12 @@ typedef struct {
 #ifdef __cplusplus
 }
 #endif
+
+#include "zsat_diag.h"
+#include "zsat_vector.h"
+#include "zsat_dsat.h"
+#include "zsat_record.h"
+#include "zsat_evbatch.h"
+#include "zsat_topology.h"
 
 #endif
