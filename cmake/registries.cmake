@@ -1,15 +1,19 @@
 # Generates two tables from file names, so parallel work never edits a shared list:
 #  - every <component>/zsat_<class>.c defines `void zsat_<class>_test (bool verbose)`;
-#  - every cli/cmd_<name>.c defines `const zsat_command_t zsat_cmd_<name>`.
+#  - every cli/cmd_<name>.c defines `const zsat_command_t zsat_cmd_<name>`;
+#  - every <component>/sat_<kind>.c defines `const zsat_kind_t zsat_kind_<kind>`.
 function(zsat_generate_registries sources)
   set(classes "")
   set(commands "")
+  set(kinds "")
   foreach(src ${sources})
     get_filename_component(base ${src} NAME_WE)
     if(base MATCHES "^zsat_(.+)$")
       list(APPEND classes ${CMAKE_MATCH_1})
     elseif(base MATCHES "^cmd_(.+)$")
       list(APPEND commands ${CMAKE_MATCH_1})
+    elseif(base MATCHES "^sat_(.+)$")
+      list(APPEND kinds ${CMAKE_MATCH_1})
     endif()
   endforeach()
   list(SORT classes)
@@ -30,6 +34,15 @@ function(zsat_generate_registries sources)
   endforeach()
   file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/generated/zsat_commands.inc
        CONTENT "${decl}\nconst zsat_command_t *const zsat_commands[] = {\n${rows}    NULL\n};\n")
+  list(SORT kinds)
+  set(decl "")
+  set(rows "")
+  foreach(c ${kinds})
+    string(APPEND decl "extern const zsat_kind_t zsat_kind_${c};\n")
+    string(APPEND rows "    &zsat_kind_${c},\n")
+  endforeach()
+  file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/generated/zsat_kinds.inc
+       CONTENT "${decl}\nstatic const zsat_kind_t *const zsat_kinds_table[] = {\n${rows}    NULL\n};\n")
   set(ZSAT_SELFTEST_CLASSES ${classes} PARENT_SCOPE)
   set(ZSAT_GENERATED_SOURCES "" PARENT_SCOPE)
 endfunction()

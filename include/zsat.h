@@ -174,7 +174,28 @@ typedef struct {
     zsat_result_t (*tick) (zsat_ctx_t *ctx, void *state, zsat_vector_t *vector);
     //  Flushes and frees state: every accepted vector must be stored when it returns.
     void (*exit) (zsat_ctx_t *ctx, void *state);
+    //  ZSAT_ROLE_SYSTEM only: the node's actor, started with a zsat_node_args_t * as args.
+    zactor_fn *actor;
 } zsat_kind_t;
+
+typedef struct zsat_topology_t zsat_topology_t;
+
+//  What every node actor is started with (`zsat node`, the launcher, tests in-process).
+//  Actor contract: after setup it signals the pipe, then sends one frame "READY", or
+//  "FAILED <reason>" and returns. It ends on "$TERM" after draining and flushing. On "STATS"
+//  it replies one frame of JSON counters.
+typedef struct {
+    zsat_topology_t *topology;
+    const char *node;
+    const char *host;
+    int instance;
+} zsat_node_args_t;
+
+//  The kinds registry, generated from every <component>/sat_<kind>.c, each defining
+//  `const zsat_kind_t zsat_kind_<kind>`. Returns the kind, or NULL when unknown.
+const zsat_kind_t *zsat_kind_find (const char *name);
+//  Returns the NULL-terminated list of every kind, sorted by name.
+const zsat_kind_t *const *zsat_kinds_all (void);
 
 typedef enum { ZSAT_LOG_ERROR, ZSAT_LOG_WARN, ZSAT_LOG_INFO, ZSAT_LOG_DEBUG } zsat_log_level_t;
 
