@@ -1,0 +1,282 @@
+/*  zsat_statusview - renders the live status of `zsat up` from rows of data, and reads the
+    flat JSON objects the launcher and the tracker answer with. Pure functions: no sockets,
+    no clock, so the screen is testable.
+*/
+#include "zsat_statusview.h"
+
+//  Finds `"key"` followed by ':' in json and returns the first byte of its value.
+static const char *
+s_json_value (const char *json, const char *key)
+{
+    char quoted[ZSAT_NAME_MAX + 3];
+    snprintf (quoted, sizeof quoted, "\"%s\"", key);
+    for (const char *at = strstr (json, quoted); at; at = strstr (at + 1, quoted)) {
+        const char *value = at + strlen (quoted);
+        while (*value == ' ' || *value == '\t' || *value == '\n' || *value == '\r')
+            value++;
+        if (*value != ':')
+            continue;  //  the text was a value, not a key
+        value++;
+        while (*value == ' ' || *value == '\t' || *value == '\n' || *value == '\r')
+            value++;
+        return value;
+    }
+    return NULL;
+}
+
+bool
+zsat_statusview_json_string (const char *json, const char *key, char *buf, size_t cap)
+{
+    const char *value = json && key ? s_json_value (json, key) : NULL;
+    if (!value || *value != '"' || cap == 0)
+        return false;
+    size_t size = 0;
+    for (value++; *value && *value != '"'; value++) {
+        if (*value == '\\' && value[1])
+            value++;  //  keep the escaped character itself; good enough for names and details
+        if (size + 1 < cap)
+            buf[size++] = *value;
+    }
+    buf[size] = 0;
+    return *value == '"';
+}
+
+bool
+zsat_statusview_json_number (const char *json, const char *key, double *value)
+{
+    const char *text = json && key ? s_json_value (json, key) : NULL;
+    if (!text)
+        return false;
+    char *end = NULL;
+    double number = strtod (text, &end);
+    if (end == text)
+        return false;
+    *value = number;
+    return true;
+}
+
+const char *
+zsat_statusview_json_object (const char *json, const char **end)
+{
+    const char *start = NULL;
+    bool in_string = false;
+    for (const char *at = json; at && *at; at++) {
+        if (in_string) {
+            if (*at == '\\' && at[1])
+                at++;
+            else if (*at == '"')
+                in_string = false;
+        }
+        else if (*at == '"')
+            in_string = true;
+        else if (*at == '{')
+            start = at;  //  a later '{' is more inner
+        else if (*at == '}' && start) {
+            *end = at + 1;
+            return start;
+        }
+    }
+    return NULL;
+}
+
+//  Copies the object [start, end) into buf so the key readers stay inside it.
+static const char *
+s_object_copy (const char *start, const char *end, char *buf, size_t cap)
+{
+    size_t size = (size_t)(end - start) < cap - 1 ? (size_t)(end - start) : cap - 1;
+    memcpy (buf, start, size);
+    buf[size] = 0;
+    return buf;
+}
+
+size_t
+zsat_statusview_rows_from_status (const char *json, zsat_status_row_t *rows, size_t max)
+{
+    char host[ZSAT_NAME_MAX] = "";
+    zsat_statusview_json_string (json, "host", host, sizeof host);
+    const char *list = json ? strstr (json, "\"instances\":[") : NULL;
+    size_t count = 0;
+    const char *end = NULL;
+    char object[1024];
+    for (const char *at = list ? zsat_statusview_json_object (list, &end) : NULL; at && count < max;
+         at = zsat_statusview_json_object (end, &end)) {
+        s_object_copy (at, end, object, sizeof object);
+        zsat_status_row_t *row = &rows[count];
+        memset (row, 0, sizeof *row);
+        double number = 0;
+        snprintf (row->host, sizeof row->host, "%s", host);
+        if (!zsat_statusview_json_string (object, "node", row->node, sizeof row->node))
+            continue;
+        zsat_statusview_json_string (object, "state", row->state, sizeof row->state);
+        zsat_statusview_json_string (object, "last_exit", row->last_exit, sizeof row->last_exit);
+        if (zsat_statusview_json_number (object, "instance", &number))
+            row->instance = (int)number;
+        if (zsat_statusview_json_number (object, "pid", &number))
+            row->pid = (int)number;
+        if (zsat_statusview_json_number (object, "restarts", &number))
+            row->restarts = (int)number;
+        zsat_statusview_json_number (object, "uptime", &row->uptime_s);
+        count++;
+    }
+    return count;
+}
+
+//  Reads `name=<n>` from a heartbeat detail.
+static uint64_t
+s_detail_counter (const char *detail, const char *name)
+{
+    size_t len = strlen (name);
+    for (const char *at = strstr (detail, name); at; at = strstr (at + 1, name))
+        if ((at == detail || at[-1] == ' ') && at[len] == '=')
+            return strtoull (at + len + 1, NULL, 10);
+    return 0;
+}
+
+static const zsat_status_row_t *
+s_row_find (const zsat_status_row_t *rows, size_t count, const char *host, const char *node,
+            int instance)
+{
+    for (size_t i = 0; i < count; i++)
+        if (streq (rows[i].node, node) && rows[i].instance == instance &&
+            (!*host || streq (rows[i].host, host)))
+            return &rows[i];
+    return NULL;
+}
+
+size_t
+zsat_statusview_merge_nodes (const char *json, zsat_status_row_t *rows, size_t count,
+                             const zsat_status_row_t *previous, size_t previous_count,
+                             double elapsed_s)
+{
+    size_t merged = 0;
+    const char *end = NULL;
+    char object[2048];
+    for (const char *at = json ? zsat_statusview_json_object (json, &end) : NULL; at;
+         at = zsat_statusview_json_object (end, &end)) {
+        s_object_copy (at, end, object, sizeof object);
+        char host[ZSAT_NAME_MAX] = "", node[ZSAT_NAME_MAX] = "", detail[512] = "";
+        double instance = 0;
+        if (!zsat_statusview_json_string (object, "node", node, sizeof node) ||
+            !zsat_statusview_json_string (object, "detail", detail, sizeof detail))
+            continue;
+        zsat_statusview_json_string (object, "host", host, sizeof host);
+        if (!zsat_statusview_json_number (object, "instance", &instance))
+            zsat_statusview_json_number (object, "wid", &instance);
+        zsat_status_row_t *row =
+            (zsat_status_row_t *)s_row_find (rows, count, host, node, (int)instance);
+        if (!row)
+            continue;
+        row->has_stats = true;
+        row->in = s_detail_counter (detail, "in");
+        row->out = s_detail_counter (detail, "out");
+        row->errors = s_detail_counter (detail, "errors");
+        const zsat_status_row_t *before =
+            s_row_find (previous, previous_count, row->host, node, (int)instance);
+        if (before && before->has_stats && elapsed_s > 0 && row->in >= before->in &&
+            row->out >= before->out) {
+            row->in_rate = (double)(row->in - before->in) / elapsed_s;
+            row->out_rate = (double)(row->out - before->out) / elapsed_s;
+        }
+        merged++;
+    }
+    return merged;
+}
+
+static void
+s_render_row (zchunk_t *out, const zsat_status_row_t *row)
+{
+    char line[512], name[ZSAT_NAME_MAX + 16];
+    snprintf (name, sizeof name, "%s.%d", row->node, row->instance);
+    int size;
+    if (row->has_stats)
+        size = snprintf (line, sizeof line, "%-12s %-22s %-9s %8d %8d %10.1f %10.1f %8" PRIu64 "\n",
+                         row->host, name, row->state, row->pid, row->restarts, row->in_rate,
+                         row->out_rate, row->errors);
+    else
+        size = snprintf (line, sizeof line, "%-12s %-22s %-9s %8d %8d %10s %10s %8s\n", row->host,
+                         name, row->state, row->pid, row->restarts, "-", "-", "-");
+    zchunk_extend (out, line, (size_t)(size < (int)sizeof line ? size : (int)sizeof line - 1));
+}
+
+char *
+zsat_statusview_render (const zsat_status_row_t *rows, size_t count, const char *title,
+                        const char *footer, bool ansi)
+{
+    zchunk_t *out = zchunk_new (NULL, 0);
+    if (!out)
+        return NULL;
+    if (ansi)
+        zchunk_extend (out, "\033[H\033[2J", 7);  //  home the cursor, clear the screen
+    char line[512];
+    int size = snprintf (line, sizeof line, "%s\n%-12s %-22s %-9s %8s %8s %10s %10s %8s\n",
+                         title ? title : "", "HOST", "NODE", "STATE", "PID", "RESTARTS", "IN/s",
+                         "OUT/s", "ERRORS");
+    zchunk_extend (out, line, (size_t)size);
+    for (size_t i = 0; i < count; i++)
+        s_render_row (out, &rows[i]);
+    if (footer)
+        zchunk_extend (out, footer, strlen (footer));
+    zchunk_extend (out, "\n", 2);  //  with the terminating NUL
+    char *text = strdup ((char *)zchunk_data (out));
+    zchunk_destroy (&out);
+    return text;
+}
+
+void
+zsat_statusview_test (bool verbose)
+{
+    printf (" * zsat_statusview: ");
+    const char *status =
+        "{\"host\":\"a\",\"state\":\"running\",\"nodes\":[{\"node\":\"cpu\",\"stage\":0,"
+        "\"instances\":2,\"min\":1,\"max\":4}],\"instances\":["
+        "{\"node\":\"cpu\",\"instance\":0,\"stage\":0,\"pid\":101,\"state\":\"running\","
+        "\"restarts\":2,\"uptime\":1.5,\"last_exit\":\"signal 9\"},"
+        "{\"node\":\"cpu\",\"instance\":1,\"stage\":0,\"pid\":0,\"state\":\"flapping\","
+        "\"restarts\":6,\"uptime\":0.0,\"last_exit\":\"exit 3\"}]}";
+    zsat_status_row_t rows[8], previous[8];
+    size_t count = zsat_statusview_rows_from_status (status, rows, 8);
+    assert (count == 2);
+    assert (streq (rows[0].host, "a") && streq (rows[0].node, "cpu") && rows[0].pid == 101);
+    assert (rows[0].restarts == 2 && streq (rows[0].last_exit, "signal 9"));
+    assert (rows[1].instance == 1 && streq (rows[1].state, "flapping"));
+    assert (zsat_statusview_rows_from_status ("garbage", rows, 8) == 0);
+    assert (zsat_statusview_rows_from_status (NULL, rows, 8) == 0);
+    count = zsat_statusview_rows_from_status (status, rows, 8);
+
+    //  Rates come from the difference of two heartbeats' cumulative counters.
+    memcpy (previous, rows, sizeof rows);
+    const char *nodes1 = "{\"nodes\":[{\"host\":\"a\",\"node\":\"cpu\",\"instance\":0,"
+                         "\"detail\":\"in=10 out=8 errors=1 retries=0 dropped=0 dead=0\"}]}";
+    assert (zsat_statusview_merge_nodes (nodes1, previous, count, NULL, 0, 1.0) == 1);
+    assert (previous[0].has_stats && previous[0].in == 10 && previous[0].errors == 1);
+    assert (previous[0].in_rate == 0);
+    const char *nodes2 = "{\"nodes\":[{\"host\":\"a\",\"node\":\"cpu\",\"instance\":0,"
+                         "\"detail\":\"in=30 out=28 errors=1 retries=0 dropped=0 dead=0\"},"
+                         "{\"host\":\"b\",\"node\":\"cpu\",\"instance\":0,\"detail\":\"in=5\"}]}";
+    assert (zsat_statusview_merge_nodes (nodes2, rows, count, previous, count, 2.0) == 1);
+    assert (rows[0].in_rate == 10.0 && rows[0].out_rate == 10.0 && !rows[1].has_stats);
+
+    char *text = zsat_statusview_render (rows, count, "zsat up: default", "tracker: ok", false);
+    assert (text);
+    assert (strstr (text, "zsat up: default\n"));
+    assert (strstr (text, "cpu.0") && strstr (text, "10.0") && strstr (text, "flapping"));
+    assert (strstr (text, "tracker: ok\n"));
+    assert (!strchr (text, '\033'));
+    if (verbose)
+        printf ("\n%s", text);
+    free (text);
+    text = zsat_statusview_render (NULL, 0, "t", NULL, true);
+    assert (text && text[0] == '\033');
+    free (text);
+
+    char buf[16];
+    double number = 0;
+    assert (zsat_statusview_json_string ("{\"a\":\"x\\\"y\"}", "a", buf, sizeof buf));
+    assert (streq (buf, "x\"y"));
+    assert (!zsat_statusview_json_string ("{\"a\":1}", "a", buf, sizeof buf));
+    assert (zsat_statusview_json_number ("{\"k\":\"node\",\"delta\": -1}", "delta", &number));
+    assert (number == -1);
+    assert (!zsat_statusview_json_number ("{\"delta\":\"x\"}", "delta", &number));
+    assert (!zsat_statusview_json_string ("{\"x\":\"node\"}", "node", buf, sizeof buf));
+    printf ("OK\n");
+}
