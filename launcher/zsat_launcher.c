@@ -42,6 +42,7 @@ typedef struct {
     zsock_t *control;
     zsock_t *feed;
     zpoller_t *poller;
+    FILE *log;                  //  stderr, or the spec's log file
     zsat_launcher_spec_t spec;  //  scalars only: the strings below are our own copies
     char *host, *log_dir;
     char who[ZSAT_NAME_MAX + 16];
@@ -172,12 +173,71 @@ zsat_launcher_spec_from_topology (zsat_launcher_spec_t *spec, zsat_topology_t *t
     return added;
 }
 
+int
+zsat_launcher_mkdirs (const char *path, mode_t mode)
+{
+    char buf[1024];
+    if (snprintf (buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return -1;
+    for (char *slash = strchr (buf + 1, '/'); slash; slash = strchr (slash + 1, '/')) {
+        *slash = 0;
+        if (mkdir (buf, mode) != 0 && errno != EEXIST)
+            return -1;
+        *slash = '/';
+    }
+    return mkdir (buf, mode) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int
+s_plan_endpoints (zsat_launcher_plan_t *plan, zsat_topology_t *topology, zsat_error_t *err)
+{
+    char client[1024];
+    if (zsat_topology_endpoint (topology, "launcher.control", plan->host, plan->host, client,
+                                sizeof client) == 0) {
+        zsat_launcher_bind_endpoint (client, plan->control, sizeof plan->control);
+        plan->spec.control = plan->control;
+    }
+    if (zsat_topology_endpoint (topology, "tracker.state", NULL, plan->host, plan->tracker_state,
+                                sizeof plan->tracker_state) == 0)
+        plan->spec.tracker_state = plan->tracker_state;
+    return 0;
+}
+
+int
+zsat_launcher_plan_init (zsat_launcher_plan_t *plan, zsat_topology_t *topology, const char *file,
+                         const char *host, zsat_error_t *err)
+{
+    memset (plan, 0, sizeof *plan);
+    snprintf (plan->host, sizeof plan->host, "%s", host);
+    zsat_launcher_spec_init (&plan->spec, plan->host);
+    ssize_t size = readlink ("/proc/self/exe", plan->exe, sizeof plan->exe - 1);
+    if (size <= 0)
+        return zsat_fail (err, ZSAT_E_IO, "cannot find the zsat binary: %s", strerror (errno));
+    plan->exe[size] = 0;
+    if (!realpath (file, plan->file))
+        return zsat_fail (err, ZSAT_E_IO, "%s: %s", file, strerror (errno));
+    if (!zsat_node_run_have_topology ())
+        return zsat_fail (err, ZSAT_E_CONFIG, "topologies are not available in this build");
+    snprintf (plan->host_dir, sizeof plan->host_dir, "%s/%s", zsat_topology_run_dir (topology),
+              host);
+    snprintf (plan->log_dir, sizeof plan->log_dir, "%s/logs", plan->host_dir);
+    //  0700: the ipc sockets in it accept any local process that can reach the file.
+    if (zsat_launcher_mkdirs (plan->host_dir, 0700) != 0 || chmod (plan->host_dir, 0700) != 0 ||
+        zsat_launcher_mkdirs (plan->log_dir, 0700) != 0)
+        return zsat_fail (err, ZSAT_E_IO, "cannot create %s: %s", plan->log_dir, strerror (errno));
+    plan->spec.log_dir = plan->log_dir;
+    if (zsat_launcher_spec_from_topology (&plan->spec, topology, plan->host, plan->exe, plan->file,
+                                          err) < 0)
+        return -1;
+    return s_plan_endpoints (plan, topology, err);
+}
+
 //  --- the actor's state ---
 
 #define LOG(self, level, ...)                                                                      \
     do {                                                                                           \
         if (!(self)->spec.quiet)                                                                   \
-            zsat_log_line (stderr, level, (self)->who, __VA_ARGS__);                               \
+            zsat_log_line ((self)->log, level, (self)->who, __VA_ARGS__);                          \
     } while (0)
 
 static void
@@ -197,6 +257,8 @@ s_self_destroy (self_t **self_p)
     zpoller_destroy (&self->poller);
     zsock_destroy (&self->control);
     zsock_destroy (&self->feed);
+    if (self->log && self->log != stderr)
+        fclose (self->log);
     free (self->host);
     free (self->log_dir);
     free (self);
@@ -257,10 +319,12 @@ s_self_new (zsock_t *pipe, const zsat_launcher_spec_t *spec)
     self->log_dir = spec->log_dir ? strdup (spec->log_dir) : NULL;
     self->spec.host = self->host;
     self->spec.log_dir = self->log_dir;
+    self->spec.log_file = NULL;
+    self->log = spec->log_file ? fopen (spec->log_file, "a") : stderr;
     snprintf (self->who, sizeof self->who, "launcher.%s", self->host);
     self->program_count = spec->program_count;
     self->programs = (program_t *)calloc (spec->program_count + 1, sizeof (program_t));
-    bool ok = self->host && self->programs && (!spec->log_dir || self->log_dir);
+    bool ok = self->host && self->programs && self->log && (!spec->log_dir || self->log_dir);
     for (size_t p = 0; ok && p < spec->program_count; p++)
         ok = s_copy_program (&self->programs[p], &spec->programs[p]) == 0;
     ok = ok && s_open_sockets (self, spec) == 0;
@@ -403,8 +467,9 @@ s_stop_stage (self_t *self, int stage)
         }
 }
 
+//  From now on nothing restarts: a worker that ends because its orchester stopped stays down.
 static void
-s_stop_all (self_t *self)
+s_stop_begin (self_t *self)
 {
     if (self->stopped)
         return;
@@ -414,9 +479,17 @@ s_stop_all (self_t *self)
         for (int i = 0; i < ZSAT_LAUNCHER_INSTANCES_MAX; i++)
             if (self->programs[p].inst[i].state == ST_BACKOFF)
                 self->programs[p].inst[i].state = ST_STOPPED;
+}
+
+static void
+s_stop_all (self_t *self)
+{
+    bool was_stopped = self->stopped;
+    s_stop_begin (self);
     for (int stage = 0; stage < ZSAT_STAGE_COUNT; stage++)
         s_stop_stage (self, stage);
-    LOG (self, ZSAT_LOG_INFO, "stopped");
+    if (!was_stopped)
+        LOG (self, ZSAT_LOG_INFO, "stopped");
 }
 
 //  --- requests ---
@@ -552,6 +625,14 @@ s_on_pipe (self_t *self)
     else if (streq (command, "STOP")) {
         s_stop_all (self);
         zstr_send (self->pipe, "STOPPED");
+    }
+    else if (streq (command, "STOPSTAGE")) {
+        char *stage = zmsg_popstr (msg);
+        s_stop_begin (self);
+        if (stage && atoi (stage) >= 0 && atoi (stage) < ZSAT_STAGE_COUNT)
+            s_stop_stage (self, atoi (stage));
+        zstr_send (self->pipe, "OK");
+        free (stage);
     }
     else
         LOG (self, ZSAT_LOG_WARN, "unknown pipe command '%s'", command);

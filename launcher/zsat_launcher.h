@@ -7,7 +7,9 @@
     Sockets: the actor pipe; optionally a REP control socket ("STATUS", "SCALE <node> <+1|-1>",
     "STOP") and a SUB on the tracker's state feed (topic "SCALE.<host>", JSON {"node","delta"}).
     Pipe commands: "STATUS" -> one frame JSON; "SCALE" node delta -> "OK <instances>" or
-    "ERROR <reason>"; "STOP" -> "STOPPED" after the graceful stop; "$TERM" stops and ends.
+    "ERROR <reason>"; "STOP" -> "STOPPED" after the graceful stop; "STOPSTAGE" n -> "OK"
+    after stopping one stage (so `zsat up` stops every host's sources before any sink);
+    "$TERM" stops and ends.
     After a "STOP" from the control socket the actor sends "STOPPED" on its pipe by itself.
 */
 #ifndef ZSAT_LAUNCHER_H_INCLUDED
@@ -50,7 +52,8 @@ typedef struct {
     int flap_count;             //  more than this many exits ...
     int64_t flap_window_ms;     //  ... within this window: "flapping", no more restarts
     int64_t stop_timeout_ms;    //  per stage, between SIGTERM and SIGKILL (default 5000)
-    bool quiet;                 //  no log lines on stderr (selftests)
+    bool quiet;                 //  no log lines at all (selftests)
+    const char *log_file;       //  the launcher's own log lines go here (appended), not stderr
     size_t program_count;
     zsat_launcher_program_t programs[ZSAT_LAUNCHER_PROGRAMS_MAX];
 } zsat_launcher_spec_t;
@@ -72,6 +75,25 @@ int zsat_launcher_spec_from_topology (zsat_launcher_spec_t *spec, zsat_topology_
 int zsat_launcher_stage_of (const zsat_kind_t *kind);
 //  Converts a client endpoint (">ipc://..,>tcp://..") into the binding one ("@..").
 void zsat_launcher_bind_endpoint (const char *client, char *buf, size_t cap);
+
+//  Everything `zsat launch` and `zsat up` need to start one host's launcher, with the
+//  storage its spec points into. Big: allocate it.
+typedef struct {
+    zsat_launcher_spec_t spec;
+    char host[ZSAT_NAME_MAX];
+    char exe[1024];   //  the zsat binary the children run
+    char file[1024];  //  absolute path of the topology file
+    char host_dir[1024], log_dir[1100];
+    char control[1024], tracker_state[1024];
+} zsat_launcher_plan_t;
+
+//  Fills plan for host: the programs (zsat_launcher_spec_from_topology), the run directory
+//  <run_dir>/<host> (created, mode 0700) and logs/ in it, the control endpoint to bind and
+//  the tracker feed to follow. Returns 0, or -1 with err set.
+int zsat_launcher_plan_init (zsat_launcher_plan_t *plan, zsat_topology_t *topology,
+                             const char *file, const char *host, zsat_error_t *err);
+//  Creates path and its parents with mode (existing directories are kept). Returns 0 or -1.
+int zsat_launcher_mkdirs (const char *path, mode_t mode);
 
 void zsat_launcher_actor (zsock_t *pipe, void *args);
 

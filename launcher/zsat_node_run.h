@@ -34,6 +34,7 @@ void zsat_satellite_actor (zsock_t *pipe, void *args) __attribute__ ((weak));
 #pragma weak zsat_topology_node_on_host
 #pragma weak zsat_topology_endpoint
 #pragma weak zsat_topology_parse
+#pragma weak zsat_topology_node_option
 #endif
 
 //  Returns true when this build can load topologies.

@@ -1,0 +1,136 @@
+/*  zsat launch - the per-host supervisor as a command: runs the launcher actor for one host
+    of a topology until SIGTERM, Ctrl-C or a "STOP" on its control socket, then stops the
+    host's nodes stage by stage. Writes <run_dir>/<host>/launcher.pid.
+*/
+#include "zsat.h"
+#include "zsat_launcher.h"
+#include "zsat_node_run.h"
+#include <signal.h>
+
+static volatile sig_atomic_t s_signalled;
+
+static void
+s_on_signal (int sig)
+{
+    s_signalled = sig;
+}
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+             "usage: zsat launch --host HOST FILE\n\n"
+             "Starts every node the topology FILE places on HOST (one `zsat node` process per\n"
+             "instance), restarts crashed ones with backoff, stops restarting a flapping one,\n"
+             "applies scale requests, and on SIGTERM/Ctrl-C stops them in order: sources,\n"
+             "orchester, workers, sinks, tracker. Logs: <run_dir>/<host>/logs/<node>.<i>.log.\n"
+             "Control socket (launcher.control): STATUS, SCALE <node> <+1|-1>, STOP.\n"
+             "The run directory is the topology's (override with ZSAT_RUN_DIR).\n");
+}
+
+//  Refuses to run twice for one host: a live pid in the pid file means a launcher runs.
+static int
+s_pid_file_write (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    if (file) {
+        int pid = 0;
+        int got = fscanf (file, "%d", &pid);
+        fclose (file);
+        if (got == 1 && pid > 0 && pid != getpid () && kill (pid, 0) == 0) {
+            fprintf (stderr, "zsat launch: a launcher (pid %d) already runs; see %s\n", pid, path);
+            return -1;
+        }
+    }
+    file = fopen (path, "w");
+    if (!file) {
+        fprintf (stderr, "zsat launch: cannot write %s: %s\n", path, strerror (errno));
+        return -1;
+    }
+    fprintf (file, "%d\n", (int)getpid ());
+    fclose (file);
+    return 0;
+}
+
+static int
+s_supervise (zsat_launcher_plan_t *plan, const char *who)
+{
+    zactor_t *actor = zactor_new (zsat_launcher_actor, &plan->spec);
+    char *ready = actor ? zstr_recv (actor) : NULL;
+    int rc = ready && streq (ready, "READY") ? 0 : 1;
+    zsat_log_line (stderr, rc ? ZSAT_LOG_ERROR : ZSAT_LOG_INFO, who, "%s (%zu nodes, control %s)",
+                   ready ? ready : "FAILED", plan->spec.program_count,
+                   plan->spec.control ? plan->spec.control : "none");
+    free (ready);
+    zpoller_t *poller = actor ? zpoller_new (actor, NULL) : NULL;
+    while (rc == 0 && !s_signalled) {
+        if (zpoller_wait (poller, 200) == actor) {
+            char *event = zstr_recv (actor);
+            bool stopped = !event || streq (event, "STOPPED");
+            free (event);
+            if (stopped)
+                break;
+        }
+    }
+    zpoller_destroy (&poller);
+    zactor_destroy (&actor);  //  "$TERM": the staged stop, bounded per stage
+    return rc;
+}
+
+static int
+s_run (int argc, char **argv)
+{
+    const char *host = NULL, *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
+            s_usage (stdout);
+            return 0;
+        }
+        if (streq (argv[i], "--host") && i + 1 < argc)
+            host = argv[++i];
+        else if (argv[i][0] != '-' && !file)
+            file = argv[i];
+        else {
+            fprintf (stderr, "zsat launch: unexpected argument '%s'\n", argv[i]);
+            s_usage (stderr);
+            return 2;
+        }
+    }
+    if (!host || !file) {
+        fprintf (stderr, "zsat launch: --host HOST and FILE are required\n");
+        s_usage (stderr);
+        return 2;
+    }
+    signal (SIGTERM, s_on_signal);
+    signal (SIGINT, s_on_signal);
+    signal (SIGPIPE, SIG_IGN);
+    if (!zsat_node_run_have_topology ()) {
+        fprintf (stderr, "zsat launch: topologies are not available in this build\n");
+        return 1;
+    }
+    zsat_diag_t *diag = zsat_diag_new ();
+    zsat_topology_t *topology = zsat_topology_load (file, diag);
+    zsat_launcher_plan_t *plan = (zsat_launcher_plan_t *)calloc (1, sizeof *plan);
+    zsat_error_t err = {0, ""};
+    char who[ZSAT_NAME_MAX + 16], pid_path[1200];
+    snprintf (who, sizeof who, "launch.%s", host);
+    int rc = 1;
+    if (!topology)
+        zsat_diag_print (diag, stderr);
+    else if (!plan || zsat_launcher_plan_init (plan, topology, file, host, &err) != 0)
+        fprintf (stderr, "zsat launch: %s\n", err.text);
+    else {
+        snprintf (pid_path, sizeof pid_path, "%s/launcher.pid", plan->host_dir);
+        if (s_pid_file_write (pid_path) == 0) {
+            rc = s_supervise (plan, who);
+            unlink (pid_path);
+        }
+    }
+    free (plan);
+    zsat_topology_destroy (&topology);
+    zsat_diag_destroy (&diag);
+    return rc;
+}
+
+const zsat_command_t zsat_cmd_launch = {"launch", "supervise the nodes of one host of a topology",
+                                        s_run};

@@ -1,0 +1,311 @@
+/*  zsat up - runs every host of a topology on this machine, one launcher actor per host in
+    this process, with a live one-screen status (launcher state of each node instance plus
+    rates from the tracker's NODES query). Stops on Ctrl-C or after --duration: sources of
+    every host first, sinks and the tracker last.
+*/
+#include "zsat.h"
+#include "zsat_launcher.h"
+#include "zsat_node_run.h"
+#include "zsat_statusview.h"
+#include <signal.h>
+
+#define UP_HOSTS_MAX 32
+#define UP_ROWS_MAX  512
+
+static volatile sig_atomic_t s_signalled;
+
+static void
+s_on_signal (int sig)
+{
+    s_signalled = sig;
+}
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out, "usage: zsat up [FILE] [--duration SECONDS] [--no-status]\n\n"
+                  "Runs every host of the topology FILE (default: topologies/default.yaml) on\n"
+                  "this machine and shows a live status refreshed every second: per node\n"
+                  "instance its host, state, pid, restarts, vectors in/out per second and\n"
+                  "errors. Stops cleanly on Ctrl-C or after --duration, then prints where the\n"
+                  "data and the logs are.\n");
+}
+
+typedef struct {
+    const char *file;
+    double duration;
+    bool status;
+    size_t host_count;
+    zactor_t *actors[UP_HOSTS_MAX];
+    zsat_launcher_plan_t *plans[UP_HOSTS_MAX];
+    char query[1024];  //  tracker.query endpoint, "" when the topology has none
+    zsat_status_row_t rows[UP_ROWS_MAX], previous[UP_ROWS_MAX];
+    size_t row_count, previous_count;
+    int64_t previous_at;
+} up_t;
+
+//  The default topology: beside the sources (a build tree), or beside the binary.
+static const char *
+s_default_topology (char *buf, size_t cap)
+{
+    snprintf (buf, cap, "%s/topologies/default.yaml", ZSAT_SOURCE_DIR);
+    if (zsys_file_exists (buf))
+        return buf;
+    char exe[1024];
+    ssize_t size = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    exe[size > 0 ? size : 0] = 0;
+    char *slash = strrchr (exe, '/');
+    if (slash)
+        *slash = 0;
+    snprintf (buf, cap, "%s/../share/zsat/topologies/default.yaml", exe);
+    if (zsys_file_exists (buf))
+        return buf;
+    snprintf (buf, cap, "%s/../topologies/default.yaml", exe);
+    return zsys_file_exists (buf) ? buf : "topologies/default.yaml";
+}
+
+static int
+s_parse (int argc, char **argv, up_t *up)
+{
+    for (int i = 1; i < argc; i++) {
+        if (streq (argv[i], "--help") || streq (argv[i], "-h"))
+            return 1;
+        if (streq (argv[i], "--no-status"))
+            up->status = false;
+        else if (streq (argv[i], "--duration") && i + 1 < argc) {
+            char *end = NULL;
+            up->duration = strtod (argv[++i], &end);
+            if (*end || up->duration <= 0) {
+                fprintf (stderr, "zsat up: bad --duration '%s'\n", argv[i]);
+                return -1;
+            }
+        }
+        else if (argv[i][0] != '-' && !up->file)
+            up->file = argv[i];
+        else {
+            fprintf (stderr, "zsat up: unexpected argument '%s'\n", argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Starts one launcher actor per host. Returns 0, or -1 after reporting why.
+static int
+s_start (up_t *up, zsat_topology_t *topology)
+{
+    for (size_t h = 0; h < zsat_topology_host_count (topology); h++) {
+        const char *host = zsat_topology_host (topology, h)->name;
+        if (up->host_count == UP_HOSTS_MAX) {
+            fprintf (stderr, "zsat up: more than %d hosts\n", UP_HOSTS_MAX);
+            return -1;
+        }
+        zsat_error_t err = {0, ""};
+        zsat_launcher_plan_t *plan = (zsat_launcher_plan_t *)calloc (1, sizeof *plan);
+        if (!plan || zsat_launcher_plan_init (plan, topology, up->file, host, &err) != 0) {
+            fprintf (stderr, "zsat up: host %s: %s\n", host, err.text);
+            free (plan);
+            return -1;
+        }
+        //  The status screen owns the terminal: the launchers log to a file instead.
+        char log_file[1200];
+        snprintf (log_file, sizeof log_file, "%s/launcher.log", plan->log_dir);
+        if (up->status && isatty (STDOUT_FILENO))
+            plan->spec.log_file = log_file;
+        zactor_t *actor = zactor_new (zsat_launcher_actor, &plan->spec);
+        char *ready = actor ? zstr_recv (actor) : NULL;
+        bool ok = ready && streq (ready, "READY");
+        if (!ok)
+            fprintf (stderr, "zsat up: host %s: %s\n", host, ready ? ready : "FAILED");
+        free (ready);
+        if (!ok) {
+            zactor_destroy (&actor);
+            free (plan);
+            return -1;
+        }
+        up->plans[up->host_count] = plan;
+        up->actors[up->host_count++] = actor;
+    }
+    return 0;
+}
+
+//  Sends a request to a launcher and returns its reply, skipping an unsolicited "STOPPED".
+static char *
+s_request (zactor_t *actor, const char *command, const char *arg)
+{
+    zstr_sendx (actor, command, arg, NULL);
+    char *reply = zstr_recv (actor);
+    if (reply && streq (reply, "STOPPED") && !streq (command, "STOPSTAGE")) {
+        free (reply);
+        reply = zstr_recv (actor);
+    }
+    return reply;
+}
+
+//  Asks the tracker for NODES. Returns the JSON (caller frees) or NULL when it does not
+//  answer within 300 ms; a fresh REQ each time, so a lost reply never wedges the socket.
+static char *
+s_tracker_nodes (up_t *up)
+{
+    if (!*up->query)
+        return NULL;
+    zsock_t *req = zsock_new (ZMQ_REQ);
+    if (!req || zsock_attach (req, up->query, false) != 0) {
+        zsock_destroy (&req);
+        return NULL;
+    }
+    zsock_set_sndtimeo (req, 300);
+    zsock_set_rcvtimeo (req, 300);
+    char *reply = zstr_send (req, "NODES") == 0 ? zstr_recv (req) : NULL;
+    zsock_destroy (&req);
+    return reply;
+}
+
+static void
+s_refresh (up_t *up, int64_t started)
+{
+    memcpy (up->previous, up->rows, up->row_count * sizeof up->rows[0]);
+    up->previous_count = up->row_count;
+    up->row_count = 0;
+    for (size_t h = 0; h < up->host_count; h++) {
+        char *json = s_request (up->actors[h], "STATUS", NULL);
+        if (json)
+            up->row_count += zsat_statusview_rows_from_status (json, up->rows + up->row_count,
+                                                               UP_ROWS_MAX - up->row_count);
+        free (json);
+    }
+    int64_t now = zclock_mono ();
+    char *nodes = s_tracker_nodes (up);
+    double elapsed = up->previous_at ? (now - up->previous_at) / 1000.0 : 0;
+    if (nodes)
+        zsat_statusview_merge_nodes (nodes, up->rows, up->row_count, up->previous,
+                                     up->previous_count, elapsed);
+    up->previous_at = now;
+    if (up->status) {
+        char title[1200], footer[256];
+        snprintf (title, sizeof title, "zsat up %s  (Ctrl-C stops)", up->file);
+        snprintf (footer, sizeof footer, "tracker: %s   elapsed %.0f s",
+                  nodes ? "answering" : "not answering (process state only)",
+                  (now - started) / 1000.0);
+        char *text =
+            zsat_statusview_render (up->rows, up->row_count, title, footer, isatty (STDOUT_FILENO));
+        if (text)
+            fputs (text, stdout);
+        fflush (stdout);
+        free (text);
+    }
+    free (nodes);
+}
+
+//  Stops stage by stage across every host, so no host's sink stops before another's source.
+static void
+s_stop (up_t *up)
+{
+    for (int stage = 0; stage < ZSAT_STAGE_COUNT; stage++) {
+        char number[8];
+        snprintf (number, sizeof number, "%d", stage);
+        for (size_t h = 0; h < up->host_count; h++)
+            zstr_sendx (up->actors[h], "STOPSTAGE", number, NULL);
+        for (size_t h = 0; h < up->host_count; h++) {
+            char *reply = zstr_recv (up->actors[h]);
+            if (reply && streq (reply, "STOPPED")) {  //  from an earlier control "STOP"
+                free (reply);
+                reply = zstr_recv (up->actors[h]);
+            }
+            free (reply);
+        }
+    }
+}
+
+static void
+s_summary (up_t *up, zsat_topology_t *topology, int64_t started)
+{
+    s_refresh (up, started);
+    int restarts = 0;
+    for (size_t r = 0; r < up->row_count; r++)
+        restarts += up->rows[r].restarts;
+    printf ("zsat up: %s stopped after %.1f s: %zu hosts, %zu node instances, %d restarts.\n",
+            zsat_topology_name (topology), (zclock_mono () - started) / 1000.0, up->host_count,
+            up->row_count, restarts);
+    printf ("run directory: %s (logs in <host>/logs/<node>.<instance>.log)\n",
+            zsat_topology_run_dir (topology));
+    static const char *keys[] = {"dir", "path", "file", "directory", NULL};
+    for (size_t n = 0; n < zsat_topology_node_count (topology); n++) {
+        const zsat_node_t *node = zsat_topology_node (topology, n);
+        for (const char **key = keys; *key; key++) {
+            const char *value = zsat_topology_node_option (node, *key);
+            if (value)
+                printf ("data of %s (%s): %s\n", node->name, node->kind, value);
+        }
+    }
+}
+
+static int
+s_run_up (up_t *up, zsat_topology_t *topology)
+{
+    const char *first = zsat_topology_host (topology, 0)->name;
+    if (zsat_topology_endpoint (topology, "tracker.query", NULL, first, up->query,
+                                sizeof up->query) != 0)
+        up->query[0] = 0;
+    int64_t started = zclock_mono ();
+    int rc = s_start (up, topology) == 0 ? 0 : 1;
+    if (rc == 0 && !up->status)
+        printf ("zsat up: %s running on %zu hosts%s\n", zsat_topology_name (topology),
+                up->host_count, up->duration > 0 ? "" : "; Ctrl-C stops");
+    fflush (stdout);
+    int64_t next = started;
+    while (rc == 0 && !s_signalled &&
+           (up->duration <= 0 || zclock_mono () - started < up->duration * 1000)) {
+        if (zclock_mono () >= next) {
+            s_refresh (up, started);
+            next += 1000;
+        }
+        zclock_sleep (50);
+    }
+    s_stop (up);
+    if (rc == 0)
+        s_summary (up, topology, started);
+    return rc;
+}
+
+static int
+s_run (int argc, char **argv)
+{
+    static up_t up;  //  big (rows); one per process
+    memset (&up, 0, sizeof up);
+    up.status = true;
+    int parsed = s_parse (argc, argv, &up);
+    if (parsed != 0) {
+        s_usage (parsed > 0 ? stdout : stderr);
+        return parsed > 0 ? 0 : 2;
+    }
+    char default_file[1200];
+    if (!up.file)
+        up.file = s_default_topology (default_file, sizeof default_file);
+    signal (SIGTERM, s_on_signal);
+    signal (SIGINT, s_on_signal);
+    signal (SIGPIPE, SIG_IGN);
+    if (!zsat_node_run_have_topology ()) {
+        fprintf (stderr, "zsat up: topologies are not available in this build\n");
+        return 1;
+    }
+    zsat_diag_t *diag = zsat_diag_new ();
+    zsat_topology_t *topology = zsat_topology_load (up.file, diag);
+    int rc = 1;
+    if (!topology)
+        zsat_diag_print (diag, stderr);
+    else if (zsat_topology_host_count (topology) == 0)
+        fprintf (stderr, "zsat up: %s has no host\n", up.file);
+    else
+        rc = s_run_up (&up, topology);
+    for (size_t h = 0; h < up.host_count; h++) {
+        zactor_destroy (&up.actors[h]);
+        free (up.plans[h]);
+    }
+    zsat_topology_destroy (&topology);
+    zsat_diag_destroy (&diag);
+    return rc;
+}
+
+const zsat_command_t zsat_cmd_up = {"up", "run every host of a topology here, with live status",
+                                    s_run};
