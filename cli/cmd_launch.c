@@ -1,6 +1,6 @@
 /*  zsat launch - the per-host supervisor as a command: runs the launcher actor for one host
     of a topology until SIGTERM, Ctrl-C or a "STOP" on its control socket, then stops the
-    host's nodes stage by stage. Writes <run_dir>/<host>/launcher.pid.
+    host's nodes stage by stage. Writes <run_dir>/<host>/launcher.pid and launcher.control.
 */
 #include "zsat.h"
 #include "zsat_launcher.h"
@@ -18,14 +18,16 @@ s_on_signal (int sig)
 static void
 s_usage (FILE *out)
 {
-    fprintf (out,
-             "usage: zsat launch --host HOST FILE\n\n"
-             "Starts every node the topology FILE places on HOST (one `zsat node` process per\n"
-             "instance), restarts crashed ones with backoff, stops restarting a flapping one,\n"
-             "applies scale requests, and on SIGTERM/Ctrl-C stops them in order: sources,\n"
-             "orchester, workers, sinks, tracker. Logs: <run_dir>/<host>/logs/<node>.<i>.log.\n"
-             "Control socket (launcher.control): STATUS, SCALE <node> <+1|-1>, STOP.\n"
-             "The run directory is the topology's (override with ZSAT_RUN_DIR).\n");
+    fprintf (
+        out,
+        "usage: zsat launch --host HOST FILE\n\n"
+        "Starts every node the topology FILE places on HOST (one `zsat node` process per\n"
+        "instance), restarts crashed ones with backoff, stops restarting a flapping one,\n"
+        "applies scale requests, and on SIGTERM/Ctrl-C stops them in order: sources,\n"
+        "orchester, workers, sinks, tracker. Logs: <run_dir>/<host>/logs/<node>.<i>.log.\n"
+        "Control socket (launcher.control, its address in <run_dir>/<host>/launcher.control):\n"
+        "STATUS, SCALE <node> <+1|-1>, STOP.\n"
+        "The run directory is the topology's (override with ZSAT_RUN_DIR).\n");
 }
 
 //  Refuses to run twice for one host: a live pid in the pid file means a launcher runs.
@@ -50,6 +52,23 @@ s_pid_file_write (const char *path)
     fprintf (file, "%d\n", (int)getpid ());
     fclose (file);
     return 0;
+}
+
+//  Writes where local tools reach the control socket: <run_dir>/<host>/launcher.control.
+static void
+s_control_file_write (zsat_topology_t *topology, zsat_launcher_plan_t *plan)
+{
+    char endpoint[1024], path[1200];
+    if (zsat_topology_endpoint (topology, "launcher.control", plan->host, plan->host, endpoint,
+                                sizeof endpoint) != 0)
+        return;
+    snprintf (path, sizeof path, "%s/launcher.control", plan->host_dir);
+    FILE *file = fopen (path, "w");
+    if (file) {
+        //  Without the '>' prefix: the plain address zmq clients connect to.
+        fprintf (file, "%s\n", endpoint[0] == '>' ? endpoint + 1 : endpoint);
+        fclose (file);
+    }
 }
 
 static int
@@ -122,6 +141,7 @@ s_run (int argc, char **argv)
     else {
         snprintf (pid_path, sizeof pid_path, "%s/launcher.pid", plan->host_dir);
         if (s_pid_file_write (pid_path) == 0) {
+            s_control_file_write (topology, plan);
             rc = s_supervise (plan, who);
             unlink (pid_path);
         }

@@ -92,10 +92,11 @@ s_actor_for (const zsat_node_t *node, const char *who)
     }
     if (kind->role == ZSAT_ROLE_SYSTEM)
         return kind->actor;
-    if (!zsat_satellite_actor)
+    zactor_fn *runtime = zsat_node_run_satellite_actor ();
+    if (!runtime)
         zsat_log_line (stderr, ZSAT_LOG_ERROR, who,
                        "kind %s is not available in this build (no satellite runtime)", node->kind);
-    return zsat_satellite_actor;
+    return runtime;
 }
 
 //  Waits for "READY" or "FAILED <reason>" (or a signal). Returns 0 when ready.

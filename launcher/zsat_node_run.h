@@ -37,11 +37,22 @@ void zsat_satellite_actor (zsock_t *pipe, void *args) __attribute__ ((weak));
 #pragma weak zsat_topology_node_option
 #endif
 
+//  Returns the satellite runtime's actor, or NULL when this build has none.
+static inline zactor_fn *
+zsat_node_run_satellite_actor (void)
+{
+    return zsat_satellite_actor;
+}
+
 //  Returns true when this build can load topologies.
 static inline bool
 zsat_node_run_have_topology (void)
 {
+#if ZSAT_HAVE_TOPOLOGY
+    return true;
+#else
     return zsat_topology_load != NULL;
+#endif
 }
 
 #endif
