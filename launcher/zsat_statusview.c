@@ -132,6 +132,31 @@ s_detail_counter (const char *detail, const char *name)
     return 0;
 }
 
+//  Reads a node's counters: numbers "in", "out", "errors" (the tracker's NODES), or the
+//  heartbeat's text `in=.. out=.. errors=..` in "detail". Returns false when neither is there.
+static bool
+s_counters (const char *object, zsat_status_row_t *row)
+{
+    char detail[512];
+    double in = 0, out = 0, errors = 0;
+    if (zsat_statusview_json_number (object, "in", &in) &&
+        zsat_statusview_json_number (object, "out", &out)) {
+        zsat_statusview_json_number (object, "errors", &errors);
+        row->in = (uint64_t)in;
+        row->out = (uint64_t)out;
+        row->errors = (uint64_t)errors;
+    }
+    else if (zsat_statusview_json_string (object, "detail", detail, sizeof detail)) {
+        row->in = s_detail_counter (detail, "in");
+        row->out = s_detail_counter (detail, "out");
+        row->errors = s_detail_counter (detail, "errors");
+    }
+    else
+        return false;
+    row->has_stats = true;
+    return true;
+}
+
 static const zsat_status_row_t *
 s_row_find (const zsat_status_row_t *rows, size_t count, const char *host, const char *node,
             int instance)
@@ -154,22 +179,17 @@ zsat_statusview_merge_nodes (const char *json, zsat_status_row_t *rows, size_t c
     for (const char *at = json ? zsat_statusview_json_object (json, &end) : NULL; at;
          at = zsat_statusview_json_object (end, &end)) {
         s_object_copy (at, end, object, sizeof object);
-        char host[ZSAT_NAME_MAX] = "", node[ZSAT_NAME_MAX] = "", detail[512] = "";
+        char host[ZSAT_NAME_MAX] = "", node[ZSAT_NAME_MAX] = "";
         double instance = 0;
-        if (!zsat_statusview_json_string (object, "node", node, sizeof node) ||
-            !zsat_statusview_json_string (object, "detail", detail, sizeof detail))
+        if (!zsat_statusview_json_string (object, "node", node, sizeof node))
             continue;
         zsat_statusview_json_string (object, "host", host, sizeof host);
         if (!zsat_statusview_json_number (object, "instance", &instance))
             zsat_statusview_json_number (object, "wid", &instance);
         zsat_status_row_t *row =
             (zsat_status_row_t *)s_row_find (rows, count, host, node, (int)instance);
-        if (!row)
+        if (!row || !s_counters (object, row))
             continue;
-        row->has_stats = true;
-        row->in = s_detail_counter (detail, "in");
-        row->out = s_detail_counter (detail, "out");
-        row->errors = s_detail_counter (detail, "errors");
         const zsat_status_row_t *before =
             s_row_find (previous, previous_count, row->host, node, (int)instance);
         if (before && before->has_stats && elapsed_s > 0 && row->in >= before->in &&
@@ -255,6 +275,13 @@ zsat_statusview_test (bool verbose)
                          "{\"host\":\"b\",\"node\":\"cpu\",\"instance\":0,\"detail\":\"in=5\"}]}";
     assert (zsat_statusview_merge_nodes (nodes2, rows, count, previous, count, 2.0) == 1);
     assert (rows[0].in_rate == 10.0 && rows[0].out_rate == 10.0 && !rows[1].has_stats);
+    //  The tracker's own shape: counters as numbers, the instance as "wid".
+    const char *nodes3 = "{\"nodes\":[{\"host\":\"a\",\"node\":\"cpu\",\"wid\":1,\"pid\":7,"
+                         "\"alive\":true,\"in\":40,\"out\":39,\"errors\":2,\"dead\":0}]}";
+    memcpy (previous, rows, sizeof rows);
+    assert (zsat_statusview_merge_nodes (nodes3, rows, count, previous, count, 1.0) == 1);
+    assert (rows[1].has_stats && rows[1].in == 40 && rows[1].errors == 2);
+    assert (rows[1].in_rate == 0);  //  no earlier value for this instance
 
     char *text = zsat_statusview_render (rows, count, "zsat up: default", "tracker: ok", false);
     assert (text);
