@@ -44,7 +44,7 @@ typedef struct {
 static int
 s_parse (int argc, char **argv, options_t *opts)
 {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (streq (argv[i], "--help") || streq (argv[i], "-h"))
             return 1;
@@ -71,7 +71,6 @@ s_parse (int argc, char **argv, options_t *opts)
             fprintf (stderr, "zsat node: unknown argument '%s'\n", argv[i]);
             return -1;
         }
-        i++;
     }
     if (!opts->file || !opts->node || !opts->host) {
         fprintf (stderr, "zsat node: --topology, --node and --host are required\n");
