@@ -144,6 +144,8 @@ s_run (int argc, char **argv)
             s_control_file_write (topology, plan);
             rc = s_supervise (plan, who);
             unlink (pid_path);
+            snprintf (pid_path, sizeof pid_path, "%s/launcher.control", plan->host_dir);
+            unlink (pid_path);
         }
     }
     free (plan);

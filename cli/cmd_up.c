@@ -162,7 +162,7 @@ s_tracker_nodes (up_t *up)
 }
 
 static void
-s_refresh (up_t *up, int64_t started)
+s_refresh (up_t *up, int64_t started, bool render)
 {
     memcpy (up->previous, up->rows, up->row_count * sizeof up->rows[0]);
     up->previous_count = up->row_count;
@@ -181,7 +181,7 @@ s_refresh (up_t *up, int64_t started)
         zsat_statusview_merge_nodes (nodes, up->rows, up->row_count, up->previous,
                                      up->previous_count, elapsed);
     up->previous_at = now;
-    if (up->status) {
+    if (up->status && render) {
         char title[1200], footer[256];
         snprintf (title, sizeof title, "zsat up %s  (Ctrl-C stops)", up->file);
         snprintf (footer, sizeof footer, "tracker: %s   elapsed %.0f s",
@@ -220,7 +220,7 @@ s_stop (up_t *up)
 static void
 s_summary (up_t *up, zsat_topology_t *topology, int64_t started)
 {
-    s_refresh (up, started);
+    s_refresh (up, started, false);
     int restarts = 0;
     for (size_t r = 0; r < up->row_count; r++)
         restarts += up->rows[r].restarts;
@@ -232,11 +232,15 @@ s_summary (up_t *up, zsat_topology_t *topology, int64_t started)
     static const char *keys[] = {"dir", "path", "file", "directory", NULL};
     for (size_t n = 0; n < zsat_topology_node_count (topology); n++) {
         const zsat_node_t *node = zsat_topology_node (topology, n);
-        for (const char **key = keys; *key; key++) {
-            const char *value = zsat_topology_node_option (node, *key);
-            if (value)
-                printf ("data of %s (%s): %s\n", node->name, node->kind, value);
-        }
+        const zsat_kind_t *kind = zsat_kind_find (node->kind);
+        const char *value = NULL;
+        for (const char **key = keys; *key && !value; key++)
+            value = zsat_topology_node_option (node, *key);
+        if (value)
+            printf ("data of %s (%s): %s\n", node->name, node->kind, value);
+        else if (kind && kind->role == ZSAT_ROLE_SINK)
+            printf ("data of %s (%s): its default place in %s/%s/\n", node->name, node->kind,
+                    zsat_topology_run_dir (topology), node->hosts[0]);
     }
 }
 
@@ -257,7 +261,7 @@ s_run_up (up_t *up, zsat_topology_t *topology)
     while (rc == 0 && !s_signalled &&
            (up->duration <= 0 || zclock_mono () - started < up->duration * 1000)) {
         if (zclock_mono () >= next) {
-            s_refresh (up, started);
+            s_refresh (up, started, true);
             next += 1000;
         }
         zclock_sleep (50);

@@ -645,6 +645,8 @@ s_on_pipe (self_t *self)
         s_stop_begin (self);
         if (stage && atoi (stage) >= 0 && atoi (stage) < ZSAT_STAGE_COUNT)
             s_stop_stage (self, atoi (stage));
+        if (stage && atoi (stage) == ZSAT_STAGE_COUNT - 1)
+            LOG (self, ZSAT_LOG_INFO, "stopped");
         zstr_send (self->pipe, "OK");
         free (stage);
     }
