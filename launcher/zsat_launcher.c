@@ -573,10 +573,11 @@ s_status_instance (zchunk_t *out, program_t *program, int index, bool *first)
     int size = snprintf (
         line, sizeof line,
         "{\"node\":\"%s\",\"instance\":%d,\"stage\":%d,\"pid\":%d,\"state\":\"%s\","
-        "\"restarts\":%d,\"uptime\":%.1f,\"last_exit\":\"%s\"}",
+        "\"restarts\":%d,\"uptime\":%.1f,\"last_exit\":\"%s\",\"backoff_ms\":%" PRId64 "}",
         program->name, index, program->stage, pid, s_state_names[inst->state], inst->restarts,
         uptime,
-        zsat_proc_describe (inst->proc ? zsat_proc_status (inst->proc) : -1, text, sizeof text));
+        zsat_proc_describe (inst->proc ? zsat_proc_status (inst->proc) : -1, text, sizeof text),
+        inst->backoff_ms);
     zchunk_extend (out, line, (size_t)size);
 }
 
@@ -886,6 +887,11 @@ s_test_flapping (void)
     zsat_status_row_t row = s_test_wait (actor, 0, "flapping", 0);
     //  4 exits within the window: started once, restarted 3 times, then left alone.
     assert (row.restarts == 3 && row.pid == 0 && streq (row.last_exit, "exit 3"));
+    //  The delays were 10, 20, then 40 ms: doubled and capped at backoff_max_ms.
+    zstr_send (actor, "STATUS");
+    char *json = zstr_recv (actor);
+    assert (strstr (json, "\"backoff_ms\":40}"));
+    zstr_free (&json);
     zclock_sleep (200);
     row = s_test_wait (actor, 0, "flapping", 0);
     assert (row.restarts == 3);
