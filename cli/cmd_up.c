@@ -8,6 +8,7 @@
 #include "zsat_node_run.h"
 #include "zsat_statusview.h"
 #include <signal.h>
+#include <sys/ioctl.h>
 
 #define UP_HOSTS_MAX 32
 #define UP_ROWS_MAX  512
@@ -187,8 +188,18 @@ s_refresh (up_t *up, int64_t started, bool render)
         snprintf (footer, sizeof footer, "tracker: %s   elapsed %.0f s",
                   nodes ? "answering" : "not answering (process state only)",
                   (now - started) / 1000.0);
-        char *text =
-            zsat_statusview_render (up->rows, up->row_count, title, footer, isatty (STDOUT_FILENO));
+        //  One screen: rows that do not fit are counted in the footer, not scrolled.
+        size_t shown = up->row_count;
+        struct winsize size;
+        bool tty = isatty (STDOUT_FILENO);
+        if (tty && ioctl (STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_row > 6 &&
+            shown > (size_t)size.ws_row - 4) {
+            shown = (size_t)size.ws_row - 5;
+            size_t used = strlen (footer);
+            snprintf (footer + used, sizeof footer - used, "   (%zu more instances not shown)",
+                      up->row_count - shown);
+        }
+        char *text = zsat_statusview_render (up->rows, shown, title, footer, tty);
         if (text)
             fputs (text, stdout);
         fflush (stdout);
