@@ -300,13 +300,14 @@ s_copy_program (program_t *program, const zsat_launcher_program_t *source)
 }
 
 static int
-s_open_sockets (self_t *self, const zsat_launcher_spec_t *spec)
+s_open_sockets (self_t *self, const zsat_launcher_spec_t *spec, zsat_error_t *err)
 {
     self->poller = zpoller_new (self->pipe, NULL);
     if (spec->control) {
         self->control = zsock_new (ZMQ_REP);
         if (!self->control || zsock_attach (self->control, spec->control, true) != 0)
-            return -1;
+            return zsat_fail (err, ZSAT_E_IO, "cannot bind the control socket %s: %s",
+                              spec->control, zmq_strerror (zmq_errno ()));
         zpoller_add (self->poller, self->control);
     }
     if (spec->tracker_state) {
@@ -314,7 +315,8 @@ s_open_sockets (self_t *self, const zsat_launcher_spec_t *spec)
         char topic[ZSAT_NAME_MAX + 8];
         snprintf (topic, sizeof topic, "SCALE.%s", self->host);
         if (!self->feed || zsock_attach (self->feed, spec->tracker_state, false) != 0)
-            return -1;
+            return zsat_fail (err, ZSAT_E_IO, "cannot connect to the tracker feed %s: %s",
+                              spec->tracker_state, zmq_strerror (zmq_errno ()));
         zsock_set_subscribe (self->feed, topic);
         zpoller_add (self->poller, self->feed);
     }
@@ -322,7 +324,7 @@ s_open_sockets (self_t *self, const zsat_launcher_spec_t *spec)
 }
 
 static self_t *
-s_self_new (zsock_t *pipe, const zsat_launcher_spec_t *spec)
+s_self_new (zsock_t *pipe, const zsat_launcher_spec_t *spec, zsat_error_t *err)
 {
     self_t *self = (self_t *)calloc (1, sizeof (self_t));
     if (!self)
@@ -341,7 +343,9 @@ s_self_new (zsock_t *pipe, const zsat_launcher_spec_t *spec)
     bool ok = self->host && self->programs && self->log && (!spec->log_dir || self->log_dir);
     for (size_t p = 0; ok && p < spec->program_count; p++)
         ok = s_copy_program (&self->programs[p], &spec->programs[p]) == 0;
-    ok = ok && s_open_sockets (self, spec) == 0;
+    if (!ok)
+        zsat_fail (err, ZSAT_E_IO, "out of memory, or cannot open the log file");
+    ok = ok && s_open_sockets (self, spec, err) == 0;
     if (!ok)
         s_self_destroy (&self);
     return self;
@@ -713,10 +717,11 @@ s_on_feed (self_t *self)
 void
 zsat_launcher_actor (zsock_t *pipe, void *args)
 {
-    self_t *self = args ? s_self_new (pipe, (const zsat_launcher_spec_t *)args) : NULL;
+    zsat_error_t err = {ZSAT_E_CONFIG, "no spec"};
+    self_t *self = args ? s_self_new (pipe, (const zsat_launcher_spec_t *)args, &err) : NULL;
     zsock_signal (pipe, 0);
     if (!self) {
-        zstr_send (pipe, "FAILED cannot start the launcher (sockets or memory)");
+        zstr_sendf (pipe, "FAILED %s", err.text);
         return;
     }
     if (self->log_dir)
@@ -1039,6 +1044,17 @@ zsat_launcher_test (bool verbose)
     assert (mkdtemp (dir));
     s_test_stop_order (dir);
     rmdir (dir);
+
+    //  A socket that cannot be opened fails the start, with the reason.
+    zsat_launcher_spec_t bad;
+    zsat_launcher_spec_init (&bad, "bad");
+    bad.quiet = true;
+    bad.control = "@bogus://nowhere";
+    zactor_t *failed = zactor_new (zsat_launcher_actor, &bad);
+    char *reason = zstr_recv (failed);
+    assert (reason && strstr (reason, "FAILED cannot bind the control socket @bogus://nowhere"));
+    zstr_free (&reason);
+    zactor_destroy (&failed);
 
     //  An actor without programs starts, reports and stops.
     zsat_launcher_spec_t spec;
