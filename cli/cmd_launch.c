@@ -4,7 +4,6 @@
 */
 #include "zsat.h"
 #include "zsat_launcher.h"
-#include "zsat_node_run.h"
 #include <signal.h>
 
 static volatile sig_atomic_t s_signalled;
@@ -123,10 +122,6 @@ s_run (int argc, char **argv)
     signal (SIGTERM, s_on_signal);
     signal (SIGINT, s_on_signal);
     signal (SIGPIPE, SIG_IGN);
-    if (!zsat_node_run_have_topology ()) {
-        fprintf (stderr, "zsat launch: topologies are not available in this build\n");
-        return 1;
-    }
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *topology = zsat_topology_load (file, diag);
     zsat_launcher_plan_t *plan = (zsat_launcher_plan_t *)calloc (1, sizeof *plan);

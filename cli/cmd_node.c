@@ -167,10 +167,6 @@ s_run (int argc, char **argv)
     snprintf (who, sizeof who, "%s.%s.%d", opts.host, opts.node, opts.instance);
     signal (SIGTERM, s_on_signal);
     signal (SIGINT, s_on_signal);
-    if (!zsat_node_run_have_topology ()) {
-        zsat_log_line (stderr, ZSAT_LOG_ERROR, who, "topologies are not available in this build");
-        return 1;
-    }
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *topology = zsat_topology_load (opts.file, diag);
     int rc = 1;

@@ -3,7 +3,6 @@
 */
 #include "zsat.h"
 #include "zsat_launcher.h"
-#include "zsat_node_run.h"
 
 static void
 s_usage (FILE *out)
@@ -114,10 +113,6 @@ s_run (int argc, char **argv)
         fprintf (stderr, "zsat systemd: --host HOST and FILE are required\n");
         s_usage (stderr);
         return 2;
-    }
-    if (!zsat_node_run_have_topology ()) {
-        fprintf (stderr, "zsat systemd: topologies are not available in this build\n");
-        return 1;
     }
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *topology = zsat_topology_load (file, diag);

@@ -5,7 +5,6 @@
 */
 #include "zsat.h"
 #include "zsat_launcher.h"
-#include "zsat_node_run.h"
 #include "zsat_statusview.h"
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -300,10 +299,6 @@ s_run (int argc, char **argv)
     signal (SIGTERM, s_on_signal);
     signal (SIGINT, s_on_signal);
     signal (SIGPIPE, SIG_IGN);
-    if (!zsat_node_run_have_topology ()) {
-        fprintf (stderr, "zsat up: topologies are not available in this build\n");
-        return 1;
-    }
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *topology = zsat_topology_load (up.file, diag);
     int rc = 1;

@@ -7,7 +7,6 @@
 #include "zsat_launcher.h"
 #include "zsat_proc.h"
 #include "zsat_statusview.h"
-#include "zsat_node_run.h"
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -156,8 +155,6 @@ zsat_launcher_spec_from_topology (zsat_launcher_spec_t *spec, zsat_topology_t *t
                                   const char *host, const char *exe, const char *file,
                                   zsat_error_t *err)
 {
-    if (!zsat_node_run_have_topology ())
-        return zsat_fail (err, ZSAT_E_CONFIG, "topologies are not available in this build");
     if (!zsat_topology_host_find (topology, host))
         return zsat_fail (err, ZSAT_E_CONFIG, "host '%s' is not in topology %s", host,
                           zsat_topology_name (topology));
@@ -230,8 +227,6 @@ zsat_launcher_plan_init (zsat_launcher_plan_t *plan, zsat_topology_t *topology, 
     plan->exe[size] = 0;
     if (!realpath (file, plan->file))
         return zsat_fail (err, ZSAT_E_IO, "%s: %s", file, strerror (errno));
-    if (!zsat_node_run_have_topology ())
-        return zsat_fail (err, ZSAT_E_CONFIG, "topologies are not available in this build");
     snprintf (plan->host_dir, sizeof plan->host_dir, "%s/%s", zsat_topology_run_dir (topology),
               host);
     snprintf (plan->log_dir, sizeof plan->log_dir, "%s/logs", plan->host_dir);
