@@ -121,6 +121,7 @@ s_run (int argc, char **argv)
     }
     signal (SIGTERM, s_on_signal);
     signal (SIGINT, s_on_signal);
+    signal (SIGHUP, s_on_signal);  //  a closed terminal stops in order too
     signal (SIGPIPE, SIG_IGN);
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *topology = zsat_topology_load (file, diag);

@@ -167,6 +167,7 @@ s_run (int argc, char **argv)
     snprintf (who, sizeof who, "%s.%s.%d", opts.host, opts.node, opts.instance);
     signal (SIGTERM, s_on_signal);
     signal (SIGINT, s_on_signal);
+    signal (SIGHUP, s_on_signal);  //  a closed terminal stops in order too
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *topology = zsat_topology_load (opts.file, diag);
     int rc = 1;
