@@ -8,6 +8,7 @@
 #include "zsat_proc.h"
 #include "zsat_statusview.h"
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 
 #define TICK_MS  50
@@ -516,23 +517,36 @@ s_program_find (self_t *self, const char *name)
     return NULL;
 }
 
+//  Writes "ERROR <reason>" into reply and returns -1.
+static int s_refuse (char *reply, size_t cap, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+static int
+s_refuse (char *reply, size_t cap, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    int used = snprintf (reply, cap, "ERROR ");
+    vsnprintf (reply + used, cap - (size_t)used, format, args);
+    va_end (args);
+    return -1;
+}
+
 //  Applies a scale request. Returns 0 and writes "OK <n>", or -1 and "ERROR <reason>".
 static int
 s_scale (self_t *self, const char *name, int delta, char *reply, size_t cap)
 {
     program_t *program = name ? s_program_find (self, name) : NULL;
     if (!program)
-        return snprintf (reply, cap, "ERROR no node '%s' on host %s", name ? name : "", self->host),
-               -1;
-    if (self->stopped || (delta != 1 && delta != -1))
-        return snprintf (reply, cap, "ERROR %s",
-                         self->stopped ? "stopped" : "delta must be +1 or -1"),
-               -1;
+        return s_refuse (reply, cap, "no node '%s' on host %s", name ? name : "", self->host);
+    if (self->stopped)
+        return s_refuse (reply, cap, "stopped");
+    if (delta != 1 && delta != -1)
+        return s_refuse (reply, cap, "delta must be +1 or -1");
     int wanted = program->desired + delta;
     if (wanted < program->min || wanted > program->max)
-        return snprintf (reply, cap, "ERROR %s: %d instances is outside %d..%d", name, wanted,
-                         program->min, program->max),
-               -1;
+        return s_refuse (reply, cap, "%s: %d instances is outside %d..%d", name, wanted,
+                         program->min, program->max);
     if (delta > 0) {
         instance_t *inst = &program->inst[program->desired];
         if (inst->proc && zsat_proc_running (inst->proc))
