@@ -570,6 +570,111 @@ s_test_problems (void)
     s_expect_problem ("schedules: [{type: x, every: 5}]\n", "must be a duration with a unit");
 }
 
+static void
+s_test_run_dir (void)
+{
+    const char *text = "name: rd\nrun_dir: /tmp/rd-file/\n";
+    unsetenv ("ZSAT_RUN_DIR");
+    zsat_topology_t *self = zsat_topology_parse (text, strlen (text), "rd.yaml", NULL);
+    assert (self && streq (zsat_topology_run_dir (self), "/tmp/rd-file"));
+    zsat_topology_destroy (&self);
+    self = zsat_topology_parse ("nodes: {}\n", 10, "dir/plain.yaml", NULL);
+    char expected[128];
+    snprintf (expected, sizeof expected, "/tmp/zsat-%u/plain", (unsigned)getuid ());
+    assert (self && streq (zsat_topology_run_dir (self), expected));
+    assert (streq (zsat_topology_name (self), "plain"));
+    zsat_topology_destroy (&self);
+    setenv ("ZSAT_RUN_DIR", "/tmp/rd-env", 1);
+    self = zsat_topology_parse (text, strlen (text), "rd.yaml", NULL);
+    assert (self && streq (zsat_topology_run_dir (self), "/tmp/rd-env"));
+    char endpoint[256];
+    assert (zsat_topology_endpoint (self, "tracker.events", NULL, NULL, endpoint, 256) == 0);
+    assert (streq (endpoint, ">ipc:///tmp/rd-env/local/7100.ipc"));
+    zsat_topology_destroy (&self);
+    setenv ("ZSAT_RUN_DIR", "/tmp/zt", 1);
+}
+
+static void
+s_test_dot (void)
+{
+    zsat_topology_t *self = s_load_shipped ("default.yaml");
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    assert (out && zsat_topology_dot (self, out) == 0);
+    fclose (out);
+    assert (strstr (text, "digraph \"default\" {"));
+    assert (strstr (text, "subgraph \"cluster_local\" {"));
+    assert (strstr (text, "\"local/cpu/0\" -> \"local/csv/0\" [label=\"push\", style=solid];"));
+    assert (strstr (text, "\"local/orchester/0\" -> \"local/cpu/0\" [label=\"route cpu\", "
+                          "style=dashed];"));
+    assert (strstr (text, "\"local/scheduler/0\" -> \"local/orchester/0\" [label=\"jobs\""));
+    free (text);
+    zsat_topology_destroy (&self);
+}
+
+//  A cut-down DSAT example: the same cnx and watchers as /work/shared/dsat.
+static const char *s_dsat_vertex =
+    "{ \"check_delay\" : 3, \"cnx\": {\n"
+    "\t\"SUB_orchester_master\" : \"tcp://%(master_ip)s:9563\",\n"
+    "\t\"PUSH_any_orchester\" : \"tcp://%(ext_ip)s:9576\",\n"
+    "\t\"PUSH_any_tracker\" : \"ipc://tracker_in\",\n"
+    "\t\"PUB_tracker_any\" : \"ipc://tracker_out\",\n"
+    "\t\"PUSH_orchester_cpu\" : \"ipc://socksher\",\n"
+    "\t\"PUSH_orchester_ping\" : \"tcp://%(ext_ip)s:9566\",\n"
+    "\t\"PUSH_orchester_proc\" : \"ipc://_sock_proc\",\n"
+    "\t\"PUSH_ping_csvw\" : \"tcp://%(ext_ip)s:%(csvw_port)s\",\n"
+    "\t\"PUSH_cpu_csvw\" : \"tcp://%(ext_ip)s:%(csvw_port)s\",\n"
+    "\t\"PUSH_cpu_rrd\" : \"ipc://cpu_rrd\",\n"
+    "\t\"PUSH_proc_csvw\" : \"tcp://%(ext_ip)s:%(csvw_port)s\" },\n"
+    " \"csvw_port\" : \"9558\", \"master_ip\" : \"127.0.0.1\", \"ext_ip\" : \"127.0.0.1\",\n"
+    " \"bounce_to\": {\"cpu\": [{\"where\": \"localhost\", \"type\": \"cpu\"}]},\n"
+    " \"polling_time_ms\" : 3500, \"max_retry\" : 2, \"timeout\" : 10 }\n";
+
+static const char *s_dsat_ini =
+    "[circus]\ncheck_delay = 1\n\n"
+    "[watcher:tracker]\nnumprocesses = 1\nsingleton = True\n"
+    "[watcher:orchester]\nnumprocesses = 1\n"
+    "[watcher:proc]\ncmd = /usr/bin/env python\nnumprocesses = 2\n"
+    "[watcher:ping]\nnumprocesses = 1\n[watcher:cpu]\nnumprocesses = 1\n"
+    "[watcher:master]\nnumprocesses = 1\n[watcher:csvw]\nnumprocesses = 1\n"
+    "[watcher:rrd]\nnumprocesses = 1 \n";
+
+static void
+s_test_import (void)
+{
+    zsat_diag_t *diag = zsat_diag_new ();
+    char *yaml = zsat_topology_import_dsat (s_dsat_vertex, s_dsat_ini, diag);
+    zsat_diag_print (diag, stderr);
+    assert (yaml && zsat_diag_count (diag) == 0);
+    assert (strstr (yaml, "endpoint: \"tcp://127.0.0.1:9558\""));
+    zsat_topology_t *self = zsat_topology_parse (yaml, strlen (yaml), "dsat.yaml", diag);
+    zsat_diag_print (diag, stderr);
+    assert (self);
+    assert (zsat_topology_node_count (self) == 8);  //  every watcher, no implicit node
+    assert (zsat_topology_link_count (self) == 4);
+    assert (zsat_topology_route_count (self) == 3);
+    assert (zsat_topology_node_find (self, "proc")->instances == 2);
+    assert (streq (zsat_topology_node_find (self, "master")->kind, "scheduler"));
+    assert (zsat_topology_policy (self)->max_retry == 2);
+    assert (zsat_topology_policy (self)->timeout_ms == 10000);
+    //  three links share csvw's endpoint: csvw binds it once
+    zsat_socket_t sockets[16];
+    int count = zsat_topology_sockets (self, "csvw", "local", sockets, 16);
+    assert (count == 2);  //  events, in:ping->csvw
+    assert (streq (sockets[1].endpoint, "@tcp://127.0.0.1:9558"));
+    zsat_topology_destroy (&self);
+    free (yaml);
+    assert (zsat_topology_import_dsat ("[1, 2]", s_dsat_ini, diag) == NULL);
+    assert (zsat_topology_import_dsat ("{\"cnx\": ", s_dsat_ini, diag) == NULL);
+    assert (zsat_diag_contains (diag, "JSON syntax error"));
+    zsat_diag_destroy (&diag);
+    zsat_topology_destroy (&self);
+    self = s_load_shipped ("dsat-example.yaml");
+    assert (zsat_topology_node_count (self) == 8 && zsat_topology_link_count (self) == 4);
+    zsat_topology_destroy (&self);
+}
+
 void
 zsat_topology_test (bool verbose)
 {
@@ -580,6 +685,9 @@ zsat_topology_test (bool verbose)
     s_test_two_hosts ();
     s_test_syntax ();
     s_test_problems ();
+    s_test_run_dir ();
+    s_test_dot ();
+    s_test_import ();
     if (saved)
         setenv ("ZSAT_RUN_DIR", saved, 1);
     else
