@@ -131,7 +131,12 @@ s_check_routes (check_t *c)
             if (!s_node_known (c, route->nodes[n], "route"))
                 continue;
             const zsat_node_t *node = &self->nodes[topo_node_index (self, route->nodes[n])];
-            if (s_total_instances (node) == 0)
+            if (streq (node->kind, "orchester") || streq (node->kind, "tracker") ||
+                streq (node->kind, "scheduler"))
+                s_error (c, route->nodes[n], route->line, route->col,
+                         "route '%s': node '%s' is a %s and cannot receive jobs", route->type,
+                         node->name, node->kind);
+            else if (s_total_instances (node) == 0)
                 s_error (c, route->nodes[n], route->line, route->col,
                          "route '%s': node '%s' has no instance to receive jobs", route->type,
                          node->name);
