@@ -65,6 +65,11 @@ s_check_system (check_t *c)
     const char *singletons[] = {"tracker", "scheduler"};
     for (int s = 0; s < 2; s++) {
         int count = 0;
+        int taken = topo_node_index (self, singletons[s]);
+        if (topo_node_of_kind (self, singletons[s], NULL) < 0 && taken >= 0)
+            s_error (c, self->nodes[taken].name, self->nodes[taken].line, self->nodes[taken].col,
+                     "no %s: node '%s' is of kind '%s' (declare a %s node under another name)",
+                     singletons[s], singletons[s], self->nodes[taken].kind, singletons[s]);
         for (size_t i = 0; i < self->node_count; i++) {
             const zsat_node_t *node = &self->nodes[i];
             if (!streq (node->kind, singletons[s]))
