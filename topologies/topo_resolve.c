@@ -148,6 +148,17 @@ zsat_topology_endpoint (zsat_topology_t *self, const char *what, const char *hos
     return 0;
 }
 
+int
+zsat_topology_bind_endpoint (zsat_topology_t *self, const char *what, const char *host, char *buf,
+                             size_t cap)
+{
+    int port, bind_host;
+    if (!self || !what || !buf || s_system (self, what, host, &port, &bind_host) != 0)
+        return -1;
+    s_bind_at (self, port, bind_host, true, self->host_count > 1, buf, cap);
+    return 0;
+}
+
 typedef struct {
     zsat_topology_t *self;
     zsat_socket_t *out;

@@ -468,6 +468,8 @@ s_test_default (void)
     assert (zsat_topology_endpoint (self, "launcher.control", NULL, "local", endpoint, 256) == 0);
     assert (streq (endpoint, ">ipc:///tmp/zt/local/7106.ipc"));
     assert (zsat_topology_endpoint (self, "nothing", NULL, NULL, endpoint, 256) == -1);
+    assert (zsat_topology_bind_endpoint (self, "tracker.events", NULL, endpoint, 256) == 0);
+    assert (streq (endpoint, "@ipc:///tmp/zt/local/7100.ipc"));
     zsat_topology_destroy (&self);
 }
 
@@ -501,6 +503,9 @@ s_test_two_hosts (void)
     assert (zsat_topology_endpoint (self, "orchester.control", "b", "a", endpoint, 256) == 0);
     assert (streq (endpoint, ">tcp://198.18.0.2:7108"));
     assert (zsat_topology_endpoint (self, "orchester.control", NULL, "a", endpoint, 256) == -1);
+    assert (zsat_topology_bind_endpoint (self, "launcher.control", "b", endpoint, 256) == 0);
+    assert (streq (endpoint, "@ipc:///tmp/zt/b/7109.ipc,@tcp://0.0.0.0:7109"));
+    assert (zsat_topology_bind_endpoint (self, "launcher.control", NULL, endpoint, 256) == -1);
     //  every port is used once in the whole topology
     int ports[64], port_count = 0;
     for (size_t n = 0; n < zsat_topology_node_count (self); n++)

@@ -181,6 +181,12 @@ int zsat_topology_sockets (zsat_topology_t *self, const char *node, const char *
 int zsat_topology_endpoint (zsat_topology_t *self, const char *what, const char *host,
                             const char *from_host, char *buf, size_t cap);
 
+//  Endpoint (zsock_attach syntax) the owner of a system socket binds, same names as above:
+//  "@ipc://<run_dir>/<host>/<port>.ipc", plus ",@tcp://0.0.0.0:<port>" when the topology has
+//  several hosts. For the launcher, which is not a node. Returns 0, or -1 when unknown.
+int zsat_topology_bind_endpoint (zsat_topology_t *self, const char *what, const char *host,
+                                 char *buf, size_t cap);
+
 //  Writes Graphviz dot of the whole topology: nodes coloured by role, one box per instance,
 //  edges labelled by pattern. Returns 0 or -1 on write error.
 int zsat_topology_dot (zsat_topology_t *self, FILE *out);
