@@ -67,6 +67,10 @@ s_check_map (parse_t *p, yaml_node_t *map, const char *what, const char *const *
         s_error (p, map, "%s must be a mapping", what);
         return false;
     }
+    if (map->data.mapping.pairs.top - map->data.mapping.pairs.start > TOPO_ITEMS_MAX) {
+        s_error (p, map, "%s has too many entries (limit %d)", what, TOPO_ITEMS_MAX);
+        return false;
+    }
     size_t known_count = 0;
     while (known && known[known_count])
         known_count++;
@@ -234,8 +238,10 @@ s_names (parse_t *p, yaml_node_t *node, const char *what, bool allow_all, size_t
             *count = 1;
         return names;
     }
-    if (!node || node->type != YAML_SEQUENCE_NODE) {
-        s_error (p, node, "%s must be a name or a list of names", what);
+    if (!node || node->type != YAML_SEQUENCE_NODE ||
+        node->data.sequence.items.top - node->data.sequence.items.start > TOPO_ITEMS_MAX) {
+        s_error (p, node, "%s must be a name or a list of names (at most %d)", what,
+                 TOPO_ITEMS_MAX);
         return NULL;
     }
     size_t items = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
@@ -530,6 +536,10 @@ s_parse_links (parse_t *p, yaml_node_t *seq)
         s_error (p, seq, "links must be a list");
         return;
     }
+    if (seq->data.sequence.items.top - seq->data.sequence.items.start > TOPO_ITEMS_MAX) {
+        s_error (p, seq, "links has too many entries (limit %d)", TOPO_ITEMS_MAX);
+        return;
+    }
     for (yaml_node_item_t *item = seq->data.sequence.items.start;
          item < seq->data.sequence.items.top; item++) {
         yaml_node_t *node = s_node (p, *item);
@@ -606,6 +616,10 @@ s_parse_schedules (parse_t *p, yaml_node_t *seq)
     zsat_topology_t *self = p->self;
     if (!seq || seq->type != YAML_SEQUENCE_NODE) {
         s_error (p, seq, "schedules must be a list");
+        return;
+    }
+    if (seq->data.sequence.items.top - seq->data.sequence.items.start > TOPO_ITEMS_MAX) {
+        s_error (p, seq, "schedules has too many entries (limit %d)", TOPO_ITEMS_MAX);
         return;
     }
     for (yaml_node_item_t *item = seq->data.sequence.items.start;
