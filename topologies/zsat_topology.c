@@ -7,6 +7,7 @@
 */
 #include "topo_internal.h"
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static zsat_topology_checker_fn *s_checker;
@@ -172,6 +173,39 @@ int
 zsat_topology_base_port (zsat_topology_t *self)
 {
     return self->base_port;
+}
+
+//  mkdir -p with mode 0700 for every missing component.
+static int
+s_make_dirs (const char *path)
+{
+    char partial[1024];
+    size_t size = strlen (path);
+    if (size == 0 || size >= sizeof partial) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (size_t i = 1; i <= size; i++) {
+        if (path[i] != '/' && path[i] != 0)
+            continue;
+        memcpy (partial, path, i);
+        partial[i] = 0;
+        if (mkdir (partial, 0700) != 0 && errno != EEXIST)
+            return -1;
+    }
+    return 0;
+}
+
+int
+zsat_topology_make_run_dir (zsat_topology_t *self, const char *host)
+{
+    if (!self || topo_host_index (self, host) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    char path[1024];
+    snprintf (path, sizeof path, "%s/%s/logs", self->run_dir, host);
+    return s_make_dirs (path);
 }
 
 size_t
@@ -595,6 +629,23 @@ s_test_run_dir (void)
     char endpoint[256];
     assert (zsat_topology_endpoint (self, "tracker.events", NULL, NULL, endpoint, 256) == 0);
     assert (streq (endpoint, ">ipc:///tmp/rd-env/local/7100.ipc"));
+    zsat_topology_destroy (&self);
+    //  the run directory is made private, parents included
+    char dir[64];
+    snprintf (dir, sizeof dir, "/tmp/zsat-topo-test-%d", (int)getpid ());
+    setenv ("ZSAT_RUN_DIR", dir, 1);
+    self = zsat_topology_parse (text, strlen (text), "rd.yaml", NULL);
+    assert (zsat_topology_make_run_dir (self, "local") == 0);
+    assert (zsat_topology_make_run_dir (self, "local") == 0);
+    assert (zsat_topology_make_run_dir (self, "other") == -1);
+    char path[128];
+    struct stat info;
+    snprintf (path, sizeof path, "%s/local/logs", dir);
+    assert (stat (path, &info) == 0 && S_ISDIR (info.st_mode) && (info.st_mode & 0777) == 0700);
+    rmdir (path);
+    snprintf (path, sizeof path, "%s/local", dir);
+    rmdir (path);
+    rmdir (dir);
     zsat_topology_destroy (&self);
     setenv ("ZSAT_RUN_DIR", "/tmp/zt", 1);
 }

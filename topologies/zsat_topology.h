@@ -141,6 +141,10 @@ const char *zsat_topology_file (zsat_topology_t *self);
 //  The run directory (ipc sockets, logs, pid files). Overridden by ZSAT_RUN_DIR when set.
 const char *zsat_topology_run_dir (zsat_topology_t *self);
 int zsat_topology_base_port (zsat_topology_t *self);
+//  Creates <run_dir>/<host>/ and <run_dir>/<host>/logs/ (and missing parents) with mode 0700,
+//  so ipc sockets can be bound there. Existing directories are kept as they are.
+//  Returns 0, or -1 with errno set (host unknown: EINVAL).
+int zsat_topology_make_run_dir (zsat_topology_t *self, const char *host);
 
 size_t zsat_topology_host_count (zsat_topology_t *self);
 const zsat_host_t *zsat_topology_host (zsat_topology_t *self, size_t index);
