@@ -731,6 +731,60 @@ s_test_import (void)
     zsat_topology_destroy (&self);
 }
 
+//  Opens one resolved socket with czmq; NULL when the endpoint does not attach.
+static zsock_t *
+s_open (const zsat_socket_t *socket)
+{
+    zsock_t *sock = zsock_new (socket->socket_type);
+    assert (sock);
+    zsock_set_rcvtimeo (sock, 5000);  //  bounded wait; the message is already queued locally
+    zsock_set_sndtimeo (sock, 5000);
+    if (zsock_attach (sock, socket->endpoint, false) != 0)
+        zsock_destroy (&sock);
+    return sock;
+}
+
+//  The resolved endpoints work with real ZeroMQ sockets: cpu -> csv over ipc, and cpu's
+//  events into the tracker.
+static void
+s_test_real_sockets (void)
+{
+    char dir[64];
+    snprintf (dir, sizeof dir, "/tmp/zsat-topo-sock-%d", (int)getpid ());
+    setenv ("ZSAT_RUN_DIR", dir, 1);
+    zsat_topology_t *self = s_load_shipped ("default.yaml");
+    assert (zsat_topology_make_run_dir (self, "local") == 0);
+    zsat_socket_t cpu[16], csv[16], tracker[16];
+    int cpu_count = zsat_topology_sockets (self, "cpu", "local", cpu, 16);
+    int csv_count = zsat_topology_sockets (self, "csv", "local", csv, 16);
+    int tracker_count = zsat_topology_sockets (self, "tracker", "local", tracker, 16);
+    const char *pairs[][3] = {{"out:cpu->csv", "in:cpu->csv"}, {"events", "events"}};
+    for (int i = 0; i < 2; i++) {
+        zsock_t *reader = s_open (
+            s_socket (i == 0 ? csv : tracker, i == 0 ? csv_count : tracker_count, pairs[i][1]));
+        zsock_t *writer = s_open (s_socket (cpu, cpu_count, pairs[i][0]));
+        assert (reader && writer);
+        assert (zstr_send (writer, "hello") == 0);
+        char *text = zstr_recv (reader);
+        assert (text && streq (text, "hello"));
+        zstr_free (&text);
+        zsock_destroy (&writer);
+        zsock_destroy (&reader);
+    }
+    char path[128];
+    for (int port = 7100; port < 7120; port++) {  //  ipc files left by the bound sockets
+        snprintf (path, sizeof path, "%s/local/%d.ipc", dir, port);
+        unlink (path);
+    }
+    snprintf (path, sizeof path, "%s/local/logs", dir);
+    rmdir (path);
+    snprintf (path, sizeof path, "%s/local", dir);
+    rmdir (path);
+    rmdir (dir);
+    zsat_topology_destroy (&self);
+    setenv ("ZSAT_RUN_DIR", "/tmp/zt", 1);
+}
+
 void
 zsat_topology_test (bool verbose)
 {
@@ -744,6 +798,7 @@ zsat_topology_test (bool verbose)
     s_test_run_dir ();
     s_test_dot ();
     s_test_import ();
+    s_test_real_sockets ();
     if (saved)
         setenv ("ZSAT_RUN_DIR", saved, 1);
     else
