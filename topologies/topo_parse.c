@@ -336,9 +336,15 @@ s_parse_node_hosts (parse_t *p, zsat_node_t *node, yaml_node_t *map, yaml_node_t
         s_error (p, key, "node '%s' has no host (the topology has %zu hosts: set host or hosts)",
                  node->name, p->self->host_count);
     for (size_t i = 0; i < node->host_count; i++)
+        for (size_t j = 0; j < i; j++)
+            if (streq (node->hosts[i], node->hosts[j])) {
+                topo_error_at (p->self, p->diag, node->hosts[i], 0, 0,
+                               "node '%s': host '%s' listed twice", node->name, node->hosts[i]);
+                p->errors++;
+                break;
+            }
+    for (size_t i = 0; i < node->host_count; i++)
         if (topo_host_index (p->self, node->hosts[i]) < 0) {
-            int line, col;
-            topo_mark (node->hosts[i], &line, &col);
             const char *names[64];
             size_t n = 0;
             for (size_t h = 0; h < p->self->host_count && n < 64; h++)
