@@ -273,7 +273,7 @@ s_parse_hosts (parse_t *p, yaml_node_t *map)
         host->name = name;
         host->line = (int)key->start_mark.line + 1;
         host->col = (int)key->start_mark.column + 1;
-        host->address = "127.0.0.1";
+        host->address = topo_strdup (self, "127.0.0.1", 0, 0);
         if (s_is_null (value))
             continue;
         if (s_scalar (value)) {  //  `a: 198.18.0.1` shorthand
@@ -287,7 +287,7 @@ s_parse_hosts (parse_t *p, yaml_node_t *map)
         if (address)
             host->address = s_string (p, address, "address");
         if (!host->address)
-            host->address = "127.0.0.1";
+            host->address = topo_strdup (self, "127.0.0.1", 0, 0);
     }
 }
 
@@ -564,7 +564,7 @@ s_parse_links (parse_t *p, yaml_node_t *seq)
             continue;
         }
         if (!link->topic)
-            link->topic = "";
+            link->topic = topo_strdup (self, "", 0, 0);
         if (!link->name) {
             char name[2 * ZSAT_NAME_MAX + 4];
             snprintf (name, sizeof name, "%s->%s", link->from, link->to);
@@ -777,7 +777,7 @@ s_parse_channel (parse_t *p, yaml_node_t *key, yaml_node_t *map)
     if (!channel)
         return;
     *channel = (zsat_channel_t){.name = name,
-                                .durability = "batch",
+                                .durability = topo_strdup (self, "batch", 0, 0),
                                 .max_delay_ms = 10,
                                 .disk_limit = 1024LL * 1024 * 1024,
                                 .line = (int)key->start_mark.line + 1,
@@ -842,7 +842,8 @@ s_parse_top (parse_t *p, yaml_node_t *root)
         zsat_host_t *host = (zsat_host_t *)topo_push ((void **)&self->hosts, &self->host_count,
                                                       &self->host_cap, sizeof (zsat_host_t));
         if (host)
-            *host = (zsat_host_t){.name = "local", .address = "127.0.0.1"};
+            *host = (zsat_host_t){.name = topo_strdup (self, "local", 0, 0),
+                                  .address = topo_strdup (self, "127.0.0.1", 0, 0)};
     }
     if ((value = s_get (p, root, "nodes")))
         s_parse_nodes (p, value);

@@ -30,6 +30,7 @@ s_add_implicit (zsat_topology_t *self, const char *name, bool every_host)
         return;
     for (size_t i = 0; i < host_count; i++)
         hosts[i] = self->hosts[i].name;
+    name = topo_strdup (self, name, 0, 0);  //  every model string carries a mark
     *node = (zsat_node_t){.name = name,
                           .kind = name,
                           .host_count = host_count,

@@ -45,7 +45,7 @@ s_base_name (zsat_topology_t *self, const char *filename)
     base = base ? base + 1 : filename;
     size_t n = strcspn (base, ".");
     char *name = topo_strndup (self, base, n, 0, 0);
-    return name && zsat_name_valid (name) ? name : "topology";
+    return name && zsat_name_valid (name) ? name : topo_strdup (self, "topology", 0, 0);
 }
 
 //  ZSAT_RUN_DIR wins, then `run_dir:`, then /tmp/zsat-<uid>/<name>.
@@ -606,6 +606,11 @@ s_test_problems (void)
     s_expect_problem ("nodes: {a: {}}\nlinks: [a -> b]\n", "t.yaml:2:9: link: unknown node 'b'");
     s_expect_problem ("nodes: [\n", "t.yaml:2:1: YAML syntax error");
     s_expect_problem ("", "the topology is empty");
+    //  problems about implicit hosts and nodes (no source mark) are reported without one
+    s_expect_problem ("nodes: {orchester: {kind: cpu}}\n",
+                      "t.yaml: host 'local' has 0 orchester nodes (needs exactly one)");
+    s_expect_problem ("nodes: {scheduler: {kind: tracker}}\n",
+                      "t.yaml:1:9: no scheduler: node 'scheduler' is of kind 'tracker'");
     s_expect_problem ("schedules: [{type: x, every: 5}]\n", "must be a duration with a unit");
 }
 
