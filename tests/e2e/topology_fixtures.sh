@@ -70,5 +70,9 @@ else
     echo "no $dsat: import of the DSAT example not tested here"
 fi
 
+"$ZSAT_BIN" import-dsat only-one.json >/dev/null 2>&1; [ $? -eq 2 ] || fail "import-dsat usage: exit not 2"
+"$ZSAT_BIN" import-dsat "$tmp/none.json" "$tmp/none.ini" >/dev/null 2>&1; [ $? -eq 1 ] \
+    || fail "import-dsat of missing files: exit not 1"
+
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "ok"
