@@ -195,8 +195,9 @@ int zsat_topology_bind_endpoint (zsat_topology_t *self, const char *what, const 
 //  edges labelled by pattern. Returns 0 or -1 on write error.
 int zsat_topology_dot (zsat_topology_t *self, FILE *out);
 
-//  Converts DSAT's vertex.json + circus .ini into YAML text (caller frees). Every node, link,
-//  pattern, endpoint and instance count is kept; problems go to diag. NULL on failure.
+//  Converts DSAT's vertex.json + circus .ini into YAML text (caller frees). Both arguments
+//  are the files' contents (NUL-terminated text), not paths. Every node, link, pattern,
+//  endpoint and instance count is kept; problems go to diag. NULL on failure.
 char *zsat_topology_import_dsat (const char *vertex_json, const char *circus_ini,
                                  zsat_diag_t *diag);
 
