@@ -1003,14 +1003,20 @@ s_test_topology (void)
                        "  csv: {kind: csv, host: a}\n"
                        "links:\n  - cpu -> csv\n"
                        "schedules:\n  - {type: cpu, every: 1s}\n";
+    bool have_kinds = zsat_kind_find ("cpu") && zsat_kind_find ("csv") &&
+                      zsat_kind_find ("tracker") && zsat_kind_find ("scheduler") &&
+                      zsat_kind_find ("orchester");
     zsat_topology_t *topology = zsat_topology_parse (yaml, strlen (yaml), "test.yaml", NULL);
-    assert (topology);
+    if (!topology) {
+        //  The kinds checker (when linked) refuses kinds this build does not have yet.
+        assert (!have_kinds);
+        return;
+    }
     zsat_launcher_spec_t spec;
     zsat_launcher_spec_init (&spec, "a");
     zsat_error_t err = {0, ""};
     int added = zsat_launcher_spec_from_topology (&spec, topology, "a", "/x/zsat", "/t.yaml", &err);
-    if (!zsat_kind_find ("cpu") || !zsat_kind_find ("csv") || !zsat_kind_find ("tracker") ||
-        !zsat_kind_find ("scheduler") || !zsat_kind_find ("orchester")) {
+    if (!have_kinds) {
         //  Kinds land with other branches: until then the launcher refuses, clearly.
         assert (added == -1 && strstr (err.text, "not available in this build"));
         zsat_topology_destroy (&topology);
