@@ -8,6 +8,7 @@
 #include "zsat_statusview.h"
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <dirent.h>
 
 #define UP_HOSTS_MAX 32
 #define UP_ROWS_MAX  512
@@ -227,6 +228,31 @@ s_stop (up_t *up)
     }
 }
 
+//  Lists what the nodes wrote in a host's directory: everything but sockets, logs and the
+//  launcher's own files.
+static void
+s_list_data (const char *host_dir)
+{
+    DIR *dir = opendir (host_dir);
+    if (!dir)
+        return;
+    char line[1024] = "";
+    size_t used = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir)) && used < sizeof line - 128) {
+        const char *name = entry->d_name;
+        size_t len = strlen (name);
+        if (name[0] == '.' || streq (name, "logs") || strncmp (name, "launcher.", 9) == 0 ||
+            (len > 4 && streq (name + len - 4, ".ipc")))
+            continue;
+        used += (size_t)snprintf (line + used, sizeof line - used, " %s%s", name,
+                                  entry->d_type == DT_DIR ? "/" : "");
+    }
+    closedir (dir);
+    if (used)
+        printf ("data in %s:%s\n", host_dir, line);
+}
+
 static void
 s_summary (up_t *up, zsat_topology_t *topology, int64_t started)
 {
@@ -242,16 +268,14 @@ s_summary (up_t *up, zsat_topology_t *topology, int64_t started)
     static const char *keys[] = {"dir", "path", "file", "directory", NULL};
     for (size_t n = 0; n < zsat_topology_node_count (topology); n++) {
         const zsat_node_t *node = zsat_topology_node (topology, n);
-        const zsat_kind_t *kind = zsat_kind_find (node->kind);
         const char *value = NULL;
         for (const char **key = keys; *key && !value; key++)
             value = zsat_topology_node_option (node, *key);
         if (value)
             printf ("data of %s (%s): %s\n", node->name, node->kind, value);
-        else if (kind && kind->role == ZSAT_ROLE_SINK)
-            printf ("data of %s (%s): its default place in %s/%s/\n", node->name, node->kind,
-                    zsat_topology_run_dir (topology), node->hosts[0]);
     }
+    for (size_t h = 0; h < up->host_count; h++)
+        s_list_data (up->plans[h]->host_dir);
 }
 
 static int
