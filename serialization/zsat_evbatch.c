@@ -133,13 +133,22 @@ zsat_evbatch_pending (zsat_evbatch_t *self)
     return self->pending;
 }
 
+const uint8_t *
+zsat_evbatch_body (zsat_evbatch_t *self, size_t *size)
+{
+    zsat_mp_put_be (self->buf + self->header_len - 4, self->pending, 4);
+    *size = self->len;
+    return self->buf;
+}
+
 int
 zsat_evbatch_flush (zsat_evbatch_t *self, void *socket, int flags)
 {
     if (self->pending == 0)
         return 0;
     int sent = (int)self->pending;
-    zsat_mp_put_be (self->buf + self->header_len - 4, self->pending, 4);
+    size_t size;
+    zsat_evbatch_body (self, &size);
     int rc =
         zmq_send (socket, ZSAT_EVBATCH_TOPIC, strlen (ZSAT_EVBATCH_TOPIC), flags | ZMQ_SNDMORE);
     if (rc >= 0)

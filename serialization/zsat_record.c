@@ -339,8 +339,8 @@ s_test_hostile (bool verbose)
     }
     const char *bad_json[] = {
         "{\"a b\":1}", "{\"k\":1,\"k\":2}", "{\"k\":[1]}", "{\"k\":1e999}",
-        "{\"k\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}"};
+        ("{\"k\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}")};
     for (size_t i = 0; i < sizeof bad_json / sizeof bad_json[0]; i++)
         assert (zsat_record_from_json (r, bad_json[i], strlen (bad_json[i]), &err) == -1);
     free (r);
