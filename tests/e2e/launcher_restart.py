@@ -48,9 +48,22 @@ def instance(state, node, index=0):
     return None
 
 
-def cpu_rows(run_dir):
+def tracker_nodes(endpoint):
+    """The tracker's NODES reply, or None when it does not answer."""
+    with zmq.Context.instance().socket(zmq.REQ) as req:
+        req.setsockopt(zmq.LINGER, 0)
+        req.setsockopt(zmq.RCVTIMEO, 2000)
+        req.connect(endpoint)
+        req.send_string("NODES")
+        try:
+            return json.loads(req.recv_string())
+        except zmq.Again:
+            return None
+
+
+def cpu_rows(run_dir, pattern="cpu*.csv"):
     rows = 0
-    for path in glob.glob(os.path.join(run_dir, "**", "cpu*.csv"), recursive=True):
+    for path in glob.glob(os.path.join(run_dir, "**", pattern), recursive=True):
         with open(path, newline="") as handle:
             reader = csv.reader(handle)
             header = next(reader, None)
@@ -98,12 +111,21 @@ def run(tmp):
         final = status(endpoint)
         pids = [item["pid"] for item in final["instances"] if item["pid"] > 0]
         assert len(pids) >= 6, final  # cpu mem csv tracker scheduler orchester
+        # What the sink had accepted by its last heartbeat must all be on disk after the stop
+        # (tracker.query is base_port + 2, over ipc on the same host).
+        nodes = tracker_nodes("ipc://%s/local/7402.ipc" % run_dir)
+        accepted = sum(n.get("in", 0) for n in (nodes or {}).get("nodes", [])
+                       if n.get("node") == "csv")
         launcher.send_signal(signal.SIGTERM)
         assert launcher.wait(timeout=120) == 0, "launcher exit status %s" % launcher.returncode
         survivors = [pid for pid in pids if alive(pid)]
         assert not survivors, "children survived the launcher: %s" % survivors
         assert not os.path.exists(os.path.join(run_dir, "local", "launcher.pid"))
-        print("stopped: %d children gone, %d cpu rows on disk" % (len(pids), cpu_rows(run_dir)))
+        on_disk = cpu_rows(run_dir, "*.csv")
+        assert nodes is not None, "the tracker did not answer NODES"
+        assert on_disk >= accepted > 0, "sink accepted %d rows, %d on disk" % (accepted, on_disk)
+        print("stopped: %d children gone; the sink had accepted %d rows, %d on disk"
+              % (len(pids), accepted, on_disk))
     finally:
         if launcher.poll() is None:
             launcher.kill()
