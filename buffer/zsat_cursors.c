@@ -222,6 +222,8 @@ s_sync_parent (const char *path)
 int
 zsat_cursors_save (zsat_cursors_t *self, bool force, zsat_error_t *err)
 {
+    if (self->save_interval_ms < 0)
+        return 0;  //  opened read-only
     if (!self->dirty || (!force && zclock_mono () - self->saved_at < self->save_interval_ms))
         return 0;
     char tmp[4200];

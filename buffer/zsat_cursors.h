@@ -16,7 +16,7 @@
 typedef struct zsat_cursors_t zsat_cursors_t;
 
 //  Loads path when it exists (else starts empty). save_interval_ms bounds how often
-//  zsat_cursors_save writes. Returns the set, or NULL with err when the file is invalid.
+//  zsat_cursors_save writes; a negative interval never writes (read-only). Returns the set, or NULL with err when the file is invalid.
 zsat_cursors_t *zsat_cursors_open (const char *path, int64_t save_interval_ms, zsat_error_t *err);
 //  Saves when dirty, then frees.
 void zsat_cursors_destroy (zsat_cursors_t **self_p);
