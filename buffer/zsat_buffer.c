@@ -98,7 +98,8 @@ s_scan_archives (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t
     closedir (d);
     if (rc)
         return zsat_fail (err, ZSAT_E_IO, "out of memory");
-    qsort (self->arc, self->arc_count, sizeof *self->arc, s_arc_compare);
+    if (self->arc_count > 1)
+        qsort (self->arc, self->arc_count, sizeof *self->arc, s_arc_compare);
     report->archives = self->arc_count;
     return 0;
 }

@@ -145,7 +145,8 @@ s_fill (zsat_wal_pos_t *pos, size_t need)
     size_t at = (size_t)(pos->offset - pos->start);
     if (pos->len - at >= need)
         return (int64_t)(pos->len - at);
-    memmove (pos->buf, pos->buf + at, pos->len - at);
+    if (pos->buf)
+        memmove (pos->buf, pos->buf + at, pos->len - at);
     pos->len -= at;
     pos->start = pos->offset;
     if (pos->cap < need || pos->cap < WAL_READ_CHUNK) {
@@ -274,7 +275,8 @@ s_list_segments (zsat_wal_t *self, zsat_error_t *err)
     closedir (d);
     if (rc)
         return zsat_fail (err, ZSAT_E_IO, "out of memory listing %s", self->dir);
-    qsort (self->seg, self->seg_count, sizeof *self->seg, s_seq_compare);
+    if (self->seg_count > 1)
+        qsort (self->seg, self->seg_count, sizeof *self->seg, s_seq_compare);
     return 0;
 }
 
