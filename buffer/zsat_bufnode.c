@@ -115,10 +115,12 @@ zsat_bufnode_config (zsat_topology_t *topology, const char *node, const char *ho
     }
     if (!zsat_name_valid (config->channel))
         return zsat_fail (err, ZSAT_E_CONFIG, "node %s: option channel must name a channel", node);
-    if (config->window < 1 || config->replay_rate < 1 || config->segment_size < 4096)
+    //  Acks beyond the cursors' window could not be remembered: the window must fit in it.
+    if (config->window < 1 || config->window > ZSAT_CURSOR_WINDOW || config->replay_rate < 1 ||
+        config->segment_size < 4096)
         return zsat_fail (err, ZSAT_E_CONFIG,
-                          "node %s: window and replay_rate must be >= 1, segment_size >= 4096",
-                          node);
+                          "node %s: window must be 1..%d, replay_rate >= 1, segment_size >= 4096",
+                          node, ZSAT_CURSOR_WINDOW);
     const char *run = zsat_topology_run_dir (topology);
     if (!config->dir[0])
         snprintf (config->dir, sizeof config->dir, "%s/%s/buffer", run, host);
