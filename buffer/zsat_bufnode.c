@@ -44,6 +44,7 @@ s_parse_scaled (const char *text, bool duration, int64_t *value)
 {
     char *end;
     errno = 0;
+    //  A bare number is a size or a count; a duration needs its unit (decision D9).
     double v = strtod (text, &end);
     if (errno || end == text || v < 0)
         return -1;
@@ -51,7 +52,7 @@ s_parse_scaled (const char *text, bool duration, int64_t *value)
         const char *unit;
         double scale;
         bool duration;
-    } units[] = {{"", 1, true},          {"ms", 1, true},         {"s", 1000, true},
+    } units[] = {          {"ms", 1, true},         {"s", 1000, true},
                  {"m", 60000, true},     {"h", 3600000, true},    {"", 1, false},
                  {"k", 1024, false},     {"K", 1024, false},      {"KiB", 1024, false},
                  {"M", 1 << 20, false},  {"MiB", 1 << 20, false}, {"G", 1 << 30, false},

@@ -7,7 +7,7 @@
 set -u
 Z=${ZSAT_BIN:?ZSAT_BIN is not set}
 ROUNDS=${ZSAT_CRASH_ROUNDS:-10}
-COUNT=${ZSAT_BUFFER_COUNT:-60000}
+COUNT=${ZSAT_BUFFER_COUNT:-$((ROUNDS * 6000))}
 T=$(mktemp -d /tmp/zsat_buffer_node.XXXXXX)
 pids=()
 cleanup () {
