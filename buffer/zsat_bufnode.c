@@ -52,11 +52,10 @@ s_parse_scaled (const char *text, bool duration, int64_t *value)
         const char *unit;
         double scale;
         bool duration;
-    } units[] = {          {"ms", 1, true},         {"s", 1000, true},
-                 {"m", 60000, true},     {"h", 3600000, true},    {"", 1, false},
-                 {"k", 1024, false},     {"K", 1024, false},      {"KiB", 1024, false},
-                 {"M", 1 << 20, false},  {"MiB", 1 << 20, false}, {"G", 1 << 30, false},
-                 {"GiB", 1 << 30, false}};
+    } units[] = {{"ms", 1, true},         {"s", 1000, true},     {"m", 60000, true},
+                 {"h", 3600000, true},    {"", 1, false},        {"k", 1024, false},
+                 {"K", 1024, false},      {"KiB", 1024, false},  {"M", 1 << 20, false},
+                 {"MiB", 1 << 20, false}, {"G", 1 << 30, false}, {"GiB", 1 << 30, false}};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (units[i].duration == duration && streq (end, units[i].unit)) {
             *value = (int64_t)(v * units[i].scale);
