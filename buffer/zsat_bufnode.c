@@ -795,6 +795,23 @@ s_test_stats (zactor_t *node)
     return zstr_recv (node);
 }
 
+//  Waits (bounded: 10 s) until the node reports consumer's cursor at cursor.
+static void
+s_test_wait_cursor (zactor_t *node, const char *consumer, uint64_t cursor)
+{
+    char want[128];
+    snprintf (want, sizeof want, "\"%s\":{\"cursor\":%" PRIu64 ",", consumer, cursor);
+    bool seen = false;
+    for (int i = 0; i < 1000 && !seen; i++) {
+        char *stats = s_test_stats (node);
+        seen = strstr (stats, want) != NULL;
+        zstr_free (&stats);
+        if (!seen)
+            zclock_sleep (10);
+    }
+    assert (seen);
+}
+
 static zactor_t *
 s_test_start (zsat_node_args_t *args)
 {
@@ -825,7 +842,8 @@ zsat_bufnode_test (bool verbose)
     uint64_t last = 0;
     assert (s_test_consume (fast, 100, true, ZSAT_FLAG_CRITICAL, &last) == 100 && last == 100);
     assert (s_test_consume (slow, 50, true, 0, &last) == 50 && last == 50);
-    zclock_sleep (50);  //  acks are one-way: give the node a moment to take them
+    s_test_wait_cursor (node, "fast", 100);  //  acks are one-way: wait until the node has them
+    s_test_wait_cursor (node, "slow", 50);
     zstr_send (node, "COMPACT");
     char *ok = zstr_recv (node);
     int compacted = 0, deleted = 0;
@@ -846,7 +864,8 @@ zsat_bufnode_test (bool verbose)
     assert (s_test_consume (fast, 10, false, 0, &last) == 10 && last == 110);
     assert (s_test_consume (fast, 10, true, ZSAT_FLAG_REPLAY, &last) == 10 && last == 110);
     assert (s_test_consume (slow, 10, true, 0, &last) == 10 && last == 110);
-    zclock_sleep (50);
+    s_test_wait_cursor (node, "fast", 110);
+    s_test_wait_cursor (node, "slow", 110);
     zactor_destroy (&node);
 
     //  A restarted node resumes from the persisted cursors: nothing more to deliver.
