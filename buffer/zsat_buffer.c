@@ -162,6 +162,10 @@ zsat_buffer_open (const char *dir, const char *channel, const zsat_buffer_opts_t
     self->channel = strdup (channel);
     self->path = zsys_sprintf ("%s/%s", dir, channel);
     self->opts = *opts;
+    //  Only whole finished segments can be collected: several must fit under the limit.
+    int64_t quarter = opts->disk_limit / 4 > 4096 ? opts->disk_limit / 4 : 4096;
+    if (opts->disk_limit > 0 && self->opts.wal.segment_size > quarter)
+        self->opts.wal.segment_size = quarter;
     if (s_open_parts (self, report, err)) {
         zsat_buffer_destroy (&self);
         return NULL;
@@ -417,6 +421,13 @@ zsat_buffer_gc (zsat_buffer_t *self, zsat_error_t *err)
     if (self->opts.wal.read_only)
         return zsat_fail (err, ZSAT_E_IO, "%s is open read-only", self->path);
     uint64_t below = zsat_cursors_min (self->cursors);
+    //  The active segment is never deleted: once all of it is acknowledged, finish it, or a
+    //  channel at its disk limit could stay full with nothing left to deliver.
+    uint64_t last = zsat_wal_last_seq (self->wal);
+    size_t active = zsat_wal_segment_count (self->wal) - 1;
+    if (last && last <= below && zsat_wal_segment (self->wal, active)->last_seq == last &&
+        zsat_wal_rotate (self->wal, err))
+        return -1;
     int deleted = 0;
     while (self->arc_count && self->arc[0].last_seq <= below) {
         if (unlink (self->arc[0].path) != 0 && errno != ENOENT)
@@ -539,6 +550,17 @@ zsat_buffer_test (bool verbose)
     assert (zsat_buffer_append (buf, &rec, &err) == -1 && err.code == ZSAT_E_SIZE);
     assert (strstr (err.text, "disk limit reached"));
     s_check_readable (buf, 151, 401);
+    zsat_buffer_destroy (&buf);
+    //  Once everything is acknowledged the store empties (active segment included) and
+    //  takes records again.
+    opts.disk_limit = 2000;
+    buf = zsat_buffer_open (dir, "crit", &opts, NULL, &err);
+    assert (zsat_buffer_append (buf, &rec, &err) == -1 && err.code == ZSAT_E_SIZE);
+    for (uint64_t s = 151; s <= 401; s++)
+        assert (zsat_buffer_ack (buf, "slow", s, &err) >= 0);
+    for (uint64_t s = 401; s <= 401; s++)
+        assert (zsat_buffer_ack (buf, "fast", s, &err) >= 0);
+    assert (zsat_buffer_append (buf, &rec, &err) == 0 && rec.seq == 402);
     zsat_buffer_destroy (&buf);
     zlist_t *channels = zsat_buffer_channels (dir);
     assert (zlist_size (channels) == 1 && streq (zlist_first (channels), "crit"));
