@@ -10,14 +10,24 @@
 
 #define ARCHIVE_FORMAT "zsat-buffer 1"
 
+//  Records are read a window at a time, so replaying a big archive takes bounded memory.
+#define ARCHIVE_WINDOW 4096
+#define COLUMNS        7
+
+static const char *s_columns[COLUMNS] = {"seq",     "task_id",  "timestamp", "flags",
+                                         "routing", "envelope", "payload"};
+
 struct zsat_archive_t {
-    size_t count;
-    uint64_t *seq, *task_id;
-    int64_t *timestamp;
-    uint32_t *flags;
-    char **routing;
-    hvl_t *envelope, *payload;
-    hid_t vlen_u8, vlen_str, space;
+    hid_t file, group, set[COLUMNS];
+    hid_t vlen_u8, vlen_str, mem_space;  //  mem_space: the loaded window, when loaded
+    size_t count;                        //  records in the file
+    uint64_t first_seq;
+    size_t lo, n;  //  the window holds records lo .. lo+n-1
+    uint64_t seq[ARCHIVE_WINDOW], task_id[ARCHIVE_WINDOW];
+    int64_t timestamp[ARCHIVE_WINDOW];
+    uint32_t flags[ARCHIVE_WINDOW];
+    char *routing[ARCHIVE_WINDOW];
+    hvl_t envelope[ARCHIVE_WINDOW], payload[ARCHIVE_WINDOW];
 };
 
 //  HDF5 prints its error stack on stderr by default; a library must not print.
@@ -241,73 +251,94 @@ zsat_archive_write (const char *path, const char *channel, zsat_wal_t *wal, size
 
 //  --- Reading ---
 
+//  Frees the variable-length data HDF5 allocated for the loaded window.
+static void
+s_window_free (zsat_archive_t *self)
+{
+    if (self->mem_space < 0)
+        return;
+    H5Dvlen_reclaim (self->vlen_str, self->mem_space, H5P_DEFAULT, self->routing);
+    H5Dvlen_reclaim (self->vlen_u8, self->mem_space, H5P_DEFAULT, self->envelope);
+    H5Dvlen_reclaim (self->vlen_u8, self->mem_space, H5P_DEFAULT, self->payload);
+    H5Sclose (self->mem_space);
+    self->mem_space = H5I_INVALID_HID;
+    self->n = 0;
+}
+
+//  Loads the window of records holding index. Returns 0 or -1.
+static int
+s_window_load (zsat_archive_t *self, size_t index)
+{
+    s_window_free (self);
+    hsize_t start[1] = {index - index % ARCHIVE_WINDOW}, n[1] = {self->count - start[0]};
+    n[0] = n[0] > ARCHIVE_WINDOW ? ARCHIVE_WINDOW : n[0];
+    self->mem_space = H5Screate_simple (1, n, NULL);
+    hid_t types[COLUMNS] = {H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, H5T_NATIVE_INT64,
+                            H5T_NATIVE_UINT32, self->vlen_str,    self->vlen_u8,
+                            self->vlen_u8};
+    void *bufs[COLUMNS] = {self->seq,     self->task_id,  self->timestamp, self->flags,
+                           self->routing, self->envelope, self->payload};
+    int rc = self->mem_space < 0 ? -1 : 0;
+    for (int c = 0; c < COLUMNS && rc == 0; c++) {
+        hid_t space = H5Dget_space (self->set[c]);
+        rc = space < 0 || H5Sselect_hyperslab (space, H5S_SELECT_SET, start, NULL, n, NULL) < 0 ||
+                     H5Dread (self->set[c], types[c], self->mem_space, space, H5P_DEFAULT,
+                              bufs[c]) < 0
+                 ? -1
+                 : 0;
+        if (space >= 0)
+            H5Sclose (space);
+    }
+    //  A failed read may leave some columns half-filled: forget the window entirely.
+    if (rc) {
+        memset (self->routing, 0, sizeof self->routing);
+        memset (self->envelope, 0, sizeof self->envelope);
+        memset (self->payload, 0, sizeof self->payload);
+        s_window_free (self);
+        return -1;
+    }
+    self->lo = (size_t)start[0];
+    self->n = (size_t)n[0];
+    return 0;
+}
+
 void
 zsat_archive_destroy (zsat_archive_t **self_p)
 {
     zsat_archive_t *self = *self_p;
     if (!self)
         return;
-    if (self->envelope && self->space >= 0) {
-        H5Dvlen_reclaim (self->vlen_u8, self->space, H5P_DEFAULT, self->envelope);
-        H5Dvlen_reclaim (self->vlen_u8, self->space, H5P_DEFAULT, self->payload);
-        H5Dvlen_reclaim (self->vlen_str, self->space, H5P_DEFAULT, self->routing);
-    }
-    if (self->space >= 0)
-        H5Sclose (self->space);
+    s_window_free (self);
+    for (int c = 0; c < COLUMNS; c++)
+        if (self->set[c] >= 0)
+            H5Dclose (self->set[c]);
+    if (self->group >= 0)
+        H5Gclose (self->group);
+    if (self->file >= 0)
+        H5Fclose (self->file);
     if (self->vlen_u8 >= 0)
         H5Tclose (self->vlen_u8);
     if (self->vlen_str >= 0)
         H5Tclose (self->vlen_str);
-    free (self->seq), free (self->task_id), free (self->timestamp), free (self->flags);
-    free (self->routing), free (self->envelope), free (self->payload);
     free (self);
     *self_p = NULL;
 }
 
+//  Opens every column and checks they have one length. Returns 0 or -1.
 static int
-s_read (hid_t group, const char *name, hid_t type, hsize_t n, void *data)
+s_open_columns (zsat_archive_t *self)
 {
-    hid_t set = H5Dopen2 (group, name, H5P_DEFAULT);
-    if (set < 0)
-        return -1;
-    hid_t space = H5Dget_space (set);
-    hssize_t points = space >= 0 ? H5Sget_simple_extent_npoints (space) : -1;
-    herr_t rc =
-        points == (hssize_t)n ? H5Dread (set, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : -1;
-    if (space >= 0)
-        H5Sclose (space);
-    H5Dclose (set);
-    return rc < 0 ? -1 : 0;
-}
-
-static int
-s_load (zsat_archive_t *self, hid_t group)
-{
-    hid_t set = H5Dopen2 (group, "seq", H5P_DEFAULT);
-    if (set < 0)
-        return -1;
-    self->space = H5Dget_space (set);
-    H5Dclose (set);
-    hssize_t n = self->space >= 0 ? H5Sget_simple_extent_npoints (self->space) : -1;
-    if (n < 0)
-        return -1;
-    self->count = (size_t)n;
-    size_t k = n ? (size_t)n : 1;
-    self->seq = calloc (k, 8), self->task_id = calloc (k, 8), self->timestamp = calloc (k, 8);
-    self->flags = calloc (k, 4), self->routing = calloc (k, sizeof (char *));
-    self->envelope = calloc (k, sizeof (hvl_t)), self->payload = calloc (k, sizeof (hvl_t));
-    if (!self->seq || !self->task_id || !self->timestamp || !self->flags || !self->routing ||
-        !self->envelope || !self->payload)
-        return -1;
-    return s_read (group, "seq", H5T_NATIVE_UINT64, n, self->seq) ||
-                   s_read (group, "task_id", H5T_NATIVE_UINT64, n, self->task_id) ||
-                   s_read (group, "timestamp", H5T_NATIVE_INT64, n, self->timestamp) ||
-                   s_read (group, "flags", H5T_NATIVE_UINT32, n, self->flags) ||
-                   s_read (group, "routing", self->vlen_str, n, self->routing) ||
-                   s_read (group, "envelope", self->vlen_u8, n, self->envelope) ||
-                   s_read (group, "payload", self->vlen_u8, n, self->payload)
-               ? -1
-               : 0;
+    for (int c = 0; c < COLUMNS; c++) {
+        self->set[c] = H5Dopen2 (self->group, s_columns[c], H5P_DEFAULT);
+        hid_t space = self->set[c] >= 0 ? H5Dget_space (self->set[c]) : H5I_INVALID_HID;
+        hssize_t points = space >= 0 ? H5Sget_simple_extent_npoints (space) : -1;
+        if (space >= 0)
+            H5Sclose (space);
+        if (points < 0 || (c > 0 && (size_t)points != self->count))
+            return -1;
+        self->count = (size_t)points;
+    }
+    return 0;
 }
 
 zsat_archive_t *
@@ -317,28 +348,22 @@ zsat_archive_open (const char *path, const char *channel, zsat_error_t *err)
     zsat_archive_t *self = calloc (1, sizeof *self);
     if (!self)
         return NULL;
-    self->space = self->vlen_u8 = self->vlen_str = H5I_INVALID_HID;
-    hid_t file = H5I_INVALID_HID, group = H5I_INVALID_HID;
+    self->file = self->group = self->mem_space = H5I_INVALID_HID;
+    for (int c = 0; c < COLUMNS; c++)
+        self->set[c] = H5I_INVALID_HID;
     char name[ZSAT_NAME_MAX + 16];
     snprintf (name, sizeof name, "/channels/%s", channel);
-    int rc = -1;
     self->vlen_u8 = H5Tvlen_create (H5T_NATIVE_UINT8);
     self->vlen_str = H5Tcopy (H5T_C_S1);
-    if (self->vlen_u8 < 0 || self->vlen_str < 0 || H5Tset_size (self->vlen_str, H5T_VARIABLE) < 0)
-        goto out;
-    if ((file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0 ||
-        (group = H5Gopen2 (file, name, H5P_DEFAULT)) < 0 || s_load (self, group))
-        goto out;
-    rc = 0;
-out:
-    if (group >= 0)
-        H5Gclose (group);
-    if (file >= 0)
-        H5Fclose (file);
-    if (rc) {
+    if (self->vlen_u8 < 0 || self->vlen_str < 0 || H5Tset_size (self->vlen_str, H5T_VARIABLE) < 0 ||
+        (self->file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0 ||
+        (self->group = H5Gopen2 (self->file, name, H5P_DEFAULT)) < 0 || s_open_columns (self) ||
+        (self->count && s_window_load (self, 0))) {
         zsat_fail (err, ZSAT_E_IO, "cannot read HDF5 archive %s (group %s)", path, name);
         zsat_archive_destroy (&self);
+        return NULL;
     }
+    self->first_seq = self->count ? self->seq[0] : 0;
     return self;
 }
 
@@ -353,27 +378,33 @@ zsat_archive_get (zsat_archive_t *self, size_t index, zsat_wal_record_t *rec)
 {
     if (index >= self->count)
         return -1;
-    rec->seq = self->seq[index];
-    rec->timestamp = self->timestamp[index];
-    rec->task_id = self->task_id[index];
-    rec->flags = self->flags[index];
-    const char *routing = self->routing[index] ? self->routing[index] : "";
+    if ((index < self->lo || index >= self->lo + self->n) && s_window_load (self, index))
+        return -1;
+    size_t i = index - self->lo;
+    rec->seq = self->seq[i];
+    rec->timestamp = self->timestamp[i];
+    rec->task_id = self->task_id[i];
+    rec->flags = self->flags[i];
+    const char *routing = self->routing[i] ? self->routing[i] : "";
     rec->frame[0] = (const uint8_t *)routing;
     rec->frame_size[0] = strlen (routing);
-    rec->frame[1] = self->envelope[index].p;
-    rec->frame_size[1] = self->envelope[index].len;
-    rec->frame[2] = self->payload[index].p;
-    rec->frame_size[2] = self->payload[index].len;
+    rec->frame[1] = self->envelope[i].p;
+    rec->frame_size[1] = self->envelope[i].len;
+    rec->frame[2] = self->payload[i].p;
+    rec->frame_size[2] = self->payload[i].len;
     return 0;
 }
 
 int64_t
 zsat_archive_find (zsat_archive_t *self, uint64_t seq)
 {
-    if (self->count == 0 || seq < self->seq[0])
+    if (self->count == 0 || seq < self->first_seq)
         return -1;
-    uint64_t index = seq - self->seq[0];  //  seqs in one archive have no gaps
-    return index < self->count && self->seq[index] == seq ? (int64_t)index : -1;
+    uint64_t index = seq - self->first_seq;  //  seqs in one archive have no gaps
+    zsat_wal_record_t rec;
+    if (index >= self->count || zsat_archive_get (self, (size_t)index, &rec) || rec.seq != seq)
+        return -1;
+    return (int64_t)index;
 }
 
 void
@@ -389,7 +420,7 @@ zsat_archive_test (bool verbose)
     zsat_wal_t *wal = zsat_wal_open (dir, &opts, NULL, &err);
     assert (wal);
     char routing[32], payload[64];
-    for (uint64_t n = 1; n <= 500; n++) {
+    for (uint64_t n = 1; n <= 10000; n++) {
         zsat_wal_record_t rec = {.timestamp = (int64_t)n * 10, .task_id = n * 7, .flags = 1};
         snprintf (routing, sizeof routing, "host%" PRIu64 "/cpu", n % 3);
         snprintf (payload, sizeof payload, "payload %" PRIu64, n);
@@ -403,11 +434,12 @@ zsat_archive_test (bool verbose)
     zsat_cursors_t *cursors = zsat_cursors_open (path, 0, &err);
     assert (zsat_cursors_add (cursors, "sink", 42, &err) == 0);
     snprintf (path, sizeof path, "%s/arc.h5", dir);
-    assert (zsat_archive_write (path, "critical", wal, 0, cursors, &err) == 500);
+    assert (zsat_archive_write (path, "critical", wal, 0, cursors, &err) == 10000);
     assert (zsat_archive_write (path, "critical", wal, 1, cursors, &err) == -1);  //  empty
     zsat_archive_t *arc = zsat_archive_open (path, "critical", &err);
-    assert (arc && zsat_archive_count (arc) == 500);
-    for (uint64_t n = 1; n <= 500; n++) {
+    assert (arc && zsat_archive_count (arc) == 10000);
+    for (uint64_t k = 0; k < 10000; k++) {
+        uint64_t n = k % 2 ? 10000 - k / 2 : k / 2 + 1;  //  both ends: windows reload
         zsat_wal_record_t rec;
         assert (zsat_archive_get (arc, zsat_archive_find (arc, n), &rec) == 0);
         snprintf (routing, sizeof routing, "host%" PRIu64 "/cpu", n % 3);
@@ -418,7 +450,7 @@ zsat_archive_test (bool verbose)
         assert (rec.frame_size[2] == strlen (payload));
         assert (memcmp (rec.frame[2], payload, strlen (payload)) == 0);
     }
-    assert (zsat_archive_find (arc, 501) == -1);
+    assert (zsat_archive_find (arc, 10001) == -1 && zsat_archive_find (arc, 0) == -1);
     zsat_archive_destroy (&arc);
     assert (zsat_archive_open (path, "other", &err) == NULL);
     snprintf (path, sizeof path, "%s/cursors", dir);  //  not an HDF5 file
@@ -428,6 +460,6 @@ zsat_archive_test (bool verbose)
     snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
     assert (system (cmd) == 0);
     if (verbose)
-        printf ("(500 records written and read back field by field) ");
+        printf ("(10000 records written and read back field by field) ");
     printf ("OK\n");
 }
