@@ -25,12 +25,13 @@ typedef struct zsat_archive_t zsat_archive_t;
 //  rename), with cursors (may be NULL) as attributes. Returns the record count, or -1 with err.
 int64_t zsat_archive_write (const char *path, const char *channel, zsat_wal_t *wal, size_t index,
                             zsat_cursors_t *cursors, zsat_error_t *err);
-//  Loads a whole archive into memory. Returns it, or NULL with err.
+//  Opens an archive for reading (records are loaded 4096 at a time, as they are asked for).
+//  Returns it, or NULL with err.
 zsat_archive_t *zsat_archive_open (const char *path, const char *channel, zsat_error_t *err);
 void zsat_archive_destroy (zsat_archive_t **self_p);
 size_t zsat_archive_count (zsat_archive_t *self);
-//  Fills rec with record i (frames point into the archive until it is destroyed).
-//  Returns 0, or -1 past the end.
+//  Fills rec with record i (frames point into the archive until the next get or find, or
+//  its destruction). Returns 0, or -1 past the end or on a read error.
 int zsat_archive_get (zsat_archive_t *self, size_t index, zsat_wal_record_t *rec);
 //  Index of seq, or -1 when it is not in this archive.
 int64_t zsat_archive_find (zsat_archive_t *self, uint64_t seq);

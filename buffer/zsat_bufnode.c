@@ -836,6 +836,30 @@ zsat_bufnode_test (bool verbose)
     zactor_t *node = s_test_start (&args);
     assert (s_test_produce (1, 100, NULL, 0) == 100);
 
+    //  Malformed input is refused or counted, never a crash.
+    zsock_t *raw = zsock_new_dealer (s_test_in);
+    zstr_sendm (raw, "PUT 7");
+    zstr_send (raw, "only two frames");
+    char *answer = zstr_recv (raw);
+    assert (answer && strstr (answer, "REFUSED 7"));
+    zstr_free (&answer);
+    zstr_sendm (raw, "PUT 8");
+    zstr_sendm (raw, "a/t");
+    zstr_sendm (raw, "not msgpack");
+    zstr_send (raw, "payload");
+    answer = zstr_recv (raw);
+    assert (answer && strstr (answer, "REFUSED 8"));
+    zstr_free (&answer);
+    zsock_destroy (&raw);
+    raw = zsock_new_dealer (s_test_out);
+    zstr_send (raw, "HELLO nobody");
+    answer = zstr_recv (raw);
+    assert (answer && strstr (answer, "DENIED"));
+    zstr_free (&answer);
+    zstr_send (raw, "ACK fast 99999");
+    zstr_send (raw, "garbage");
+    zsock_destroy (&raw);
+
     //  Two consumers at different speeds; nothing is collected below the slow one's cursor.
     zsat_bufconsumer_t *fast = zsat_bufconsumer_new (s_test_out, "fast", NULL);
     zsat_bufconsumer_t *slow = zsat_bufconsumer_new (s_test_out, "slow", NULL);
