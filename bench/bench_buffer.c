@@ -4,7 +4,8 @@
     compaction, replay from the log and from HDF5, and the whole node (producer -> buffer
     node -> STORED) per mode. Prints one JSON line per measurement.
 
-    usage: bench_buffer [DIR] [RECORDS]   (DIR on the disk to measure; default /tmp)
+    usage: bench_buffer [DIR] [RECORDS] [append|replay|node]   (DIR on the disk to measure,
+    default /tmp; RECORDS default 200000; one part only, default all)
 */
 #include "zsat.h"
 #include "zsat_buffer.h"
@@ -174,12 +175,13 @@ main (int argc, char **argv)
 {
     const char *base = argc > 1 ? argv[1] : "/tmp";
     int64_t n = argc > 2 ? atoll (argv[2]) : 200000;
+    const char *only = argc > 3 ? argv[3] : "all";  //  append, replay, node or all
     char *dir = zsys_sprintf ("%s/zsat_bench_buffer.%d", base, getpid ());
     zsys_dir_create ("%s", dir);
     s_make_vector ();
     //  fdatasync per record is ~100x slower: fewer records keep the run short.
     int64_t n_always = n / 100 > 100 ? n / 100 : 100;
-    for (int rep = 1; rep <= 2; rep++) {
+    for (int rep = 1; rep <= 2 && (streq (only, "all") || streq (only, "append")); rep++) {
         s_raw (dir, "none", 0, rep, n);
         s_wal (dir, ZSAT_DURABLE_NONE, rep, n);
         s_raw (dir, "batch", GROUP, rep, n);
@@ -187,9 +189,13 @@ main (int argc, char **argv)
         s_raw (dir, "always", 1, rep, n_always);
         s_wal (dir, ZSAT_DURABLE_ALWAYS, rep, n_always);
     }
-    s_replay (dir, "wal-none-1", "log", n);
-    s_replay (dir, "wal-none-1", "hdf5", n);
-    for (int rep = 1; rep <= 2; rep++) {
+    if (streq (only, "all") || streq (only, "replay")) {
+        if (!streq (only, "all"))
+            s_wal (dir, ZSAT_DURABLE_NONE, 1, n);
+        s_replay (dir, "wal-none-1", "log", n);
+        s_replay (dir, "wal-none-1", "hdf5", n);
+    }
+    for (int rep = 1; rep <= 2 && (streq (only, "all") || streq (only, "node")); rep++) {
         s_node (dir, "none", rep, n / 2);
         s_node (dir, "batch", rep, n / 2);
         s_node (dir, "always", rep, n_always);

@@ -17,6 +17,7 @@ struct zsat_bufproducer_t {
     uint64_t next_id;
     zhashx_t *unanswered;  //  id (decimal) -> unanswered_t
     zlist_t *answers;      //  zsat_bufreply_t * taken while send waited for room
+    int64_t resend_check;  //  zclock_mono () of the next scan for vectors to re-send
     uint64_t resent;
 };
 
@@ -116,6 +117,10 @@ static void
 s_resend_old (zsat_bufproducer_t *self)
 {
     int64_t now = zclock_mono ();
+    //  A scan walks every unanswered vector: a few per re-send period is enough.
+    if (now < self->resend_check)
+        return;
+    self->resend_check = now + (self->resend_ms / 4 > 10 ? self->resend_ms / 4 : 10);
     for (unanswered_t *u = zhashx_first (self->unanswered); u; u = zhashx_next (self->unanswered))
         if (now - u->sent_at >= self->resend_ms) {
             s_send_copy (self, u);
@@ -196,7 +201,6 @@ s_poll (zsat_bufproducer_t *self, int timeout_ms, zsat_bufreply_t *reply)
         if (rc == 0)
             continue;
         char *text = zstr_recv (self->sock);
-        zsock_flush (self->sock);
         char key[24];
         bool ok = text && s_parse_reply (text, reply) == 0;
         zstr_free (&text);
