@@ -460,6 +460,31 @@ s_repair (const args_t *a)
     return rc;
 }
 
+static int
+s_cursor (const args_t *a)
+{
+    if (!a->consumer || a->to == UINT64_MAX)
+        return s_usage_error ("%s", "cursor needs --consumer and --to");
+    zsat_buffer_t *buf = s_open (a, a->channel, false, NULL);
+    if (!buf)
+        return 1;
+    zsat_error_t err;
+    uint64_t old = 0;
+    int rc = zsat_cursors_get (zsat_buffer_cursors (buf), a->consumer, &old)
+                 ? zsat_cursors_set (zsat_buffer_cursors (buf), a->consumer, a->to, &err)
+                 : zsat_fail (&err, ZSAT_E_FIELD, "no consumer '%s' in channel %s", a->consumer,
+                              a->channel);
+    if (rc == 0)
+        rc = zsat_cursors_save (zsat_buffer_cursors (buf), true, &err);
+    if (rc)
+        fprintf (stderr, "zsat buffer: %s\n", err.text);
+    else
+        printf ("%s: consumer %s cursor %" PRIu64 " -> %" PRIu64 "\n", a->channel, a->consumer, old,
+                a->to);
+    zsat_buffer_destroy (&buf);
+    return rc ? 1 : 0;
+}
+
 //  Writes the 'K SEQ' acknowledgement line with one write(): once it returns, the line
 //  survives a kill -9 of this process, exactly like the record it acknowledges.
 static void
@@ -758,6 +783,8 @@ s_run (int argc, char **argv)
         return s_repair (&a);
     if (streq (a.action, "write"))
         return s_write (&a);
+    if (streq (a.action, "cursor"))
+        return s_cursor (&a);
     if (streq (a.action, "verify"))
         return s_verify (&a);
     return s_usage_error ("unknown action '%s'", a.action);

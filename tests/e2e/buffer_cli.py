@@ -57,6 +57,13 @@ with tempfile.TemporaryDirectory(prefix="zsat_buffer_cli.") as d:
     again = jsonl(run("export", "--dir", d, "--channel", "crit", "--format", "jsonl"))
     assert again == exported
 
+    # cursor: a consumer moved back replays from there.
+    out = run("cursor", "--dir", d, "--channel", "crit", "--consumer", "sink", "--to", "1990")
+    assert "cursor 0 -> 1990" in out, out
+    tail = jsonl(run("replay", "--dir", d, "--channel", "crit", "--consumer", "sink"))
+    assert [r["seq"] for r in tail] == list(range(1991, 2001))
+    run("cursor", "--dir", d, "--channel", "crit", "--consumer", "nobody", "--to", "1", code=1)
+
     # Usage errors: exit 2 with a message; --help exit 0.
     assert "usage: zsat buffer" in run("--help")
     run("ls", code=2)
