@@ -35,7 +35,7 @@ s_make_vector (void)
     s_envelope_size = (size_t)zsat_vector_encode_envelope (&v, s_envelope, sizeof s_envelope, NULL);
 }
 
-static void
+static double
 s_report (const char *what, const char *mode, const char *impl, int rep, int64_t n, int64_t us,
           int64_t bytes)
 {
@@ -44,10 +44,21 @@ s_report (const char *what, const char *mode, const char *impl, int rep, int64_t
         "\"records\":%" PRId64 ",\"seconds\":%.4f,\"records_per_s\":%.0f,\"bytes\":%" PRId64 "}\n",
         what, mode, impl, rep, n, (double)us / 1e6, us ? (double)n * 1e6 / (double)us : 0, bytes);
     fflush (stdout);
+    return us ? (double)n * 1e6 / (double)us : 0;
+}
+
+//  One row bench/run can read: zsat and its raw baseline side by side.
+static void
+s_figure (const char *mode, int rep, double wal, double raw)
+{
+    printf ("{\"figure\":\"buffer_append\",\"mode\":\"%s\",\"rep\":%d,"
+            "\"wal_records_per_s\":%.0f,\"raw_records_per_s\":%.0f}\n",
+            mode, rep, wal, raw);
+    fflush (stdout);
 }
 
 //  The raw baseline: the same record bytes with write(), synced per `group` (0: never).
-static void
+static double
 s_raw (const char *dir, const char *mode, int group, int rep, int64_t n)
 {
     char path[512];
@@ -64,10 +75,12 @@ s_raw (const char *dir, const char *mode, int group, int rep, int64_t n)
     }
     if (group)
         fdatasync (fd);
-    s_report ("append", mode, "raw", rep, n, zclock_usecs () - start, n * (int64_t)size);
+    double rate =
+        s_report ("append", mode, "raw", rep, n, zclock_usecs () - start, n * (int64_t)size);
     close (fd);
     unlink (path);
     free (record);
+    return rate;
 }
 
 static zsat_buffer_t *
@@ -87,7 +100,7 @@ s_open (const char *dir, const char *channel, zsat_durability_t mode)
 }
 
 //  Appends n records; a record counts as acknowledged once durable_seq covers it.
-static void
+static double
 s_wal (const char *dir, zsat_durability_t mode, int rep, int64_t n)
 {
     char channel[32];
@@ -105,9 +118,10 @@ s_wal (const char *dir, zsat_durability_t mode, int rep, int64_t n)
     }
     zsat_buffer_commit (buf, true, NULL);
     assert (zsat_buffer_durable_seq (buf) == (uint64_t)n);
-    s_report ("append", zsat_durability_name (mode), "wal", rep, n, zclock_usecs () - start,
-              zsat_buffer_disk_size (buf));
+    double rate = s_report ("append", zsat_durability_name (mode), "wal", rep, n,
+                            zclock_usecs () - start, zsat_buffer_disk_size (buf));
     zsat_buffer_destroy (&buf);
+    return rate;
 }
 
 static void
@@ -122,7 +136,9 @@ s_replay (const char *dir, const char *channel, const char *impl, int64_t n)
         assert (zsat_buffer_read (buf, &pos, s, &rec, NULL) == 1);
         bytes += (int64_t)rec.frame_size[2];
     }
-    s_report ("replay", "-", impl, 1, n, zclock_usecs () - start, bytes);
+    double rate = s_report ("replay", "-", impl, 1, n, zclock_usecs () - start, bytes);
+    printf ("{\"figure\":\"buffer_replay\",\"source\":\"%s\",\"records_per_s\":%.0f}\n", impl,
+            rate);
     if (streq (impl, "log")) {
         start = zclock_usecs ();
         assert (zsat_buffer_compact (buf, true, NULL) > 0);
@@ -163,7 +179,9 @@ s_node (const char *dir, const char *mode, int rep, int64_t n)
     }
     while (zsat_bufproducer_pending (p) > 0 && zsat_bufproducer_poll (p, 5000, &reply) == 1)
         stored += reply.stored;
-    s_report ("node_stored", mode, "node", rep, stored, zclock_usecs () - start, 0);
+    double rate = s_report ("node_stored", mode, "node", rep, stored, zclock_usecs () - start, 0);
+    printf ("{\"figure\":\"buffer_node\",\"mode\":\"%s\",\"stored_per_s\":%.0f}\n", mode, rate);
+    fflush (stdout);
     zsat_bufproducer_destroy (&p);
     zactor_destroy (&node);
     zsat_topology_destroy (&topology);
@@ -182,12 +200,12 @@ main (int argc, char **argv)
     //  fdatasync per record is ~100x slower: fewer records keep the run short.
     int64_t n_always = n / 100 > 100 ? n / 100 : 100;
     for (int rep = 1; rep <= 2 && (streq (only, "all") || streq (only, "append")); rep++) {
-        s_raw (dir, "none", 0, rep, n);
-        s_wal (dir, ZSAT_DURABLE_NONE, rep, n);
-        s_raw (dir, "batch", GROUP, rep, n);
-        s_wal (dir, ZSAT_DURABLE_BATCH, rep, n);
-        s_raw (dir, "always", 1, rep, n_always);
-        s_wal (dir, ZSAT_DURABLE_ALWAYS, rep, n_always);
+        double raw = s_raw (dir, "none", 0, rep, n);
+        s_figure ("none", rep, s_wal (dir, ZSAT_DURABLE_NONE, rep, n), raw);
+        raw = s_raw (dir, "batch", GROUP, rep, n);
+        s_figure ("batch", rep, s_wal (dir, ZSAT_DURABLE_BATCH, rep, n), raw);
+        raw = s_raw (dir, "always", 1, rep, n_always);
+        s_figure ("always", rep, s_wal (dir, ZSAT_DURABLE_ALWAYS, rep, n_always), raw);
     }
     if (streq (only, "all") || streq (only, "replay")) {
         if (!streq (only, "all"))
