@@ -27,6 +27,7 @@ struct zsat_bufconsumer_t {
     zmsg_t *last;      //  the record handed out last
     int64_t heard_at;  //  zclock_mono () of the last message from the node
     int64_t hello_at;
+    char denied[256];  //  the node's DENIED reason, "" when welcome
 };
 
 static zsock_t *
@@ -326,8 +327,20 @@ zsat_bufconsumer_recv (zsat_bufconsumer_t *self, int timeout_ms, zsat_bufrecord_
             self->last = msg;
             return 1;
         }
-        zmsg_destroy (&msg);  //  WELCOME and DENIED need no action
+        char *text = zmsg_popstr (msg);
+        if (text && strncmp (text, "DENIED ", 7) == 0)
+            snprintf (self->denied, sizeof self->denied, "%s", text + 7);
+        else if (text && strncmp (text, "WELCOME ", 8) == 0)
+            self->denied[0] = 0;
+        zstr_free (&text);
+        zmsg_destroy (&msg);
     }
+}
+
+const char *
+zsat_bufconsumer_denied (zsat_bufconsumer_t *self)
+{
+    return self->denied[0] ? self->denied : NULL;
 }
 
 int

@@ -50,6 +50,8 @@ void zsat_bufconsumer_destroy (zsat_bufconsumer_t **self_p);
 //  Waits up to timeout_ms for a record. Returns 1 with rec filled, 0 on timeout, -1 on
 //  error. Says HELLO again after a second of silence, so a restarted node resumes delivery.
 int zsat_bufconsumer_recv (zsat_bufconsumer_t *self, int timeout_ms, zsat_bufrecord_t *rec);
+//  The node's reason for refusing this consumer (not in the channel's consumers), or NULL.
+const char *zsat_bufconsumer_denied (zsat_bufconsumer_t *self);
 //  Acknowledges seq (after the record is processed). Returns 0 or -1.
 int zsat_bufconsumer_ack (zsat_bufconsumer_t *self, uint64_t seq);
 

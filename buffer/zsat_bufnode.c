@@ -246,6 +246,11 @@ s_open_store (self_t *self, zsat_node_args_t *args, zsat_error_t *err)
     zsat_buffer_opts_init (&opts);
     opts.wal.segment_size = self->cfg.segment_size;
     self->channel = zsat_topology_channel_find (args->topology, self->cfg.channel);
+    if (!self->channel)
+        zsat_log_line (stderr, ZSAT_LOG_WARN, self->who,
+                       "channel %s is not declared in the topology: durability batch, 1 GiB, "
+                       "any consumer name accepted",
+                       self->cfg.channel);
     if (self->channel && zsat_buffer_opts_from_channel (&opts, self->channel, err))
         return -1;
     zsat_buffer_report_t report;
@@ -893,6 +898,12 @@ zsat_bufnode_test (bool verbose)
     answer = zstr_recv (raw);
     assert (answer && strstr (answer, "DENIED"));
     zstr_free (&answer);
+    zsat_bufconsumer_t *nobody = zsat_bufconsumer_new (s_test_out, "nobody", NULL);
+    zsat_bufrecord_t none;
+    assert (zsat_bufconsumer_recv (nobody, 200, &none) == 0);
+    assert (zsat_bufconsumer_denied (nobody) &&
+            strstr (zsat_bufconsumer_denied (nobody), "not a consumer"));
+    zsat_bufconsumer_destroy (&nobody);
     zstr_send (raw, "ACK fast 99999");
     zstr_send (raw, "garbage");
     zsock_destroy (&raw);

@@ -732,8 +732,13 @@ s_consume (const args_t *a)
     int64_t idle = a->idle_ms ? (int64_t)a->idle_ms : INT64_MAX, heard = zclock_mono ();
     zsat_bufrecord_t rec;
     while (!s_stop && zclock_mono () - heard < idle) {
-        if (zsat_bufconsumer_recv (c, 100, &rec) != 1)
+        if (zsat_bufconsumer_recv (c, 100, &rec) != 1) {
+            if (zsat_bufconsumer_denied (c)) {
+                fprintf (stderr, "zsat buffer consume: denied: %s\n", zsat_bufconsumer_denied (c));
+                break;
+            }
             continue;
+        }
         heard = zclock_mono ();
         zsat_vector_t v;
         if (zsat_vector_decode (&v, rec.frame[0], rec.frame_size[0], rec.frame[1],
