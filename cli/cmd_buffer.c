@@ -731,10 +731,12 @@ s_consume (const args_t *a)
     signal (SIGTERM, s_on_signal);
     int64_t idle = a->idle_ms ? (int64_t)a->idle_ms : INT64_MAX, heard = zclock_mono ();
     zsat_bufrecord_t rec;
+    int rc = 0;
     while (!s_stop && zclock_mono () - heard < idle) {
         if (zsat_bufconsumer_recv (c, 100, &rec) != 1) {
             if (zsat_bufconsumer_denied (c)) {
                 fprintf (stderr, "zsat buffer consume: denied: %s\n", zsat_bufconsumer_denied (c));
+                rc = 1;
                 break;
             }
             continue;
@@ -753,7 +755,7 @@ s_consume (const args_t *a)
         zsat_bufconsumer_ack (c, rec.seq);
     }
     zsat_bufconsumer_destroy (&c);
-    return 0;
+    return rc;
 }
 
 static int
