@@ -652,9 +652,15 @@ int
 zsat_wal_read (zsat_wal_t *self, zsat_wal_pos_t *pos, uint64_t seq, zsat_wal_record_t *rec,
                zsat_error_t *err)
 {
-    size_t i = 0;
-    while (i < self->seg_count && self->seg[i].last_seq < seq)
-        i++;
+    //  Binary search: the first segment whose last seq is at or above seq.
+    size_t i = 0, hi = self->seg_count;
+    while (i < hi) {
+        size_t mid = i + (hi - i) / 2;
+        if (self->seg[mid].last_seq < seq)
+            i = mid + 1;
+        else
+            hi = mid;
+    }
     if (i == self->seg_count || self->seg[i].first_seq > seq)
         return 0;
     if (pos->fd < 0 || pos->segment_first != self->seg[i].first_seq || pos->next_seq > seq)
