@@ -389,6 +389,31 @@ zsat_buffer_archive (zsat_buffer_t *self, size_t index)
 //  --- Compaction and collection ---
 
 int
+zsat_buffer_compact_step (zsat_buffer_t *self, zsat_error_t *err)
+{
+    if (self->opts.wal.read_only)
+        return zsat_fail (err, ZSAT_E_IO, "%s is open read-only", self->path);
+    while (zsat_wal_segment_count (self->wal) > 1) {
+        const zsat_wal_segment_t *seg = zsat_wal_segment (self->wal, 0);
+        bool empty = seg->last_seq < seg->first_seq;
+        if (!empty) {
+            char path[4400];
+            snprintf (path, sizeof path, "%s/arc-%020" PRIu64 "-%020" PRIu64 ".h5", self->path,
+                      seg->first_seq, seg->last_seq);
+            if (zsat_archive_write (path, self->channel, self->wal, 0, self->cursors, err) < 0 ||
+                s_arc_add (self, seg->first_seq, seg->last_seq, path))
+                return -1;
+        }
+        //  The archive is renamed and synced: only now may the segment go.
+        if (zsat_wal_drop_segment (self->wal, 0, err))
+            return -1;
+        if (!empty)
+            return 1;
+    }
+    return 0;
+}
+
+int
 zsat_buffer_compact (zsat_buffer_t *self, bool rotate, zsat_error_t *err)
 {
     if (self->opts.wal.read_only)
@@ -397,22 +422,10 @@ zsat_buffer_compact (zsat_buffer_t *self, bool rotate, zsat_error_t *err)
         zsat_wal_segment (self->wal, zsat_wal_segment_count (self->wal) - 1);
     if (rotate && last->last_seq >= last->first_seq && zsat_wal_rotate (self->wal, err))
         return -1;
-    int done = 0;
-    while (zsat_wal_segment_count (self->wal) > 1) {
-        const zsat_wal_segment_t *seg = zsat_wal_segment (self->wal, 0);
-        if (seg->last_seq >= seg->first_seq) {
-            char path[4400];
-            snprintf (path, sizeof path, "%s/arc-%020" PRIu64 "-%020" PRIu64 ".h5", self->path,
-                      seg->first_seq, seg->last_seq);
-            if (zsat_archive_write (path, self->channel, self->wal, 0, self->cursors, err) < 0 ||
-                s_arc_add (self, seg->first_seq, seg->last_seq, path))
-                return -1;
-            done++;
-        }
-        if (zsat_wal_drop_segment (self->wal, 0, err))
-            return -1;
-    }
-    return done;
+    int done = 0, rc;
+    while ((rc = zsat_buffer_compact_step (self, err)) == 1)
+        done++;
+    return rc < 0 ? -1 : done;
 }
 
 int

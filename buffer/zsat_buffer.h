@@ -91,6 +91,9 @@ const zsat_buffer_file_t *zsat_buffer_archive (zsat_buffer_t *self, size_t index
 //  Compacts every finished segment into an archive and deletes the segment. With rotate,
 //  first finishes the active segment. Returns the number compacted, or -1 with err.
 int zsat_buffer_compact (zsat_buffer_t *self, bool rotate, zsat_error_t *err);
+//  Compacts the oldest finished segment only (bounded work per call). Returns 1 when it
+//  compacted one, 0 when none is left, -1 with err.
+int zsat_buffer_compact_step (zsat_buffer_t *self, zsat_error_t *err);
 //  Deletes whole segments and archives at or below the lowest cursor. Returns how many
 //  files were deleted, or -1 with err.
 int zsat_buffer_gc (zsat_buffer_t *self, zsat_error_t *err);

@@ -418,6 +418,22 @@ s_replay (const args_t *a, bool is_export)
     return rc;
 }
 
+//  Compacts segment by segment with a progress bar. Returns the count, or -1 with err.
+static int
+s_compact_all (const args_t *a, zsat_buffer_t *buf, bool rotate, zsat_error_t *err)
+{
+    zsat_wal_t *wal = zsat_buffer_wal (buf);
+    const zsat_wal_segment_t *last = zsat_wal_segment (wal, zsat_wal_segment_count (wal) - 1);
+    if (rotate && last->last_seq >= last->first_seq && zsat_wal_rotate (wal, err))
+        return -1;
+    progress_t bar = {a->progress || isatty (2), zsat_wal_segment_count (wal) - 1, 0, 0, "compact"};
+    int done = 0, rc;
+    while ((rc = zsat_buffer_compact_step (buf, err)) == 1)
+        s_progress (&bar, (uint64_t)++done, false);
+    s_progress (&bar, bar.done, true);
+    return rc < 0 ? -1 : done;
+}
+
 static int
 s_gc (const args_t *a, bool rotate)
 {
@@ -426,7 +442,7 @@ s_gc (const args_t *a, bool rotate)
         return 1;
     zsat_error_t err;
     int64_t before = zsat_buffer_disk_size (buf);
-    int compacted = zsat_buffer_compact (buf, rotate, &err);
+    int compacted = s_compact_all (a, buf, rotate, &err);
     int deleted = compacted < 0 ? -1 : rotate ? 0 : zsat_buffer_gc (buf, &err);
     if (compacted < 0 || deleted < 0)
         fprintf (stderr, "zsat buffer: %s\n", err.text);
