@@ -627,15 +627,16 @@ static void
 s_maintain (self_t *self, bool rotate, int *compacted, int *deleted)
 {
     zsat_error_t err;
+    //  Collect first: a segment every consumer acknowledged is deleted, not converted.
+    *deleted = zsat_buffer_gc (self->buf, &err);
+    if (*deleted < 0)
+        zsat_log_line (stderr, ZSAT_LOG_ERROR, self->who, "gc: %s", err.text);
     //  Periodic rounds compact one segment per loop turn, so producers and consumers are
     //  never kept waiting for more than one segment's conversion.
     *compacted = rotate ? zsat_buffer_compact (self->buf, true, &err)
                         : zsat_buffer_compact_step (self->buf, &err);
     if (*compacted < 0)
         zsat_log_line (stderr, ZSAT_LOG_ERROR, self->who, "compaction: %s", err.text);
-    *deleted = zsat_buffer_gc (self->buf, &err);
-    if (*deleted < 0)
-        zsat_log_line (stderr, ZSAT_LOG_ERROR, self->who, "gc: %s", err.text);
     self->compacted += *compacted > 0 ? (uint64_t)*compacted : 0;
     self->collected += *deleted > 0 ? (uint64_t)*deleted : 0;
     //  More finished segments waiting: come back at the next turn, not a period later.

@@ -26,8 +26,8 @@
     "                              prints records after X's cursor (or from SEQ / since\n"         \
     "                              TIME), flagged REPLAY, at most N records/s (jsonl)\n"           \
     "  export  --channel C --format csv|jsonl [--from SEQ] [--to SEQ] [--output FILE]\n"           \
-    "  gc      --channel C         compacts finished segments into HDF5, then deletes whole\n"     \
-    "                              files every consumer acknowledged\n"                            \
+    "  gc      --channel C         deletes whole files every consumer acknowledged, then\n"     \
+    "                              compacts the other finished segments into HDF5\n"                            \
     "  compact --channel C         finishes the active segment and compacts every segment\n"       \
     "  repair  [--channel C]       cuts torn or corrupt tails and reports what it cut\n"           \
     "  write   --channel C [--count N] [--start K] [--size B] [--durability M]\n"                  \
@@ -442,8 +442,9 @@ s_gc (const args_t *a, bool rotate)
         return 1;
     zsat_error_t err;
     int64_t before = zsat_buffer_disk_size (buf);
-    int compacted = s_compact_all (a, buf, rotate, &err);
-    int deleted = compacted < 0 ? -1 : rotate ? 0 : zsat_buffer_gc (buf, &err);
+    //  Collect first: what every consumer acknowledged is deleted, not converted.
+    int deleted = rotate ? 0 : zsat_buffer_gc (buf, &err);
+    int compacted = deleted < 0 ? -1 : s_compact_all (a, buf, rotate, &err);
     if (compacted < 0 || deleted < 0)
         fprintf (stderr, "zsat buffer: %s\n", err.text);
     else
