@@ -26,8 +26,8 @@
     "                              prints records after X's cursor (or from SEQ / since\n"         \
     "                              TIME), flagged REPLAY, at most N records/s (jsonl)\n"           \
     "  export  --channel C --format csv|jsonl [--from SEQ] [--to SEQ] [--output FILE]\n"           \
-    "  gc      --channel C         deletes whole files every consumer acknowledged, then\n"     \
-    "                              compacts the other finished segments into HDF5\n"                            \
+    "  gc      --channel C         deletes whole files every consumer acknowledged, then\n"        \
+    "                              compacts the other finished segments into HDF5\n"               \
     "  compact --channel C         finishes the active segment and compacts every segment\n"       \
     "  repair  [--channel C]       cuts torn or corrupt tails and reports what it cut\n"           \
     "  write   --channel C [--count N] [--start K] [--size B] [--durability M]\n"                  \
