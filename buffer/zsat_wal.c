@@ -280,6 +280,9 @@ s_list_segments (zsat_wal_t *self, zsat_error_t *err)
     return 0;
 }
 
+static void s_report_add (zsat_wal_report_t *report, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
 static void
 s_report_add (zsat_wal_report_t *report, const char *format, ...)
 {
