@@ -36,6 +36,7 @@ typedef struct {
     uint8_t marks;  //  events recorded, saturating at 255; the last ZSAT_TASK_HISTORY are kept
     uint8_t ring;   //  where the next mark goes in history
     uint8_t flags;  //  ZSAT_FLAG_* bits that fit, plus ZSAT_TASK_FINISHED
+    uint16_t home;  //  origin of the orchester that sent it (gets the RESEND)
     zsat_task_mark_t history[ZSAT_TASK_HISTORY];
 } zsat_task_t;
 
