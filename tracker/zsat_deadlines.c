@@ -9,7 +9,9 @@
 */
 #include "zsat_deadlines.h"
 
-#define NIL UINT32_MAX
+//  Links hold node + 1, so 0 (what calloc gives) means "not linked": a million timers cost
+//  no memory until they are started.
+#define NIL 0
 
 struct zsat_deadlines_t {
     uint32_t capacity;
@@ -19,7 +21,7 @@ struct zsat_deadlines_t {
     int64_t tick;  //  next tick to walk
     size_t size;   //  timers running
     int64_t *expiry;
-    uint32_t *next;  //  NIL when the timer is stopped
+    uint32_t *next;  //  node + 1; NIL when the timer is stopped
     uint32_t *prev;
 };
 
@@ -42,14 +44,14 @@ zsat_deadlines_new (uint32_t capacity, uint32_t slots, int64_t tick_us, int64_t 
     self->tick = now_us / tick_us;
     size_t nodes = (size_t)capacity + rounded + 1;
     self->expiry = (int64_t *)calloc (capacity, sizeof (int64_t));
-    self->next = (uint32_t *)malloc (nodes * sizeof (uint32_t));
-    self->prev = (uint32_t *)malloc (nodes * sizeof (uint32_t));
+    self->next = (uint32_t *)calloc (nodes, sizeof (uint32_t));
+    self->prev = (uint32_t *)calloc (nodes, sizeof (uint32_t));
     if (!self->expiry || !self->next || !self->prev) {
         zsat_deadlines_destroy (&self);
         return NULL;
     }
-    for (size_t n = 0; n < nodes; n++)
-        self->next[n] = self->prev[n] = n < capacity ? NIL : (uint32_t)n;
+    for (size_t n = capacity; n < nodes; n++)
+        self->next[n] = self->prev[n] = (uint32_t)n + 1;
     return self;
 }
 
@@ -69,19 +71,26 @@ zsat_deadlines_destroy (zsat_deadlines_t **self_p)
 static void
 s_unlink (zsat_deadlines_t *self, uint32_t id)
 {
-    self->next[self->prev[id]] = self->next[id];
-    self->prev[self->next[id]] = self->prev[id];
+    uint32_t prev = self->prev[id] - 1, next = self->next[id] - 1;
+    self->next[prev] = next + 1;
+    self->prev[next] = prev + 1;
     self->next[id] = self->prev[id] = NIL;
 }
 
 static void
 s_append (zsat_deadlines_t *self, uint32_t head, uint32_t id)
 {
-    uint32_t last = self->prev[head];
-    self->next[last] = id;
-    self->prev[id] = last;
-    self->next[id] = head;
-    self->prev[head] = id;
+    uint32_t last = self->prev[head] - 1;
+    self->next[last] = id + 1;
+    self->prev[id] = last + 1;
+    self->next[id] = head + 1;
+    self->prev[head] = id + 1;
+}
+
+static bool
+s_empty (zsat_deadlines_t *self, uint32_t head)
+{
+    return self->next[head] == head + 1;
 }
 
 static uint32_t
@@ -134,16 +143,16 @@ s_walk_slot (zsat_deadlines_t *self, int64_t tick, int64_t upto, zsat_deadline_f
 {
     uint32_t head = s_head_of_tick (self, tick);
     uint32_t work = self->capacity + self->slots;
-    if (self->next[head] == head)
+    if (s_empty (self, head))
         return 0;
     self->next[work] = self->next[head];
     self->prev[work] = self->prev[head];
-    self->prev[self->next[work]] = work;
-    self->next[self->prev[work]] = work;
-    self->next[head] = self->prev[head] = head;
+    self->prev[self->next[work] - 1] = work + 1;
+    self->next[self->prev[work] - 1] = work + 1;
+    self->next[head] = self->prev[head] = head + 1;
     size_t fired = 0;
-    while (self->next[work] != work) {
-        uint32_t id = self->next[work];
+    while (!s_empty (self, work)) {
+        uint32_t id = self->next[work] - 1;
         s_unlink (self, id);
         if (self->expiry[id] / self->tick_us <= upto) {
             self->size--;
@@ -191,12 +200,14 @@ zsat_deadlines_footprint (zsat_deadlines_t *self)
 
 //  --- selftest ---
 
+#define NONE UINT32_MAX
+
 typedef struct {
     uint32_t ids[4096];
     int64_t when[4096];
     size_t count;
     zsat_deadlines_t *wheel;
-    uint32_t cancel_id;  //  cancelled by the callback when not NIL
+    uint32_t cancel_id;  //  cancelled by the callback when not NONE
     uint32_t restart_id;
 } s_log_t;
 
@@ -207,10 +218,10 @@ s_record (uint32_t id, int64_t expiry_us, void *arg)
     assert (log->count < 4096);
     log->ids[log->count] = id;
     log->when[log->count++] = expiry_us;
-    if (log->cancel_id != NIL)
+    if (log->cancel_id != NONE)
         zsat_deadlines_cancel (log->wheel, log->cancel_id);
     if (log->restart_id == id) {
-        log->restart_id = NIL;
+        log->restart_id = NONE;
         zsat_deadlines_start (log->wheel, id, 0);  //  in the past: next tick walked
     }
 }
@@ -220,7 +231,7 @@ s_test_order (void)
 {
     zsat_deadlines_t *w = zsat_deadlines_new (100, 16, 1000, 5000000);
     assert (w);
-    s_log_t log = {.wheel = w, .cancel_id = NIL, .restart_id = NIL};
+    s_log_t log = {.wheel = w, .cancel_id = NONE, .restart_id = NONE};
     //  reverse start order, two in one slot, one several turns away
     for (uint32_t i = 0; i < 10; i++)
         assert (zsat_deadlines_start (w, i, 5000000 + (10 - i) * 1000) == 0);
@@ -245,7 +256,7 @@ static void
 s_test_cancel (void)
 {
     zsat_deadlines_t *w = zsat_deadlines_new (1000, 8, 10, 0);
-    s_log_t log = {.wheel = w, .cancel_id = NIL, .restart_id = NIL};
+    s_log_t log = {.wheel = w, .cancel_id = NONE, .restart_id = NONE};
     //  many timers in the same slot; cancel half; reschedule some
     for (uint32_t i = 0; i < 1000; i++)
         zsat_deadlines_start (w, i, 80);
@@ -269,7 +280,7 @@ s_test_cancel (void)
     assert (zsat_deadlines_expire (w, 2000, s_record, &log) == 1);
     assert (log.ids[0] == 1 && zsat_deadlines_size (w) == 0);
     //  restart itself in the past during expiry: fires once more, later, and expiry ends
-    log.cancel_id = NIL;
+    log.cancel_id = NONE;
     log.count = 0;
     zsat_deadlines_start (w, 7, 2010);
     log.restart_id = 7;
@@ -284,7 +295,7 @@ s_test_gap (void)
 {
     //  a clock jump of many turns fires everything due at once, nothing early
     zsat_deadlines_t *w = zsat_deadlines_new (64, 4, 1000, 0);
-    s_log_t log = {.wheel = w, .cancel_id = NIL, .restart_id = NIL};
+    s_log_t log = {.wheel = w, .cancel_id = NONE, .restart_id = NONE};
     for (uint32_t i = 0; i < 64; i++)
         zsat_deadlines_start (w, i, (int64_t)i * 100000);
     assert (zsat_deadlines_expire (w, 3000000, s_record, &log) == 31);

@@ -1,6 +1,7 @@
 /*  zsat_tasks - the table of tasks in flight, preallocated, with O(1) find/insert/remove.
 
-    Records live in one array; a free record is chained through list_next. The index is an
+    Records live in one array, handed out in order, then reused through a chain of removed
+    records (list_next). The index is an
     array of 2*capacity uint32 (record number + 1, 0 = empty) probed linearly, so it is at
     most half full; removal shifts the following entries back instead of leaving tombstones,
     so probes stay short after millions of inserts and removals. Two circular lists with
@@ -10,10 +11,11 @@
 
 struct zsat_tasks_t {
     uint32_t capacity;
-    uint32_t index_size;  //  2 * capacity
-    size_t size;          //  tasks in the table
-    size_t finished;      //  of which on the finished list
-    uint32_t free_head;
+    uint32_t index_size;   //  2 * capacity
+    size_t size;           //  tasks in the table
+    size_t finished;       //  of which on the finished list
+    uint32_t free_head;    //  chain of removed records
+    uint32_t never_used;   //  records from here on were never handed out
     zsat_task_t *records;  //  capacity + 2 sentinels (live, finished)
     uint32_t *index;
 };
@@ -37,9 +39,9 @@ zsat_tasks_new (uint32_t capacity)
         zsat_tasks_destroy (&self);
         return NULL;
     }
-    for (uint32_t r = 0; r < capacity; r++)
-        self->records[r].list_next = r + 1 < capacity ? r + 1 : ZSAT_TASK_NONE;
-    self->free_head = 0;
+    //  Records are handed out in order first, so memory is touched (and counted in RSS)
+    //  only as the table fills.
+    self->free_head = ZSAT_TASK_NONE;
     for (uint32_t head = LIVE (self); head <= FINISHED (self); head++)
         self->records[head].list_next = self->records[head].list_prev = head;
     return self;
@@ -106,13 +108,18 @@ s_list_append (zsat_tasks_t *self, uint32_t head, uint32_t r)
 zsat_task_t *
 zsat_tasks_insert (zsat_tasks_t *self, uint64_t task_id)
 {
-    if (self->free_head == ZSAT_TASK_NONE)
+    if (self->free_head == ZSAT_TASK_NONE && self->never_used == self->capacity)
         return NULL;
     uint32_t pos = s_probe (self, task_id);
     if (self->index[pos])
         return NULL;
-    uint32_t r = self->free_head;
-    self->free_head = self->records[r].list_next;
+    uint32_t r;
+    if (self->free_head != ZSAT_TASK_NONE) {
+        r = self->free_head;
+        self->free_head = self->records[r].list_next;
+    }
+    else
+        r = self->never_used++;
     memset (&self->records[r], 0, sizeof (zsat_task_t));
     self->records[r].task_id = task_id;
     self->index[pos] = r + 1;
