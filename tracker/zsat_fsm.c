@@ -764,6 +764,12 @@ zsat_fsm_trace (zsat_fsm_t *self, uint64_t task_id, zsat_jsonw_t *json)
     return 0;
 }
 
+const zsat_task_t *
+zsat_fsm_find (zsat_fsm_t *self, uint64_t task_id)
+{
+    return zsat_tasks_find (self->tasks, task_id);
+}
+
 int
 zsat_fsm_task_state (zsat_fsm_t *self, uint64_t task_id)
 {

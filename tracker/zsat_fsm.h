@@ -67,6 +67,8 @@ size_t zsat_fsm_expire (zsat_fsm_t *self, int64_t now_us);
 //  Writes the task's timeline as JSON members of an open object. Returns 0, or -1 when the
 //  task is not (or no longer) retained.
 int zsat_fsm_trace (zsat_fsm_t *self, uint64_t task_id, zsat_jsonw_t *json);
+//  The task, borrowed until the next call on the engine, or NULL when it is not retained.
+const zsat_task_t *zsat_fsm_find (zsat_fsm_t *self, uint64_t task_id);
 //  The task's state, ZSAT_TS_NONE when it is not in the table.
 int zsat_fsm_task_state (zsat_fsm_t *self, uint64_t task_id);
 //  Tasks in the table (live and retained finished), and its capacity.
