@@ -400,13 +400,23 @@ s_restart_deadline (zsat_fsm_t *self, s_ctx_t *ctx)
     return 0;
 }
 
+//  later - earlier for peers' timestamps: saturates instead of overflowing.
+static int64_t
+s_span (int64_t later, int64_t earlier)
+{
+    int64_t span;
+    if (__builtin_sub_overflow (later, earlier, &span))
+        span = later > earlier ? INT64_MAX : INT64_MIN;
+    return span;
+}
+
 static int
 s_measure_stage_latency (zsat_fsm_t *self, s_ctx_t *ctx)
 {
     zsat_task_t *task = ctx->task;
     if (task->stage_since_us) {
         zsat_stats_latency (self->stats, ctx->origin, ZSAT_LATENCY_STAGE,
-                            ctx->rec->timestamp - task->stage_since_us, ctx->now_us);
+                            s_span (ctx->rec->timestamp, task->stage_since_us), ctx->now_us);
         task->stage_since_us = 0;
     }
     return 0;
@@ -416,7 +426,7 @@ static int
 s_measure_task_latency (zsat_fsm_t *self, s_ctx_t *ctx)
 {
     zsat_stats_latency (self->stats, ctx->origin, ZSAT_LATENCY_TASK,
-                        ctx->rec->timestamp - ctx->task->created_us, ctx->now_us);
+                        s_span (ctx->rec->timestamp, ctx->task->created_us), ctx->now_us);
     return 0;
 }
 
@@ -548,7 +558,10 @@ s_write_mark (zsat_fsm_t *self, zsat_jsonw_t *json, const zsat_task_mark_t *m, i
     zsat_jsonw_str (json, "event", zsat_fsm_event_name (m->event));
     zsat_jsonw_str (json, "host", zsat_stats_origin_host (self->stats, m->origin));
     zsat_jsonw_str (json, "stage", zsat_stats_origin_node (self->stats, m->origin));
-    zsat_jsonw_int (json, "time_us", created_us + (int64_t)m->dt * 10);
+    int64_t time_us;
+    if (__builtin_add_overflow (created_us, (int64_t)m->dt * 10, &time_us))
+        time_us = created_us;
+    zsat_jsonw_int (json, "time_us", time_us);
     zsat_jsonw_uint (json, "retry", m->retry);
     zsat_jsonw_end (json);
 }

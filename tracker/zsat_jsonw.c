@@ -150,6 +150,9 @@ zsat_jsonw_str (zsat_jsonw_t *self, const char *key, const char *value)
     s_put_string (self, value);
 }
 
+static void s_put_number (zsat_jsonw_t *self, const char *key, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 static void
 s_put_number (zsat_jsonw_t *self, const char *key, const char *format, ...)
 {

@@ -208,7 +208,11 @@ void
 zsat_tasks_mark (zsat_task_t *task, int event, int64_t timestamp_us, uint32_t retry,
                  uint16_t origin)
 {
-    int64_t dt = (timestamp_us - task->created_us) / 10;
+    int64_t dt;
+    //  timestamps come from peers: any value, so the difference saturates
+    if (__builtin_sub_overflow (timestamp_us, task->created_us, &dt))
+        dt = timestamp_us > task->created_us ? INT64_MAX : INT64_MIN;
+    dt /= 10;
     if (dt > INT32_MAX)
         dt = INT32_MAX;
     if (dt < INT32_MIN)
