@@ -632,6 +632,19 @@ zsat_stats_table (zsat_stats_t *self, int64_t now_us)
     }
     if (self->stage_count == 1)
         fprintf (out, "(no stage has reported yet)\n");
+    for (uint16_t o = 1; o < self->stage_count; o++) {
+        if (!s_first_of_host (self, o))
+            continue;
+        s_host_sum_t sum;
+        s_sum_host (self, self->stages[o].host, &sum, now_us);
+        fprintf (out,
+                 "%-12.12s %-14s %4" PRId64 " %4" PRId64 " %4" PRId64 " %8.1f %8.1f %6" PRIu64
+                 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
+                 self->stages[o].host, "(host total)", sum.instances, sum.busy, sum.idle,
+                 sum.rate_1s, sum.rate_1m, sum.counter[ZSAT_STAT_ERRORS],
+                 sum.counter[ZSAT_STAT_RETRIES], sum.counter[ZSAT_STAT_TIMEOUTS],
+                 sum.counter[ZSAT_STAT_FAILURES], sum.counter[ZSAT_STAT_DEAD_LETTERS]);
+    }
     fprintf (out, "\n");
     for (int g = 0; g < ZSAT_GLOBAL_COUNT; g++)
         fprintf (out, "%s=%" PRIu64 "%s", s_global_names[g], self->global[g],
@@ -729,7 +742,7 @@ s_test_counts (void)
     assert (strstr (zsat_jsonw_text (json), "\"version\":\"0.1\""));
     zsat_jsonw_destroy (&json);
     char *table = zsat_stats_table (s, now);
-    assert (table && strstr (table, "cpu"));
+    assert (table && strstr (table, "cpu") && strstr (table, "(host total)"));
     free (table);
     zsat_stats_destroy (&s);
 }
