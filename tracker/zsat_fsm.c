@@ -1310,6 +1310,58 @@ s_test_dot (void)
     free (text);
 }
 
+//  Every task in the table is in a real state and has a timer (else it would never leave),
+//  and finished ones are on the finished list.
+static void
+s_check_invariants (zsat_fsm_t *fsm)
+{
+    size_t seen = 0;
+    for (uint32_t slot = 0; slot < zsat_tasks_capacity (fsm->tasks); slot++) {
+        zsat_task_t *task = zsat_tasks_at (fsm->tasks, slot);
+        if (!task)
+            continue;
+        seen++;
+        assert (task->state > ZSAT_TS_NONE && task->state < ZSAT_TS_COUNT);
+        assert (zsat_deadlines_active (fsm->wheel, slot, NULL));
+        bool finished = task->state == ZSAT_TS_DONE || task->state == ZSAT_TS_FAILED;
+        assert (finished == ((task->flags & ZSAT_TASK_FINISHED) != 0));
+    }
+    assert (seen == zsat_fsm_size (fsm));
+    assert (zsat_deadlines_size (fsm->wheel) == seen);
+}
+
+//  Random records (any event byte, few task ids, wild retry/seq/timestamps) and random
+//  clock jumps: nothing crashes, the invariants hold after every step.
+static void
+s_test_random (bool refuse)
+{
+    int64_t t = 6000000000;
+    s_rig_t rig;
+    s_rig_init (&rig, 16, refuse, t);
+    uint64_t rng = refuse ? 7 : 11;
+    for (int i = 0; i < 100000; i++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t r = (uint32_t)(rng >> 32);
+        zsat_event_rec_t rec = {.event = (uint8_t)(r % 5 == 0 ? r >> 8 : 1 + (r >> 8) % 16),
+                                .task_id = (r >> 12) % 40,
+                                .retry = (r >> 16) % 4,
+                                .seq = (r >> 18) % 60,
+                                .timestamp = (r & 1) ? t : (int64_t)(rng ^ (rng << 7))};
+        uint16_t origin = (uint16_t)(1 + (r >> 20) % 4);
+        zsat_fsm_on_record (rig.fsm, origin, &rec, t);
+        t += (r >> 24) % 4 == 0 ? (int64_t)((r >> 26) % 64) * 100000 : 100;
+        zsat_fsm_expire (rig.fsm, t);
+        if (i % 97 == 0)
+            s_check_invariants (rig.fsm);
+    }
+    s_check_invariants (rig.fsm);
+    //  long enough: every task retires
+    zsat_fsm_expire (rig.fsm, t + 3600000000LL);
+    zsat_fsm_expire (rig.fsm, t + 7200000000LL);
+    assert (zsat_fsm_size (rig.fsm) == 0);
+    s_rig_destroy (&rig);
+}
+
 void
 zsat_fsm_test (bool verbose)
 {
@@ -1323,6 +1375,8 @@ zsat_fsm_test (bool verbose)
     s_test_deadlines ();
     s_test_full_table ();
     s_test_hostile ();
+    s_test_random (false);
+    s_test_random (true);
     s_test_dot ();
     printf ("OK\n");
 }
