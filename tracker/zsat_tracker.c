@@ -47,6 +47,7 @@ typedef struct {
     int64_t batch_now;
     bool batch_ready;
     zsat_event_source_t batch_source;
+    int8_t origin_is_stage[ZSAT_STATS_ORIGINS];  //  0 unknown, 1 stage, -1 not (cache)
     char reason[256];
 } self_t;
 
@@ -132,13 +133,25 @@ s_alternate (self_t *self, const char *stage)
     return NULL;
 }
 
+//  s_is_stage for an origin, cached: outcomes come at the rate of events.
+static bool
+s_origin_is_stage (self_t *self, uint16_t origin)
+{
+    if (origin == 0 || origin >= ZSAT_STATS_ORIGINS)
+        return false;
+    if (!self->origin_is_stage[origin])
+        self->origin_is_stage[origin] =
+            s_is_stage (self, zsat_stats_origin_node (self->stats, origin)) ? 1 : -1;
+    return self->origin_is_stage[origin] > 0;
+}
+
 static void
 s_on_outcome (uint16_t origin, bool ok, int64_t now_us, void *arg)
 {
     self_t *self = (self_t *)arg;
-    const char *node = zsat_stats_origin_node (self->stats, origin);
-    if (origin && s_is_stage (self, node))
-        zsat_breaker_outcome (self->breaker, node, ok, now_us);
+    if (s_origin_is_stage (self, origin))
+        zsat_breaker_outcome (self->breaker, zsat_stats_origin_node (self->stats, origin), ok,
+                              now_us);
 }
 
 static void
