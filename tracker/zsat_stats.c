@@ -9,6 +9,8 @@
 #include "zsat_stats.h"
 #include <inttypes.h>
 
+static double s_effective_busy (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+
 #define HIST_BUCKETS 160
 #define RATE_SLOTS   64
 
@@ -25,7 +27,8 @@ typedef struct {
     int64_t busy;
     int64_t rate_second;  //  newest second counted
     uint32_t rate[RATE_SLOTS];
-    int64_t hist_minute;  //  minute of hist[*][hist_minute & 1]
+    uint64_t busy_us[RATE_SLOTS];  //  BEGIN->END spans ended in each second
+    int64_t hist_minute;           //  minute of hist[*][hist_minute & 1]
     s_hist_t hist[ZSAT_LATENCY_COUNT][2];
 } s_stage_t;
 
@@ -202,11 +205,15 @@ s_rate_advance (s_stage_t *stage, int64_t second)
     if (second <= stage->rate_second)
         return;
     int64_t gap = second - stage->rate_second;
-    if (gap >= RATE_SLOTS)
+    if (gap >= RATE_SLOTS) {
         memset (stage->rate, 0, sizeof stage->rate);
+        memset (stage->busy_us, 0, sizeof stage->busy_us);
+    }
     else
-        for (int64_t s = stage->rate_second + 1; s <= second; s++)
+        for (int64_t s = stage->rate_second + 1; s <= second; s++) {
             stage->rate[s % RATE_SLOTS] = 0;
+            stage->busy_us[s % RATE_SLOTS] = 0;
+        }
     stage->rate_second = second;
 }
 
@@ -347,6 +354,12 @@ zsat_stats_latency (zsat_stats_t *self, uint16_t origin, zsat_latency_t which, i
         return;  //  the clock went back: drop rather than mix minutes
     if (latency_us < 0)
         latency_us = 0;
+    if (which == ZSAT_LATENCY_STAGE) {
+        int64_t second = now_us / 1000000;
+        s_rate_advance (stage, second);
+        if (second == stage->rate_second)
+            stage->busy_us[second % RATE_SLOTS] += (uint64_t)latency_us;
+    }
     s_hist_t *h = &stage->hist[which][minute & 1];
     h->bucket[s_bucket (latency_us)]++;
     h->count++;
@@ -444,11 +457,30 @@ zsat_stats_instances (zsat_stats_t *self, uint16_t origin, int64_t now_us)
     return count;
 }
 
+double
+zsat_stats_utilization (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    if (origin >= self->stage_count)
+        return 0;
+    s_stage_t *stage = &self->stages[origin];
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    uint64_t sum = 0;
+    for (int64_t s = second - ZSAT_STATS_UTIL_S; s < second; s++)
+        if (s >= 0)
+            sum += stage->busy_us[s % RATE_SLOTS];
+    return (double)sum / (ZSAT_STATS_UTIL_S * 1e6);
+}
+
 int64_t
 zsat_stats_idle (zsat_stats_t *self, uint16_t origin, int64_t now_us)
 {
-    int64_t idle = zsat_stats_instances (self, origin, now_us) - zsat_stats_busy (self, origin);
-    return idle > 0 ? idle : 0;
+    double busy = (double)zsat_stats_busy (self, origin);
+    double utilization = zsat_stats_utilization (self, origin, now_us);
+    double idle =
+        zsat_stats_instances (self, origin, now_us) - (busy > utilization ? busy : utilization);
+    //  rounded: a worker busy less than half the time still counts as idle
+    return idle > 0 ? (int64_t)(idle + 0.5) : 0;
 }
 
 double
@@ -481,6 +513,7 @@ s_write_stage (zsat_stats_t *self, zsat_jsonw_t *json, uint16_t origin, int64_t 
     zsat_jsonw_str (json, "node", stage->node);
     zsat_jsonw_int (json, "instances", zsat_stats_instances (self, origin, now_us));
     zsat_jsonw_int (json, "busy", stage->busy);
+    zsat_jsonw_double (json, "utilization", zsat_stats_utilization (self, origin, now_us));
     zsat_jsonw_int (json, "idle", zsat_stats_idle (self, origin, now_us));
     zsat_jsonw_double (json, "rate_1s", zsat_stats_rate (self, origin, 1, now_us));
     zsat_jsonw_double (json, "rate_1m", zsat_stats_rate (self, origin, 60, now_us));
@@ -588,6 +621,15 @@ zsat_stats_write_nodes (zsat_stats_t *self, zsat_jsonw_t *json, int64_t now_us)
     zsat_jsonw_end (json);
 }
 
+//  What the table shows as busy: the larger of BEGINs without END and the utilization.
+static double
+s_effective_busy (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    double busy = (double)zsat_stats_busy (self, origin);
+    double utilization = zsat_stats_utilization (self, origin, now_us);
+    return busy > utilization ? busy : utilization;
+}
+
 //  Latency for a terminal: "850us", "12.5ms", "3.2s", "-" when no sample.
 static void
 s_fmt_us (char *buf, size_t cap, int64_t us)
@@ -621,14 +663,14 @@ zsat_stats_table (zsat_stats_t *self, int64_t now_us)
         s_fmt_us (max, sizeof max,
                   zsat_stats_percentile (self, o, ZSAT_LATENCY_STAGE, 100, now_us));
         fprintf (out,
-                 "%-12.12s %-14.14s %4d %4" PRId64 " %4" PRId64 " %8.1f %8.1f %6" PRIu64
-                 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %8s %8s %8s\n",
-                 stage->host, stage->node, zsat_stats_instances (self, o, now_us), stage->busy,
-                 zsat_stats_idle (self, o, now_us), zsat_stats_rate (self, o, 1, now_us),
-                 zsat_stats_rate (self, o, 60, now_us), stage->counter[ZSAT_STAT_ERRORS],
-                 stage->counter[ZSAT_STAT_RETRIES], stage->counter[ZSAT_STAT_TIMEOUTS],
-                 stage->counter[ZSAT_STAT_FAILURES], stage->counter[ZSAT_STAT_DEAD_LETTERS], p50,
-                 p99, max);
+                 "%-12.12s %-14.14s %4d %4.1f %4" PRId64 " %8.1f %8.1f %6" PRIu64 " %6" PRIu64
+                 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %8s %8s %8s\n",
+                 stage->host, stage->node, zsat_stats_instances (self, o, now_us),
+                 s_effective_busy (self, o, now_us), zsat_stats_idle (self, o, now_us),
+                 zsat_stats_rate (self, o, 1, now_us), zsat_stats_rate (self, o, 60, now_us),
+                 stage->counter[ZSAT_STAT_ERRORS], stage->counter[ZSAT_STAT_RETRIES],
+                 stage->counter[ZSAT_STAT_TIMEOUTS], stage->counter[ZSAT_STAT_FAILURES],
+                 stage->counter[ZSAT_STAT_DEAD_LETTERS], p50, p99, max);
     }
     if (self->stage_count == 1)
         fprintf (out, "(no stage has reported yet)\n");
@@ -712,6 +754,7 @@ s_test_counts (void)
     assert (zsat_stats_busy (s, o) == 1 && zsat_stats_idle (s, o, now) == 1);
     s_feed (s, o, n1, ZSAT_EV_END, NULL, now);
     s_feed (s, o, n1, ZSAT_EV_ERROR, NULL, now);  //  no BEGIN: busy stays at 0
+
     assert (zsat_stats_busy (s, o) == 0);
     for (int i = 0; i < 30; i++)
         s_feed (s, o, n1, ZSAT_EV_HAPPY_END, NULL, now + 1000000 + i);
@@ -724,8 +767,19 @@ s_test_counts (void)
     assert (zsat_stats_counter (s, o, ZSAT_STAT_ERRORS) == 1);
     zsat_stats_add (s, o, ZSAT_STAT_FAILURES, 2);
     assert (zsat_stats_counter (s, o, ZSAT_STAT_FAILURES) == 2);
+    //  a worker busy all the time, though its BEGIN and END arrive together: 5 s of 1 s spans
+    //  make a utilization of 1, so one of the two instances is idle
+    int64_t later = now + 100000000;
+    for (int sec = 0; sec < ZSAT_STATS_UTIL_S; sec++)
+        zsat_stats_latency (s, o, ZSAT_LATENCY_STAGE, 1000000, later + sec * 1000000);
+    later += ZSAT_STATS_UTIL_S * 1000000;
+    s_feed (s, o, n1, ZSAT_EV_HEARTBEAT, "", later);
+    s_feed (s, o, n2, ZSAT_EV_HEARTBEAT, "", later);
+    assert (zsat_stats_utilization (s, o, later) == 1.0);
+    assert (zsat_stats_busy (s, o) == 0 && zsat_stats_idle (s, o, later) == 1);
+    assert (zsat_stats_utilization (s, o, later + 60000000) == 0);
     //  heartbeats go stale
-    assert (zsat_stats_instances (s, o, now + ZSAT_HEARTBEAT_STALE + 1) == 0);
+    assert (zsat_stats_instances (s, o, later + ZSAT_HEARTBEAT_STALE + 1) == 0);
     //  types
     assert (zsat_stats_type (s, "cpu") == 1 && zsat_stats_type (s, "mem") == 2);
     assert (zsat_stats_type (s, "cpu") == 1 && zsat_stats_type (s, "") == 0);

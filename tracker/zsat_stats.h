@@ -13,6 +13,7 @@
 #define ZSAT_STATS_NODES     4096     //  node instances (host, node, wid)
 #define ZSAT_STATS_TYPES     4096     //  job types (type 0 is "?")
 #define ZSAT_HEARTBEAT_STALE 3000000  //  us without heartbeat before an instance is not counted
+#define ZSAT_STATS_UTIL_S    5        //  seconds the utilization is averaged over
 
 //  Per-stage counters.
 typedef enum {
@@ -90,7 +91,11 @@ uint16_t zsat_stats_origin_find (zsat_stats_t *self, const char *host, const cha
 int64_t zsat_stats_busy (zsat_stats_t *self, uint16_t origin);
 //  Instances of the stage that sent a heartbeat in the last ZSAT_HEARTBEAT_STALE.
 int zsat_stats_instances (zsat_stats_t *self, uint16_t origin, int64_t now_us);
-//  instances - busy, never below 0.
+//  Busy workers on average over the last ZSAT_STATS_UTIL_S full seconds: the sum of the
+//  BEGIN->END spans that ended then, per second. Unlike `busy` it sees a worker that is
+//  always busy even when its node sends BEGIN and END in the same event batch.
+double zsat_stats_utilization (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+//  Idle workers: instances - max (busy, utilization), rounded, never below 0.
 int64_t zsat_stats_idle (zsat_stats_t *self, uint16_t origin, int64_t now_us);
 //  Vectors done per second: over the last full second (window_s 1) or minute (60).
 double zsat_stats_rate (zsat_stats_t *self, uint16_t origin, int window_s, int64_t now_us);
