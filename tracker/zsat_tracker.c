@@ -373,6 +373,7 @@ s_write_status (self_t *self, zsat_jsonw_t *json, int64_t now_us)
     zsat_jsonw_str (json, "host", self->host);
     zsat_jsonw_str (json, "node", self->node);
     zsat_jsonw_str (json, "version", ZSAT_VERSION);
+    zsat_jsonw_int (json, "pid", getpid ());
     zsat_jsonw_int (json, "time_us", now_us);
     zsat_jsonw_int (json, "uptime_s", (now_us - self->started_us) / 1000000);
     zsat_jsonw_uint (json, "tasks", zsat_fsm_size (self->fsm));
