@@ -48,6 +48,9 @@ typedef struct {
     bool batch_ready;
     zsat_event_source_t batch_source;
     int8_t origin_is_stage[ZSAT_STATS_ORIGINS];  //  0 unknown, 1 stage, -1 not (cache)
+    char who[2 * ZSAT_NAME_MAX];                 //  "host.node", for log lines
+    int64_t bad_logged_us;                       //  last log line about bad messages
+    uint64_t bad_unlogged;                       //  bad messages since that line
     char reason[256];
 } self_t;
 
@@ -173,6 +176,9 @@ s_on_breaker (const zsat_breaker_change_t *change, void *arg)
     zsat_jsonw_double (json, "ratio", change->ratio);
     zsat_jsonw_end (json);
     s_publish (self, "BREAKER", zsat_jsonw_text (json));
+    zsat_log_line (stderr, ZSAT_LOG_INFO, self->who,
+                   "breaker of %s: %s (%" PRIu64 " failures of %" PRIu64 " tasks)", change->stage,
+                   zsat_breaker_state_name (change->state), change->failures, change->tasks);
     if (change->state != ZSAT_BREAKER_OPEN)
         return;
     zsat_jsonw_reset (json);
@@ -248,6 +254,7 @@ s_self_new (const zsat_node_args_t *args, char *reason, size_t cap)
     self->topology = args->topology;
     snprintf (self->host, sizeof self->host, "%s", args->host);
     snprintf (self->node, sizeof self->node, "%s", args->node);
+    snprintf (self->who, sizeof self->who, "%s.%s", self->host, self->node);
     self->policy = *zsat_topology_policy (args->topology);
     if (self->policy.max_tasks > 100000000)
         self->policy.max_tasks = 100000000;  //  the table's own bound; 12.8 GB at that
@@ -308,6 +315,22 @@ s_on_record (const zsat_event_rec_t *rec, void *arg)
     return 0;
 }
 
+//  Counts a bad message; says so in the log at most every BAD_LOG_US, so a flood of
+//  garbage cannot flood the log too.
+#define BAD_LOG_US 10000000
+static void
+s_bad_message (self_t *self, const char *why, int64_t now_us)
+{
+    zsat_stats_global_add (self->stats, ZSAT_GLOBAL_BAD_MESSAGES, 1);
+    self->bad_unlogged++;
+    if (now_us - self->bad_logged_us < BAD_LOG_US)
+        return;
+    zsat_log_line (stderr, ZSAT_LOG_WARN, self->who,
+                   "%" PRIu64 " bad message(s) dropped; the last: %s", self->bad_unlogged, why);
+    self->bad_logged_us = now_us;
+    self->bad_unlogged = 0;
+}
+
 //  Handles one decoded-or-not batch body. Returns the records applied, -1 when bad.
 static int
 s_handle_batch (self_t *self, const uint8_t *data, size_t size, int64_t now_us)
@@ -316,7 +339,10 @@ s_handle_batch (self_t *self, const uint8_t *data, size_t size, int64_t now_us)
     self->batch_now = now_us;
     zsat_error_t err;
     int rc = zsat_evbatch_decode (data, size, &self->batch_source, s_on_record, self, &err);
-    zsat_stats_global_add (self->stats, rc < 0 ? ZSAT_GLOBAL_BAD_MESSAGES : ZSAT_GLOBAL_BATCHES, 1);
+    if (rc < 0)
+        s_bad_message (self, err.text, now_us);
+    else
+        zsat_stats_global_add (self->stats, ZSAT_GLOBAL_BATCHES, 1);
     return rc;
 }
 
@@ -348,7 +374,7 @@ s_recv_batch (self_t *self, int64_t now_us)
     }
     zmq_msg_close (&body);
     if (!good || frames != 2)
-        zsat_stats_global_add (self->stats, ZSAT_GLOBAL_BAD_MESSAGES, 1);
+        s_bad_message (self, "not two frames \"zsat.ev\" + body", now_us);
     return 1;
 }
 
@@ -442,6 +468,9 @@ s_scale (self_t *self, int64_t now_us)
         char topic[ZSAT_NAME_MAX + 8];
         snprintf (topic, sizeof topic, "SCALE.%s", host);
         s_publish (self, topic, zsat_jsonw_text (self->json));
+        zsat_log_line (stderr, ZSAT_LOG_INFO, self->who,
+                       "scale %s on %s by %+d (idle %" PRId64 " of %d for %" PRId64 " ms)",
+                       node->name, host, delta, why.idle, why.instances, why.held_ms);
     }
 }
 
