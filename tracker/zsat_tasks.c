@@ -217,8 +217,12 @@ zsat_tasks_mark (zsat_task_t *task, int event, int64_t timestamp_us, uint32_t re
         dt = INT32_MAX;
     if (dt < INT32_MIN)
         dt = INT32_MIN;
-    zsat_task_mark_t *m = &task->history[task->ring];
-    task->ring = (uint8_t)((task->ring + 1) % ZSAT_TASK_HISTORY);
+    //  the first event stays (where and when the task began); the others take turns
+    zsat_task_mark_t *m = &task->history[0];
+    if (task->marks) {
+        m = &task->history[1 + task->ring];
+        task->ring = (uint8_t)((task->ring + 1) % (ZSAT_TASK_HISTORY - 1));
+    }
     m->dt = (int32_t)dt;
     m->event = (uint8_t)event;
     m->retry = retry > 255 ? 255 : (uint8_t)retry;
@@ -230,11 +234,15 @@ zsat_tasks_mark (zsat_task_t *task, int event, int64_t timestamp_us, uint32_t re
 size_t
 zsat_tasks_history (const zsat_task_t *task, zsat_task_mark_t *out)
 {
-    size_t count = task->marks < ZSAT_TASK_HISTORY ? task->marks : ZSAT_TASK_HISTORY;
-    size_t first = (task->ring + ZSAT_TASK_HISTORY - count) % ZSAT_TASK_HISTORY;
-    for (size_t i = 0; i < count; i++)
-        out[i] = task->history[(first + i) % ZSAT_TASK_HISTORY];
-    return count;
+    if (task->marks == 0)
+        return 0;
+    const size_t turns = ZSAT_TASK_HISTORY - 1;
+    size_t rest = task->marks - 1u < turns ? task->marks - 1u : turns;
+    size_t first = (task->ring + turns - rest) % turns;
+    out[0] = task->history[0];
+    for (size_t i = 0; i < rest; i++)
+        out[1 + i] = task->history[1 + (first + i) % turns];
+    return 1 + rest;
 }
 
 size_t
@@ -305,9 +313,14 @@ s_test_history (void)
         zsat_tasks_mark (&task, 1 + i % 9, 1000000 + i * 10, (uint32_t)i, (uint16_t)i);
     assert (task.marks == 255);
     assert (zsat_tasks_history (&task, out) == ZSAT_TASK_HISTORY);
-    for (int i = 0; i < ZSAT_TASK_HISTORY; i++)
+    assert (out[0].origin == 0 && out[0].event == 1 && out[0].dt == 0);  //  the first stays
+    for (int i = 1; i < ZSAT_TASK_HISTORY; i++)
         assert (out[i].origin == 300 - ZSAT_TASK_HISTORY + i && out[i].retry == 255);
     assert (out[ZSAT_TASK_HISTORY - 1].dt == 299);
+    zsat_task_t few = {.created_us = 0};
+    zsat_tasks_mark (&few, 1, 0, 0, 7);
+    zsat_tasks_mark (&few, 3, 10, 0, 8);
+    assert (zsat_tasks_history (&few, out) == 2 && out[0].origin == 7 && out[1].origin == 8);
     zsat_tasks_mark (&task, 1, INT64_MAX / 2, 0, 0);  //  clamped, no overflow
     assert (zsat_tasks_history (&task, out) && out[ZSAT_TASK_HISTORY - 1].dt == INT32_MAX);
 }

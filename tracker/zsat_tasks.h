@@ -1,7 +1,8 @@
 /*  zsat_tasks - the tracker's table of tasks in flight: fixed records preallocated to the
     policy's max_tasks, found by task_id through an open-addressing index, chained in two
     age lists (live tasks by creation, finished tasks by finish) so the oldest is found in
-    O(1). Each record keeps the last ZSAT_TASK_HISTORY events of its task. No sockets.
+    O(1). Each record keeps its task's first event and its last ZSAT_TASK_HISTORY - 1.
+    No sockets.
     Only the FSM (zsat_fsm) changes a record's state.
 */
 #ifndef ZSAT_TASKS_H_INCLUDED
@@ -33,11 +34,11 @@ typedef struct {
     uint16_t seq;     //  highest seq seen, saturating
     uint8_t state;    //  zsat_task_state_t (zsat_fsm.h)
     uint8_t retry;
-    uint8_t marks;  //  events recorded, saturating at 255; the last ZSAT_TASK_HISTORY are kept
-    uint8_t ring;   //  where the next mark goes in history
+    uint8_t marks;  //  events recorded, saturating at 255
+    uint8_t ring;   //  where the next mark goes in history[1..]
     uint8_t flags;  //  ZSAT_FLAG_* bits that fit, plus ZSAT_TASK_FINISHED
     uint16_t home;  //  origin of the orchester that sent it (gets the RESEND)
-    zsat_task_mark_t history[ZSAT_TASK_HISTORY];
+    zsat_task_mark_t history[ZSAT_TASK_HISTORY];  //  [0]: the first event; then a ring
 } zsat_task_t;
 
 typedef struct zsat_tasks_t zsat_tasks_t;
@@ -61,10 +62,12 @@ zsat_task_t *zsat_tasks_oldest (zsat_tasks_t *self, bool finished);
 uint32_t zsat_tasks_slot (zsat_tasks_t *self, const zsat_task_t *task);
 //  The task in slot, or NULL when the slot is free.
 zsat_task_t *zsat_tasks_at (zsat_tasks_t *self, uint32_t slot);
-//  Appends one event to the task's history ring.
+//  Records one event: the first one stays in history[0], the later ones take turns in the
+//  other ZSAT_TASK_HISTORY - 1 places.
 void zsat_tasks_mark (zsat_task_t *task, int event, int64_t timestamp_us, uint32_t retry,
                       uint16_t origin);
-//  Copies the retained history, oldest first, into out (ZSAT_TASK_HISTORY entries at most).
+//  Copies the retained history, oldest first (the first event, then the latest ones), into
+//  out (ZSAT_TASK_HISTORY entries at most).
 //  Returns the count.
 size_t zsat_tasks_history (const zsat_task_t *task, zsat_task_mark_t *out);
 size_t zsat_tasks_size (zsat_tasks_t *self);

@@ -493,7 +493,8 @@ s_trace_text (self_t *self, uint64_t task_id, char **text)
                  zsat_fsm_state_name (task->state), task->retry, task->seq);
         size_t count = zsat_tasks_history (task, marks);
         if (task->marks > count)
-            fprintf (out, "  (%u events, the last %zu retained)\n", task->marks, count);
+            fprintf (out, "  (%u%s events: the first and the last %zu retained)\n", task->marks,
+                     task->marks == 255 ? "+" : "", count - 1);
         for (size_t i = 0; i < count; i++)
             fprintf (out, "  %+12.3f ms  %-13s %s@%s  retry %u\n", marks[i].dt / 100.0,
                      zsat_fsm_event_name (marks[i].event),
