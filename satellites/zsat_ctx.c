@@ -99,7 +99,7 @@ zsat_ctx_run_dir (zsat_ctx_t *self)
     return self->run_dir;
 }
 
-static void
+static void __attribute__ ((format (printf, 4, 0)))
 s_vlog (FILE *stream, int level, const char *who, const char *format, va_list args)
 {
     static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};

@@ -190,6 +190,13 @@ int zsat_topology_dot (zsat_topology_t *self, FILE *out);
 char *zsat_topology_import_dsat (const char *vertex_json, const char *circus_ini,
                                  zsat_diag_t *diag);
 
+//  Duration syntax of topology files: an integer and a unit, ms s m h ("250ms", "2s").
+//  A bare number is refused (ambiguous). Returns 0 and sets *ms, or -1.
+int zsat_topology_parse_duration (const char *text, int64_t *ms);
+//  Size syntax: bare bytes, or an integer and k/K/kB/KiB, M/MB/MiB, G/GB/GiB, T/TiB (all
+//  binary: 1k = 1024). Returns 0 and sets *bytes, or -1.
+int zsat_topology_parse_size (const char *text, int64_t *bytes);
+
 //  Option checker: the satellites registry validates node options against each kind's
 //  table; topologies calls it when set (it is set by zsat_kinds at start-up).
 typedef void (zsat_topology_checker_fn) (zsat_topology_t *self, zsat_diag_t *diag);

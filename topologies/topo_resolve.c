@@ -1,0 +1,342 @@
+/*  topo_resolve - deterministic ports and the sockets each node opens on each host.
+
+    Ports: base_port + 0..3 for the singletons (tracker.events, tracker.state, tracker.query,
+    scheduler.jobs), then three per host in host order (orchester.any, orchester.control,
+    launcher.control), then one per (routed node, host) in route order, then one per link in
+    file order. A binder binds ipc://<run_dir>/<host>/<port>.ipc when it has peers on its own
+    host and tcp://0.0.0.0:<port> when it has peers on other hosts; a connecter uses ipc on
+    the binder's host and tcp://<binder host address>:<port> elsewhere.
+*/
+#include "topo_internal.h"
+
+static int
+s_host_port (zsat_topology_t *self, int host, int offset)
+{
+    return self->base_port + TOPO_PORT_HOSTS + TOPO_PORTS_PER_HOST * host + offset;
+}
+
+static void
+s_check_ipc_paths (zsat_topology_t *self, zsat_diag_t *diag, size_t *errors)
+{
+    for (size_t h = 0; h < self->host_count; h++) {
+        char path[1024];
+        int size = snprintf (path, sizeof path, "%s/%s/%d.ipc", self->run_dir, self->hosts[h].name,
+                             self->next_port);
+        if (size >= TOPO_IPC_PATH_MAX) {
+            topo_error_at (self, diag, self->run_dir, 0, 0,
+                           "ipc path '%s' is %d bytes (limit %d): use a shorter run_dir", path,
+                           size, TOPO_IPC_PATH_MAX - 1);
+            (*errors)++;
+            return;
+        }
+    }
+    for (size_t i = 0; i < self->link_count; i++) {
+        const char *endpoint = self->links[i].endpoint;
+        if (endpoint && strncmp (endpoint, "ipc://", 6) == 0 &&
+            strlen (endpoint + 6) >= TOPO_IPC_PATH_MAX) {
+            topo_error_at (self, diag, endpoint, 0, 0, "ipc path '%s' is %zu bytes (limit %d)",
+                           endpoint + 6, strlen (endpoint + 6), TOPO_IPC_PATH_MAX - 1);
+            (*errors)++;
+        }
+    }
+}
+
+size_t
+topo_resolve_ports (zsat_topology_t *self, zsat_diag_t *diag)
+{
+    size_t errors = 0;
+    self->link_port = (int *)calloc (self->link_count + 1, sizeof (int));
+    self->link_binder = (int *)calloc (self->link_count + 1, sizeof (int));
+    self->route_port = (int *)calloc (self->node_count * self->host_count + 1, sizeof (int));
+    if (!self->link_port || !self->link_binder || !self->route_port) {
+        zsat_diag_add (diag, self->file, 0, 0, "out of memory");
+        return 1;
+    }
+    int port = s_host_port (self, (int)self->host_count, 0);
+    for (size_t r = 0; r < self->route_count; r++)
+        for (size_t n = 0; n < self->routes[r].node_count; n++) {
+            int node = topo_node_index (self, self->routes[r].nodes[n]);
+            for (size_t h = 0; node >= 0 && h < self->nodes[node].host_count; h++) {
+                int host = topo_host_index (self, self->nodes[node].hosts[h]);
+                int *slot = &self->route_port[(size_t)node * self->host_count + (size_t)host];
+                if (host >= 0 && *slot == 0)
+                    *slot = port++;
+            }
+        }
+    for (size_t i = 0; i < self->link_count; i++) {
+        const zsat_link_t *link = &self->links[i];
+        int binder = topo_node_index (self, link->bind_from ? link->from : link->to);
+        self->link_binder[i] =
+            binder >= 0 ? topo_host_index (self, self->nodes[binder].hosts[0]) : -1;
+        if (!link->endpoint)
+            self->link_port[i] = port++;
+    }
+    self->next_port = port;
+    if (port - 1 > 65535) {
+        zsat_diag_add (diag, self->file, 0, 0,
+                       "base_port %d leaves too few ports: the topology needs up to port %d",
+                       self->base_port, port - 1);
+        errors++;
+    }
+    s_check_ipc_paths (self, diag, &errors);
+    return errors;
+}
+
+//  "@ipc://<run_dir>/<host>/<port>.ipc" and/or "@tcp://0.0.0.0:<port>".
+static void
+s_bind_at (zsat_topology_t *self, int port, int host, bool ipc, bool tcp, char *buf, size_t cap)
+{
+    if (!ipc && !tcp)
+        ipc = true;  //  no peer yet: ipc keeps the socket private
+    int used = 0;
+    if (ipc)
+        used =
+            snprintf (buf, cap, "@ipc://%s/%s/%d.ipc", self->run_dir, self->hosts[host].name, port);
+    if (tcp)
+        snprintf (buf + used, cap - (size_t)used, "%s@tcp://0.0.0.0:%d", ipc ? "," : "", port);
+}
+
+static void
+s_connect_to (zsat_topology_t *self, int port, int host, int from_host, char *buf, size_t cap)
+{
+    if (host == from_host)
+        snprintf (buf, cap, ">ipc://%s/%s/%d.ipc", self->run_dir, self->hosts[host].name, port);
+    else
+        snprintf (buf, cap, ">tcp://%s:%d", self->hosts[host].address, port);
+}
+
+//  Resolves a system socket to (port, binding host); -1 when unknown.
+static int
+s_system (zsat_topology_t *self, const char *what, const char *host, int *port, int *bind_host)
+{
+    static const char *singles[] = {"tracker.events", "tracker.state", "tracker.query",
+                                    "scheduler.jobs"};
+    static const char *per_host[] = {"orchester.any", "orchester.control", "launcher.control"};
+    for (int i = 0; i < 4; i++)
+        if (streq (what, singles[i])) {
+            int node = topo_node_of_kind (self, i < 3 ? "tracker" : "scheduler", NULL);
+            if (node < 0)
+                return -1;
+            *port = self->base_port + i;
+            *bind_host = topo_host_index (self, self->nodes[node].hosts[0]);
+            return *bind_host >= 0 ? 0 : -1;
+        }
+    for (int i = 0; i < 3; i++)
+        if (streq (what, per_host[i])) {
+            if (!host && self->host_count == 1)
+                host = self->hosts[0].name;
+            *bind_host = host ? topo_host_index (self, host) : -1;
+            if (*bind_host < 0)
+                return -1;
+            *port = s_host_port (self, *bind_host, i);
+            return 0;
+        }
+    return -1;
+}
+
+int
+zsat_topology_endpoint (zsat_topology_t *self, const char *what, const char *host,
+                        const char *from_host, char *buf, size_t cap)
+{
+    int port, bind_host;
+    if (!self || !what || !buf || s_system (self, what, host, &port, &bind_host) != 0)
+        return -1;
+    int from = from_host ? topo_host_index (self, from_host) : bind_host;
+    if (from < 0)
+        return -1;
+    s_connect_to (self, port, bind_host, from, buf, cap);
+    return 0;
+}
+
+typedef struct {
+    zsat_topology_t *self;
+    zsat_socket_t *out;
+    int max, count;
+    int host;  //  index of the host the node runs on
+    bool full;
+} sockets_t;
+
+static zsat_socket_t *
+s_add (sockets_t *s, const char *name, int type, bool bind, const char *peer)
+{
+    if (s->count >= s->max) {
+        s->full = true;
+        return NULL;
+    }
+    zsat_socket_t *socket = &s->out[s->count++];
+    memset (socket, 0, sizeof *socket);
+    snprintf (socket->name, sizeof socket->name, "%s", name);
+    socket->socket_type = type;
+    socket->bind = bind;
+    socket->peer = peer;
+    return socket;
+}
+
+//  A client socket to a system socket, connected from this host.
+static void
+s_add_client (sockets_t *s, const char *name, int type, const char *what, const char *host)
+{
+    zsat_socket_t *socket = s_add (s, name, type, false, NULL);
+    if (socket)
+        zsat_topology_endpoint (s->self, what, host, s->self->hosts[s->host].name, socket->endpoint,
+                                sizeof socket->endpoint);
+}
+
+static void
+s_add_server (sockets_t *s, const char *name, int type, const char *what)
+{
+    int port, bind_host;
+    zsat_socket_t *socket = s_add (s, name, type, true, NULL);
+    if (socket && s_system (s->self, what, s->self->hosts[s->host].name, &port, &bind_host) == 0)
+        s_bind_at (s->self, port, s->host, true, s->self->host_count > 1, socket->endpoint,
+                   sizeof socket->endpoint);
+}
+
+static void
+s_orchester_sockets (sockets_t *s)
+{
+    zsat_topology_t *self = s->self;
+    s_add_client (s, "jobs", ZMQ_SUB, "scheduler.jobs", NULL);
+    if (s->count > 0 && !s->full)
+        s->out[s->count - 1].topic = self->host_topics[s->host];
+    s_add_server (s, "any", ZMQ_PULL, "orchester.any");
+    s_add_server (s, "control", ZMQ_REP, "orchester.control");
+    for (size_t n = 0; n < self->node_count; n++) {
+        int port = self->route_port[n * self->host_count + (size_t)s->host];
+        if (port == 0)
+            continue;
+        char name[128];
+        snprintf (name, sizeof name, "route:%s", self->nodes[n].name);
+        zsat_socket_t *socket = s_add (s, name, ZMQ_PUSH, true, self->nodes[n].name);
+        if (socket)
+            s_bind_at (self, port, s->host, true, false, socket->endpoint, sizeof socket->endpoint);
+    }
+    s_add_client (s, "events", ZMQ_PUSH, "tracker.events", NULL);
+    s_add_client (s, "state", ZMQ_SUB, "tracker.state", NULL);
+    if (s->count > 0 && !s->full)
+        s->out[s->count - 1].topic = "";
+}
+
+//  True when some instance of node runs on host (same) or on another host (!same).
+static bool
+s_peer_where (zsat_topology_t *self, const char *node, int host, bool same)
+{
+    int index = topo_node_index (self, node);
+    if (index < 0 || self->nodes[index].instances == 0)
+        return false;
+    for (size_t h = 0; h < self->nodes[index].host_count; h++) {
+        bool here = streq (self->nodes[index].hosts[h], self->hosts[host].name);
+        if (here == same)
+            return true;
+    }
+    return false;
+}
+
+//  A binder of an explicit endpoint opens it once even when several links share it.
+static bool
+s_bound_before (zsat_topology_t *self, size_t index, const char *node)
+{
+    const zsat_link_t *link = &self->links[index];
+    for (size_t i = 0; i < index; i++) {
+        const zsat_link_t *other = &self->links[i];
+        if (other->endpoint && streq (other->endpoint, link->endpoint) &&
+            streq (other->bind_from ? other->from : other->to, node))
+            return true;
+    }
+    return false;
+}
+
+static void
+s_link_socket (sockets_t *s, size_t index, bool sender)
+{
+    zsat_topology_t *self = s->self;
+    const zsat_link_t *link = &self->links[index];
+    const char *me = sender ? link->from : link->to, *peer = sender ? link->to : link->from;
+    bool bind = sender == link->bind_from;
+    if (bind && link->endpoint && s_bound_before (self, index, me))
+        return;
+    char name[128];
+    snprintf (name, sizeof name, "%s:%s", sender ? "out" : "in", link->name);
+    int type = sender ? topo_sender_type (link->pattern) : topo_receiver_type (link->pattern);
+    zsat_socket_t *socket = s_add (s, name, type, bind, peer);
+    if (!socket)
+        return;
+    socket->when = sender ? link->when : NULL;
+    socket->topic = type == ZMQ_SUB ? link->topic : NULL;
+    if (link->endpoint)
+        snprintf (socket->endpoint, sizeof socket->endpoint, "%c%s", bind ? '@' : '>',
+                  link->endpoint);
+    else if (bind)
+        s_bind_at (self, self->link_port[index], s->host, s_peer_where (self, peer, s->host, true),
+                   s_peer_where (self, peer, s->host, false), socket->endpoint,
+                   sizeof socket->endpoint);
+    else
+        s_connect_to (self, self->link_port[index], self->link_binder[index], s->host,
+                      socket->endpoint, sizeof socket->endpoint);
+}
+
+static void
+s_link_sockets (sockets_t *s, const char *node)
+{
+    for (size_t i = 0; i < s->self->link_count; i++) {
+        if (streq (s->self->links[i].from, node))
+            s_link_socket (s, i, true);
+        if (streq (s->self->links[i].to, node))
+            s_link_socket (s, i, false);
+    }
+}
+
+int
+zsat_topology_sockets (zsat_topology_t *self, const char *node, const char *host,
+                       zsat_socket_t *out, int max)
+{
+    int index = self && node ? topo_node_index (self, node) : -1;
+    sockets_t s = {.self = self, .out = out, .max = max, .host = -1};
+    if (index < 0 || !host || !zsat_topology_node_on_host (&self->nodes[index], host))
+        return -1;
+    s.host = topo_host_index (self, host);
+    const zsat_node_t *me = &self->nodes[index];
+    if (streq (me->kind, "orchester"))
+        s_orchester_sockets (&s);
+    else if (streq (me->kind, "tracker")) {
+        s_add_server (&s, "events", ZMQ_PULL, "tracker.events");
+        s_add_server (&s, "state", ZMQ_PUB, "tracker.state");
+        s_add_server (&s, "query", ZMQ_REP, "tracker.query");
+    }
+    else if (streq (me->kind, "scheduler")) {
+        s_add_server (&s, "jobs", ZMQ_PUB, "scheduler.jobs");
+        s_add_client (&s, "events", ZMQ_PUSH, "tracker.events", NULL);
+    }
+    else {
+        s_add_client (&s, "events", ZMQ_PUSH, "tracker.events", NULL);
+        int port = self->route_port[(size_t)index * self->host_count + (size_t)s.host];
+        zsat_socket_t *socket = port ? s_add (&s, "in:route", ZMQ_PULL, false, NULL) : NULL;
+        if (socket)
+            s_connect_to (self, port, s.host, s.host, socket->endpoint, sizeof socket->endpoint);
+        if (socket)
+            socket->peer = self->nodes[topo_node_of_kind (self, "orchester", host)].name;
+    }
+    s_link_sockets (&s, me->name);
+    return s.full ? -1 : s.count;
+}
+
+int
+topo_sender_type (zsat_pattern_t pattern)
+{
+    static const int types[] = {ZMQ_PUSH, ZMQ_PUB, ZMQ_REQ, ZMQ_PAIR, ZMQ_DEALER};
+    return types[pattern];
+}
+
+int
+topo_receiver_type (zsat_pattern_t pattern)
+{
+    static const int types[] = {ZMQ_PULL, ZMQ_SUB, ZMQ_REP, ZMQ_PAIR, ZMQ_ROUTER};
+    return types[pattern];
+}
+
+const char *
+topo_pattern_name (zsat_pattern_t pattern)
+{
+    static const char *names[] = {"push", "pub", "req", "pair", "dealer"};
+    return (unsigned)pattern < 5 ? names[pattern] : "?";
+}

@@ -1,0 +1,589 @@
+/*  zsat_topology - the topology file: YAML -> validated model -> sockets per node and host.
+
+    This file holds the class (load, accessors, lookups, duration and size syntax); the work
+    is split by concept: topo_parse.c (YAML -> model), topo_validate.c (whole-model checks),
+    topo_resolve.c (ports, endpoints, sockets), topo_dot.c (Graphviz), topo_import.c (DSAT).
+    Owns no sockets.
+*/
+#include "topo_internal.h"
+#include <strings.h>
+#include <unistd.h>
+
+static zsat_topology_checker_fn *s_checker;
+
+void
+zsat_topology_set_checker (zsat_topology_checker_fn *fn)
+{
+    s_checker = fn;
+}
+
+static void
+s_default_policy (zsat_tracker_policy_t *policy)
+{
+    *policy = (zsat_tracker_policy_t){.timeout_ms = 5000,
+                                      .max_retry = 3,
+                                      .backoff_ms = 100,
+                                      .backoff_max_ms = 10000,
+                                      .max_seq = 50,
+                                      .max_tasks = 1000000,
+                                      .scale_low = 1,
+                                      .scale_high = 3,
+                                      .scale_window_ms = 3000,
+                                      .scale_cooldown_ms = 10000,
+                                      .breaker_threshold = 0.5,
+                                      .breaker_min_tasks = 20,
+                                      .breaker_window_ms = 30000,
+                                      .breaker_cooldown_ms = 10000};
+}
+
+//  The name defaults to the file's base name without extension ("two-hosts").
+static const char *
+s_base_name (zsat_topology_t *self, const char *filename)
+{
+    const char *base = strrchr (filename, '/');
+    base = base ? base + 1 : filename;
+    size_t n = strcspn (base, ".");
+    char *name = topo_strndup (self, base, n, 0, 0);
+    return name && zsat_name_valid (name) ? name : "topology";
+}
+
+//  ZSAT_RUN_DIR wins, then `run_dir:`, then /tmp/zsat-<uid>/<name>.
+static void
+s_set_run_dir (zsat_topology_t *self)
+{
+    const char *env = getenv ("ZSAT_RUN_DIR");
+    if (env && *env)
+        self->run_dir = topo_strdup (self, env, 0, 0);
+    else if (!self->run_dir) {
+        char path[256];
+        snprintf (path, sizeof path, "/tmp/zsat-%u/%s", (unsigned)getuid (), self->name);
+        self->run_dir = topo_strdup (self, path, 0, 0);
+    }
+    size_t size = self->run_dir ? strlen (self->run_dir) : 0;
+    while (size > 1 && self->run_dir[size - 1] == '/')
+        ((char *)self->run_dir)[--size] = 0;
+}
+
+static void
+s_set_host_topics (zsat_topology_t *self)
+{
+    self->host_topics = (const char **)topo_alloc (self, self->host_count * sizeof (char *) + 1);
+    for (size_t h = 0; self->host_topics && h < self->host_count; h++) {
+        char topic[ZSAT_NAME_MAX + 2];
+        snprintf (topic, sizeof topic, "%s/", self->hosts[h].name);
+        self->host_topics[h] = topo_strdup (self, topic, 0, 0);
+    }
+}
+
+zsat_topology_t *
+zsat_topology_parse (const char *text, size_t size, const char *filename, zsat_diag_t *diag)
+{
+    zsat_topology_t *self = (zsat_topology_t *)calloc (1, sizeof (zsat_topology_t));
+    if (!self)
+        return NULL;
+    filename = filename ? filename : "-";
+    self->file = topo_strdup (self, filename, 0, 0);
+    self->name = s_base_name (self, filename);
+    self->base_port = ZSAT_DEFAULT_BASE_PORT;
+    s_default_policy (&self->policy);
+    size_t errors = text ? topo_parse (self, text, size, diag) : 1;
+    if (!self->file || self->host_count == 0) {
+        zsat_topology_destroy (&self);
+        return NULL;
+    }
+    s_set_run_dir (self);
+    s_set_host_topics (self);
+    errors += topo_validate (self, diag);
+    errors += topo_resolve_ports (self, diag);
+    if (s_checker) {
+        zsat_diag_t *own = diag ? NULL : zsat_diag_new ();
+        zsat_diag_t *target = diag ? diag : own;
+        size_t before = zsat_diag_count (target);
+        s_checker (self, target);
+        errors += zsat_diag_count (target) - before;
+        zsat_diag_destroy (&own);
+    }
+    if (errors > 0)
+        zsat_topology_destroy (&self);
+    return self;
+}
+
+zsat_topology_t *
+zsat_topology_load (const char *path, zsat_diag_t *diag)
+{
+    FILE *file = path ? fopen (path, "rb") : NULL;
+    if (!file) {
+        zsat_diag_add (diag, path ? path : "-", 0, 0, "cannot open: %s", strerror (errno));
+        return NULL;
+    }
+    char *text = (char *)malloc (TOPO_FILE_MAX + 1);
+    size_t size = text ? fread (text, 1, TOPO_FILE_MAX + 1, file) : 0;
+    bool failed = !text || ferror (file);
+    fclose (file);
+    if (failed) {
+        zsat_diag_add (diag, path, 0, 0, "cannot read");
+        free (text);
+        return NULL;
+    }
+    zsat_topology_t *self = zsat_topology_parse (text, size, path, diag);
+    free (text);
+    return self;
+}
+
+void
+zsat_topology_destroy (zsat_topology_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zsat_topology_t *self = *self_p;
+    free (self->hosts);
+    free (self->nodes);
+    free (self->links);
+    free (self->routes);
+    free (self->schedules);
+    free (self->channels);
+    free (self->link_port);
+    free (self->link_binder);
+    free (self->route_port);
+    topo_arena_free (self);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+zsat_topology_name (zsat_topology_t *self)
+{
+    return self->name;
+}
+
+const char *
+zsat_topology_file (zsat_topology_t *self)
+{
+    return self->file;
+}
+
+const char *
+zsat_topology_run_dir (zsat_topology_t *self)
+{
+    return self->run_dir;
+}
+
+int
+zsat_topology_base_port (zsat_topology_t *self)
+{
+    return self->base_port;
+}
+
+size_t
+zsat_topology_host_count (zsat_topology_t *self)
+{
+    return self->host_count;
+}
+
+const zsat_host_t *
+zsat_topology_host (zsat_topology_t *self, size_t index)
+{
+    return index < self->host_count ? &self->hosts[index] : NULL;
+}
+
+int
+topo_host_index (zsat_topology_t *self, const char *name)
+{
+    for (size_t i = 0; name && i < self->host_count; i++)
+        if (streq (self->hosts[i].name, name))
+            return (int)i;
+    return -1;
+}
+
+const zsat_host_t *
+zsat_topology_host_find (zsat_topology_t *self, const char *name)
+{
+    int index = topo_host_index (self, name);
+    return index >= 0 ? &self->hosts[index] : NULL;
+}
+
+size_t
+zsat_topology_node_count (zsat_topology_t *self)
+{
+    return self->node_count;
+}
+
+const zsat_node_t *
+zsat_topology_node (zsat_topology_t *self, size_t index)
+{
+    return index < self->node_count ? &self->nodes[index] : NULL;
+}
+
+int
+topo_node_index (zsat_topology_t *self, const char *name)
+{
+    for (size_t i = 0; name && i < self->node_count; i++)
+        if (streq (self->nodes[i].name, name))
+            return (int)i;
+    return -1;
+}
+
+int
+topo_node_of_kind (zsat_topology_t *self, const char *kind, const char *host)
+{
+    for (size_t i = 0; i < self->node_count; i++)
+        if (streq (self->nodes[i].kind, kind) &&
+            (!host || zsat_topology_node_on_host (&self->nodes[i], host)))
+            return (int)i;
+    return -1;
+}
+
+const zsat_node_t *
+zsat_topology_node_find (zsat_topology_t *self, const char *name)
+{
+    int index = topo_node_index (self, name);
+    return index >= 0 ? &self->nodes[index] : NULL;
+}
+
+bool
+zsat_topology_node_on_host (const zsat_node_t *node, const char *host)
+{
+    for (size_t i = 0; node && host && i < node->host_count; i++)
+        if (streq (node->hosts[i], host))
+            return true;
+    return false;
+}
+
+const char *
+zsat_topology_node_option (const zsat_node_t *node, const char *key)
+{
+    for (size_t i = 0; node && key && i < node->option_count; i++)
+        if (streq (node->options[i].key, key))
+            return node->options[i].value;
+    return NULL;
+}
+
+size_t
+zsat_topology_link_count (zsat_topology_t *self)
+{
+    return self->link_count;
+}
+
+const zsat_link_t *
+zsat_topology_link (zsat_topology_t *self, size_t index)
+{
+    return index < self->link_count ? &self->links[index] : NULL;
+}
+
+size_t
+zsat_topology_route_count (zsat_topology_t *self)
+{
+    return self->route_count;
+}
+
+const zsat_route_t *
+zsat_topology_route (zsat_topology_t *self, size_t index)
+{
+    return index < self->route_count ? &self->routes[index] : NULL;
+}
+
+const zsat_route_t *
+zsat_topology_route_find (zsat_topology_t *self, const char *type)
+{
+    for (size_t i = 0; type && i < self->route_count; i++)
+        if (streq (self->routes[i].type, type))
+            return &self->routes[i];
+    return NULL;
+}
+
+bool
+topo_routed_on (zsat_topology_t *self, const char *node, const char *host)
+{
+    int n = topo_node_index (self, node), h = topo_host_index (self, host);
+    return n >= 0 && h >= 0 && self->route_port &&
+           self->route_port[(size_t)n * self->host_count + (size_t)h] != 0;
+}
+
+size_t
+zsat_topology_schedule_count (zsat_topology_t *self)
+{
+    return self->schedule_count;
+}
+
+const zsat_schedule_t *
+zsat_topology_schedule (zsat_topology_t *self, size_t index)
+{
+    return index < self->schedule_count ? &self->schedules[index] : NULL;
+}
+
+size_t
+zsat_topology_channel_count (zsat_topology_t *self)
+{
+    return self->channel_count;
+}
+
+const zsat_channel_t *
+zsat_topology_channel (zsat_topology_t *self, size_t index)
+{
+    return index < self->channel_count ? &self->channels[index] : NULL;
+}
+
+const zsat_channel_t *
+zsat_topology_channel_find (zsat_topology_t *self, const char *name)
+{
+    for (size_t i = 0; name && i < self->channel_count; i++)
+        if (streq (self->channels[i].name, name))
+            return &self->channels[i];
+    return NULL;
+}
+
+const zsat_tracker_policy_t *
+zsat_topology_policy (zsat_topology_t *self)
+{
+    return &self->policy;
+}
+
+int64_t
+zsat_topology_stage_timeout (zsat_topology_t *self, const char *stage)
+{
+    const zsat_tracker_policy_t *policy = &self->policy;
+    for (size_t i = 0; stage && i < policy->stage_timeout_count; i++)
+        if (streq (policy->stage_timeout_names[i], stage))
+            return policy->stage_timeout_ms[i];
+    return policy->timeout_ms;
+}
+
+//  A non-negative integer followed by a unit from the table; rejects overflow.
+static int
+s_number_unit (const char *text, const char *const *units, const int64_t *scales, size_t count,
+               bool unit_required, int64_t *out)
+{
+    if (!text || !isdigit ((unsigned char)*text))
+        return -1;
+    char *end;
+    errno = 0;
+    long long value = strtoll (text, &end, 10);
+    if (errno)
+        return -1;
+    int64_t scale = unit_required ? 0 : 1;
+    if (*end) {
+        scale = 0;
+        for (size_t i = 0; i < count && !scale; i++)
+            if (streq (end, units[i]))
+                scale = scales[i];
+    }
+    if (!scale || value > INT64_MAX / scale)
+        return -1;
+    *out = value * scale;
+    return 0;
+}
+
+int
+zsat_topology_parse_duration (const char *text, int64_t *ms)
+{
+    static const char *units[] = {"ms", "s", "m", "h"};
+    static const int64_t scales[] = {1, 1000, 60000, 3600000};
+    return s_number_unit (text, units, scales, 4, true, ms);
+}
+
+int
+zsat_topology_parse_size (const char *text, int64_t *bytes)
+{
+    static const char *units[] = {"k",   "K", "kB", "KB",  "KiB", "M",  "MB",
+                                  "MiB", "G", "GB", "GiB", "T",   "TiB"};
+#define S_K 1024LL
+    static const int64_t scales[] = {S_K,
+                                     S_K,
+                                     S_K,
+                                     S_K,
+                                     S_K,
+                                     S_K * S_K,
+                                     S_K * S_K,
+                                     S_K * S_K,
+                                     S_K * S_K * S_K,
+                                     S_K * S_K * S_K,
+                                     S_K * S_K * S_K,
+                                     S_K * S_K * S_K * S_K,
+                                     S_K * S_K * S_K * S_K};
+#undef S_K
+    return s_number_unit (text, units, scales, 13, false, bytes);
+}
+
+//  --- selftest ---
+
+static zsat_topology_t *
+s_load_shipped (const char *name)
+{
+    char path[1024];
+    snprintf (path, sizeof path, "%s/topologies/%s", ZSAT_SOURCE_DIR, name);
+    zsat_diag_t *diag = zsat_diag_new ();
+    zsat_topology_t *self = zsat_topology_load (path, diag);
+    if (!self)
+        zsat_diag_print (diag, stderr);
+    zsat_diag_destroy (&diag);
+    assert (self);
+    return self;
+}
+
+static const zsat_socket_t *
+s_socket (zsat_socket_t *sockets, int count, const char *name)
+{
+    for (int i = 0; i < count; i++)
+        if (streq (sockets[i].name, name))
+            return &sockets[i];
+    return NULL;
+}
+
+static void
+s_test_default (void)
+{
+    zsat_topology_t *self = s_load_shipped ("default.yaml");
+    assert (streq (zsat_topology_name (self), "default"));
+    assert (streq (zsat_topology_run_dir (self), "/tmp/zt"));
+    assert (zsat_topology_host_count (self) == 1);
+    assert (zsat_topology_node_count (self) == 9);  //  6 + tracker, scheduler, orchester
+    assert (zsat_topology_node_find (self, "tracker")->implicit);
+    assert (zsat_topology_link_count (self) == 8);
+    assert (zsat_topology_route_count (self) == 4);
+    assert (zsat_topology_schedule (self, 0)->every_ms == 1000);
+    assert (zsat_topology_schedule (self, 0)->host_count == 1);
+    zsat_socket_t sockets[32];
+    int count = zsat_topology_sockets (self, "cpu", "local", sockets, 32);
+    assert (count == 4);  //  events, in:route, out:cpu->csv, out:cpu->hdf5
+    assert (streq (s_socket (sockets, count, "events")->endpoint, ">ipc:///tmp/zt/local/7100.ipc"));
+    assert (
+        streq (s_socket (sockets, count, "in:route")->endpoint, ">ipc:///tmp/zt/local/7107.ipc"));
+    assert (streq (s_socket (sockets, count, "out:cpu->csv")->endpoint,
+                   ">ipc:///tmp/zt/local/7111.ipc"));
+    assert (s_socket (sockets, count, "out:cpu->csv")->socket_type == ZMQ_PUSH);
+    assert (zsat_topology_sockets (self, "cpu", "local", sockets, 3) == -1);
+    assert (zsat_topology_sockets (self, "cpu", "nowhere", sockets, 32) == -1);
+    count = zsat_topology_sockets (self, "csv", "local", sockets, 32);
+    const zsat_socket_t *in = s_socket (sockets, count, "in:mem->csv");
+    assert (in && in->bind && in->socket_type == ZMQ_PULL);
+    assert (streq (in->endpoint, "@ipc:///tmp/zt/local/7112.ipc"));
+    count = zsat_topology_sockets (self, "orchester", "local", sockets, 32);
+    assert (count == 9);  //  jobs any control route:x4 events state
+    assert (streq (s_socket (sockets, count, "jobs")->topic, "local/"));
+    assert (
+        streq (s_socket (sockets, count, "route:proc")->endpoint, "@ipc:///tmp/zt/local/7110.ipc"));
+    char endpoint[256];
+    assert (zsat_topology_endpoint (self, "tracker.query", NULL, NULL, endpoint, 256) == 0);
+    assert (streq (endpoint, ">ipc:///tmp/zt/local/7102.ipc"));
+    assert (zsat_topology_endpoint (self, "launcher.control", NULL, "local", endpoint, 256) == 0);
+    assert (streq (endpoint, ">ipc:///tmp/zt/local/7106.ipc"));
+    assert (zsat_topology_endpoint (self, "nothing", NULL, NULL, endpoint, 256) == -1);
+    zsat_topology_destroy (&self);
+}
+
+static void
+s_test_two_hosts (void)
+{
+    zsat_topology_t *self = s_load_shipped ("two-hosts.yaml");
+    zsat_socket_t sockets[32];
+    int count = zsat_topology_sockets (self, "cpu", "b", sockets, 32);
+    assert (count == 3);
+    assert (streq (s_socket (sockets, count, "events")->endpoint, ">tcp://198.18.0.1:7100"));
+    assert (streq (s_socket (sockets, count, "in:route")->endpoint, ">ipc:///tmp/zt/b/7111.ipc"));
+    assert (streq (s_socket (sockets, count, "out:cpu->csv")->endpoint, ">tcp://198.18.0.1:7114"));
+    count = zsat_topology_sockets (self, "cpu", "a", sockets, 32);
+    assert (
+        streq (s_socket (sockets, count, "out:cpu->csv")->endpoint, ">ipc:///tmp/zt/a/7114.ipc"));
+    count = zsat_topology_sockets (self, "csv", "a", sockets, 32);
+    assert (streq (s_socket (sockets, count, "in:cpu->csv")->endpoint,
+                   "@ipc:///tmp/zt/a/7114.ipc,@tcp://0.0.0.0:7114"));
+    assert (zsat_topology_sockets (self, "csv", "b", sockets, 32) == -1);
+    count = zsat_topology_sockets (self, "tracker", "a", sockets, 32);
+    assert (count == 3);
+    assert (streq (s_socket (sockets, count, "state")->endpoint,
+                   "@ipc:///tmp/zt/a/7101.ipc,@tcp://0.0.0.0:7101"));
+    count = zsat_topology_sockets (self, "orchester", "b", sockets, 32);
+    assert (streq (s_socket (sockets, count, "jobs")->endpoint, ">tcp://198.18.0.1:7103"));
+    assert (streq (s_socket (sockets, count, "jobs")->topic, "b/"));
+    assert (streq (s_socket (sockets, count, "any")->endpoint,
+                   "@ipc:///tmp/zt/b/7107.ipc,@tcp://0.0.0.0:7107"));
+    char endpoint[256];
+    assert (zsat_topology_endpoint (self, "orchester.control", "b", "a", endpoint, 256) == 0);
+    assert (streq (endpoint, ">tcp://198.18.0.2:7108"));
+    assert (zsat_topology_endpoint (self, "orchester.control", NULL, "a", endpoint, 256) == -1);
+    //  every port is used once in the whole topology
+    int ports[64], port_count = 0;
+    for (size_t n = 0; n < zsat_topology_node_count (self); n++)
+        for (size_t h = 0; h < 2; h++) {
+            const zsat_node_t *node = zsat_topology_node (self, n);
+            const char *host = zsat_topology_host (self, h)->name;
+            count = zsat_topology_sockets (self, node->name, host, sockets, 32);
+            for (int i = 0; i < count; i++) {
+                if (!sockets[i].bind)
+                    continue;
+                const char *colon = strrchr (sockets[i].endpoint, ':');
+                const char *slash = strrchr (sockets[i].endpoint, '/');
+                int port = atoi ((colon > slash ? colon : slash) + 1);
+                for (int j = 0; j < port_count; j++)
+                    assert (ports[j] != port);
+                assert (port_count < 64);
+                ports[port_count++] = port;
+            }
+        }
+    assert (port_count == 2 * 3 + 4 + 4 + 2 - 2);  //  no launcher node: its port is unbound
+    zsat_topology_destroy (&self);
+}
+
+static void
+s_test_syntax (void)
+{
+    int64_t value;
+    assert (zsat_topology_parse_duration ("250ms", &value) == 0 && value == 250);
+    assert (zsat_topology_parse_duration ("2s", &value) == 0 && value == 2000);
+    assert (zsat_topology_parse_duration ("1m", &value) == 0 && value == 60000);
+    assert (zsat_topology_parse_duration ("1h", &value) == 0 && value == 3600000);
+    assert (zsat_topology_parse_duration ("5", &value) == -1);
+    assert (zsat_topology_parse_duration ("-1s", &value) == -1);
+    assert (zsat_topology_parse_duration ("1d", &value) == -1);
+    assert (zsat_topology_parse_duration ("99999999999999999999s", &value) == -1);
+    assert (zsat_topology_parse_size ("512", &value) == 0 && value == 512);
+    assert (zsat_topology_parse_size ("64k", &value) == 0 && value == 65536);
+    assert (zsat_topology_parse_size ("16MiB", &value) == 0 && value == 16 << 20);
+    assert (zsat_topology_parse_size ("1G", &value) == 0 && value == 1 << 30);
+    assert (zsat_topology_parse_size ("1X", &value) == -1);
+    assert (zsat_topology_parse_size ("", &value) == -1);
+}
+
+static void
+s_expect_problem (const char *text, const char *message)
+{
+    zsat_diag_t *diag = zsat_diag_new ();
+    zsat_topology_t *self = zsat_topology_parse (text, strlen (text), "t.yaml", diag);
+    if (self || !zsat_diag_contains (diag, message)) {
+        fprintf (stderr, "expected '%s' in:\n", message);
+        zsat_diag_print (diag, stderr);
+    }
+    assert (!self && zsat_diag_contains (diag, message));
+    zsat_diag_destroy (&diag);
+}
+
+static void
+s_test_problems (void)
+{
+    s_expect_problem ("nodes:\n  cpu: {instnces: 2}\n",
+                      "t.yaml:2:9: unknown key 'instnces' (did you mean 'instances'?)");
+    s_expect_problem ("nodes:\n  cpu: {instances: two}\n",
+                      "t.yaml:2:20: 'instances' must be an integer, got 'two'");
+    s_expect_problem ("nodes: {a: {}}\nlinks: [a -> b]\n", "t.yaml:2:9: link: unknown node 'b'");
+    s_expect_problem ("nodes: [\n", "t.yaml:2:1: YAML syntax error");
+    s_expect_problem ("", "the topology is empty");
+    s_expect_problem ("schedules: [{type: x, every: 5}]\n", "must be a duration with a unit");
+}
+
+void
+zsat_topology_test (bool verbose)
+{
+    printf (" * zsat_topology: ");
+    char *saved = getenv ("ZSAT_RUN_DIR") ? strdup (getenv ("ZSAT_RUN_DIR")) : NULL;
+    setenv ("ZSAT_RUN_DIR", "/tmp/zt", 1);
+    s_test_default ();
+    s_test_two_hosts ();
+    s_test_syntax ();
+    s_test_problems ();
+    if (saved)
+        setenv ("ZSAT_RUN_DIR", saved, 1);
+    else
+        unsetenv ("ZSAT_RUN_DIR");
+    free (saved);
+    printf ("OK\n");
+}
