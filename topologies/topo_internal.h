@@ -13,6 +13,9 @@
 #define TOPO_IPC_PATH_MAX 100
 //  A topology file larger than this is refused (a bound on work and memory).
 #define TOPO_FILE_MAX (4 * 1024 * 1024)
+//  Entries of any one mapping or list (nodes, links, hosts, options, ...): keeps every
+//  whole-model check, quadratic at worst, within a fraction of a second.
+#define TOPO_ITEMS_MAX 4096
 //  Fixed port offsets of the singletons, then three per host.
 #define TOPO_PORT_TRACKER_EVENTS 0
 #define TOPO_PORT_TRACKER_STATE  1

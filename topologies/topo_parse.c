@@ -67,6 +67,10 @@ s_check_map (parse_t *p, yaml_node_t *map, const char *what, const char *const *
         s_error (p, map, "%s must be a mapping", what);
         return false;
     }
+    if (map->data.mapping.pairs.top - map->data.mapping.pairs.start > TOPO_ITEMS_MAX) {
+        s_error (p, map, "%s has too many entries (limit %d)", what, TOPO_ITEMS_MAX);
+        return false;
+    }
     size_t known_count = 0;
     while (known && known[known_count])
         known_count++;
@@ -234,8 +238,10 @@ s_names (parse_t *p, yaml_node_t *node, const char *what, bool allow_all, size_t
             *count = 1;
         return names;
     }
-    if (!node || node->type != YAML_SEQUENCE_NODE) {
-        s_error (p, node, "%s must be a name or a list of names", what);
+    if (!node || node->type != YAML_SEQUENCE_NODE ||
+        node->data.sequence.items.top - node->data.sequence.items.start > TOPO_ITEMS_MAX) {
+        s_error (p, node, "%s must be a name or a list of names (at most %d)", what,
+                 TOPO_ITEMS_MAX);
         return NULL;
     }
     size_t items = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
@@ -267,7 +273,7 @@ s_parse_hosts (parse_t *p, yaml_node_t *map)
         host->name = name;
         host->line = (int)key->start_mark.line + 1;
         host->col = (int)key->start_mark.column + 1;
-        host->address = "127.0.0.1";
+        host->address = topo_strdup (self, "127.0.0.1", 0, 0);
         if (s_is_null (value))
             continue;
         if (s_scalar (value)) {  //  `a: 198.18.0.1` shorthand
@@ -281,7 +287,7 @@ s_parse_hosts (parse_t *p, yaml_node_t *map)
         if (address)
             host->address = s_string (p, address, "address");
         if (!host->address)
-            host->address = "127.0.0.1";
+            host->address = topo_strdup (self, "127.0.0.1", 0, 0);
     }
 }
 
@@ -330,9 +336,15 @@ s_parse_node_hosts (parse_t *p, zsat_node_t *node, yaml_node_t *map, yaml_node_t
         s_error (p, key, "node '%s' has no host (the topology has %zu hosts: set host or hosts)",
                  node->name, p->self->host_count);
     for (size_t i = 0; i < node->host_count; i++)
+        for (size_t j = 0; j < i; j++)
+            if (streq (node->hosts[i], node->hosts[j])) {
+                topo_error_at (p->self, p->diag, node->hosts[i], 0, 0,
+                               "node '%s': host '%s' listed twice", node->name, node->hosts[i]);
+                p->errors++;
+                break;
+            }
+    for (size_t i = 0; i < node->host_count; i++)
         if (topo_host_index (p->self, node->hosts[i]) < 0) {
-            int line, col;
-            topo_mark (node->hosts[i], &line, &col);
             const char *names[64];
             size_t n = 0;
             for (size_t h = 0; h < p->self->host_count && n < 64; h++)
@@ -530,6 +542,10 @@ s_parse_links (parse_t *p, yaml_node_t *seq)
         s_error (p, seq, "links must be a list");
         return;
     }
+    if (seq->data.sequence.items.top - seq->data.sequence.items.start > TOPO_ITEMS_MAX) {
+        s_error (p, seq, "links has too many entries (limit %d)", TOPO_ITEMS_MAX);
+        return;
+    }
     for (yaml_node_item_t *item = seq->data.sequence.items.start;
          item < seq->data.sequence.items.top; item++) {
         yaml_node_t *node = s_node (p, *item);
@@ -548,7 +564,7 @@ s_parse_links (parse_t *p, yaml_node_t *seq)
             continue;
         }
         if (!link->topic)
-            link->topic = "";
+            link->topic = topo_strdup (self, "", 0, 0);
         if (!link->name) {
             char name[2 * ZSAT_NAME_MAX + 4];
             snprintf (name, sizeof name, "%s->%s", link->from, link->to);
@@ -606,6 +622,10 @@ s_parse_schedules (parse_t *p, yaml_node_t *seq)
     zsat_topology_t *self = p->self;
     if (!seq || seq->type != YAML_SEQUENCE_NODE) {
         s_error (p, seq, "schedules must be a list");
+        return;
+    }
+    if (seq->data.sequence.items.top - seq->data.sequence.items.start > TOPO_ITEMS_MAX) {
+        s_error (p, seq, "schedules has too many entries (limit %d)", TOPO_ITEMS_MAX);
         return;
     }
     for (yaml_node_item_t *item = seq->data.sequence.items.start;
@@ -757,7 +777,7 @@ s_parse_channel (parse_t *p, yaml_node_t *key, yaml_node_t *map)
     if (!channel)
         return;
     *channel = (zsat_channel_t){.name = name,
-                                .durability = "batch",
+                                .durability = topo_strdup (self, "batch", 0, 0),
                                 .max_delay_ms = 10,
                                 .disk_limit = 1024LL * 1024 * 1024,
                                 .line = (int)key->start_mark.line + 1,
@@ -822,7 +842,8 @@ s_parse_top (parse_t *p, yaml_node_t *root)
         zsat_host_t *host = (zsat_host_t *)topo_push ((void **)&self->hosts, &self->host_count,
                                                       &self->host_cap, sizeof (zsat_host_t));
         if (host)
-            *host = (zsat_host_t){.name = "local", .address = "127.0.0.1"};
+            *host = (zsat_host_t){.name = topo_strdup (self, "local", 0, 0),
+                                  .address = topo_strdup (self, "127.0.0.1", 0, 0)};
     }
     if ((value = s_get (p, root, "nodes")))
         s_parse_nodes (p, value);

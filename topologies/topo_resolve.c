@@ -66,8 +66,9 @@ topo_resolve_ports (zsat_topology_t *self, zsat_diag_t *diag)
     for (size_t i = 0; i < self->link_count; i++) {
         const zsat_link_t *link = &self->links[i];
         int binder = topo_node_index (self, link->bind_from ? link->from : link->to);
-        self->link_binder[i] =
-            binder >= 0 ? topo_host_index (self, self->nodes[binder].hosts[0]) : -1;
+        self->link_binder[i] = binder >= 0 && self->nodes[binder].host_count > 0
+                                   ? topo_host_index (self, self->nodes[binder].hosts[0])
+                                   : -1;
         if (!link->endpoint)
             self->link_port[i] = port++;
     }
@@ -115,7 +116,7 @@ s_system (zsat_topology_t *self, const char *what, const char *host, int *port, 
     for (int i = 0; i < 4; i++)
         if (streq (what, singles[i])) {
             int node = topo_node_of_kind (self, i < 3 ? "tracker" : "scheduler", NULL);
-            if (node < 0)
+            if (node < 0 || self->nodes[node].host_count == 0)
                 return -1;
             *port = self->base_port + i;
             *bind_host = topo_host_index (self, self->nodes[node].hosts[0]);
@@ -145,6 +146,17 @@ zsat_topology_endpoint (zsat_topology_t *self, const char *what, const char *hos
     if (from < 0)
         return -1;
     s_connect_to (self, port, bind_host, from, buf, cap);
+    return 0;
+}
+
+int
+zsat_topology_bind_endpoint (zsat_topology_t *self, const char *what, const char *host, char *buf,
+                             size_t cap)
+{
+    int port, bind_host;
+    if (!self || !what || !buf || s_system (self, what, host, &port, &bind_host) != 0)
+        return -1;
+    s_bind_at (self, port, bind_host, true, self->host_count > 1, buf, cap);
     return 0;
 }
 

@@ -30,6 +30,7 @@ s_add_implicit (zsat_topology_t *self, const char *name, bool every_host)
         return;
     for (size_t i = 0; i < host_count; i++)
         hosts[i] = self->hosts[i].name;
+    name = topo_strdup (self, name, 0, 0);  //  every model string carries a mark
     *node = (zsat_node_t){.name = name,
                           .kind = name,
                           .host_count = host_count,
@@ -65,6 +66,11 @@ s_check_system (check_t *c)
     const char *singletons[] = {"tracker", "scheduler"};
     for (int s = 0; s < 2; s++) {
         int count = 0;
+        int taken = topo_node_index (self, singletons[s]);
+        if (topo_node_of_kind (self, singletons[s], NULL) < 0 && taken >= 0)
+            s_error (c, self->nodes[taken].name, self->nodes[taken].line, self->nodes[taken].col,
+                     "no %s: node '%s' is of kind '%s' (declare a %s node under another name)",
+                     singletons[s], singletons[s], self->nodes[taken].kind, singletons[s]);
         for (size_t i = 0; i < self->node_count; i++) {
             const zsat_node_t *node = &self->nodes[i];
             if (!streq (node->kind, singletons[s]))
@@ -131,7 +137,12 @@ s_check_routes (check_t *c)
             if (!s_node_known (c, route->nodes[n], "route"))
                 continue;
             const zsat_node_t *node = &self->nodes[topo_node_index (self, route->nodes[n])];
-            if (s_total_instances (node) == 0)
+            if (streq (node->kind, "orchester") || streq (node->kind, "tracker") ||
+                streq (node->kind, "scheduler"))
+                s_error (c, route->nodes[n], route->line, route->col,
+                         "route '%s': node '%s' is a %s and cannot receive jobs", route->type,
+                         node->name, node->kind);
+            else if (s_total_instances (node) == 0)
                 s_error (c, route->nodes[n], route->line, route->col,
                          "route '%s': node '%s' has no instance to receive jobs", route->type,
                          node->name);
@@ -257,29 +268,49 @@ s_check_links (check_t *c)
     }
 }
 
-//  Depth-first search over links; state: 0 new, 1 on the stack, 2 done. Iterative bound:
-//  each node is entered once, so the walk is O(nodes + links).
+//  Depth-first search over the link graph, link ends resolved to node indices once.
+typedef struct {
+    const int *from, *to;  //  per link; -1 for an unknown node
+    size_t link_count;
+    char *state;  //  per node: 0 new, 1 on the path, 2 done
+    int *path;    //  nodes on the current path, then the node closing the cycle
+    int depth;
+} walk_t;
+
+//  Recursion depth is at most the node count (bounded by TOPO_ITEMS_MAX + system nodes).
 static bool
-s_cycle_from (zsat_topology_t *self, int node, char *state, int *path, int *depth)
+s_cycle_from (walk_t *w, int node)
 {
-    state[node] = 1;
-    path[(*depth)++] = node;
-    for (size_t i = 0; i < self->link_count; i++) {
-        if (topo_node_index (self, self->links[i].from) != node)
+    w->state[node] = 1;
+    w->path[w->depth++] = node;
+    for (size_t i = 0; i < w->link_count; i++) {
+        int next = w->to[i];
+        if (w->from[i] != node || next < 0)
             continue;
-        int next = topo_node_index (self, self->links[i].to);
-        if (next < 0)
-            continue;
-        if (state[next] == 1) {
-            path[(*depth)++] = next;
+        if (w->state[next] == 1) {
+            w->path[w->depth++] = next;
             return true;
         }
-        if (state[next] == 0 && s_cycle_from (self, next, state, path, depth))
+        if (w->state[next] == 0 && s_cycle_from (w, next))
             return true;
     }
-    state[node] = 2;
-    (*depth)--;
+    w->state[node] = 2;
+    w->depth--;
     return false;
+}
+
+static void
+s_report_cycle (check_t *c, walk_t *w)
+{
+    char text[512] = "";
+    int start = 0;
+    while (w->path[start] != w->path[w->depth - 1])
+        start++;
+    for (int i = start; i < w->depth; i++)
+        snprintf (text + strlen (text), sizeof text - strlen (text), "%s%s",
+                  i > start ? " -> " : "", c->self->nodes[w->path[i]].name);
+    s_error (c, NULL, c->self->policy.line, c->self->policy.col,
+             "unbounded BOUNCE cycle %s: tracker.max_seq is 0 (set max_seq > 0)", text);
 }
 
 static void
@@ -288,25 +319,26 @@ s_check_cycles (check_t *c)
     zsat_topology_t *self = c->self;
     if (self->policy.max_seq > 0 || self->node_count == 0)
         return;
-    char *state = (char *)calloc (self->node_count, 1);
-    int *path = (int *)calloc (self->node_count + 1, sizeof (int));
-    for (size_t n = 0; state && path && n < self->node_count; n++) {
-        int depth = 0;
-        if (state[n] || !s_cycle_from (self, (int)n, state, path, &depth))
-            continue;
-        char text[512] = "";
-        int start = 0;
-        while (path[start] != path[depth - 1])
-            start++;
-        for (int i = start; i < depth; i++)
-            snprintf (text + strlen (text), sizeof text - strlen (text), "%s%s",
-                      i > start ? " -> " : "", self->nodes[path[i]].name);
-        s_error (c, NULL, self->policy.line, self->policy.col,
-                 "unbounded BOUNCE cycle %s: tracker.max_seq is 0 (set max_seq > 0)", text);
-        break;
+    int *ends = (int *)calloc (2 * self->link_count + 1, sizeof (int));
+    walk_t w = {.from = ends,
+                .to = ends ? ends + self->link_count : NULL,
+                .link_count = self->link_count,
+                .state = (char *)calloc (self->node_count, 1),
+                .path = (int *)calloc (self->node_count + 1, sizeof (int))};
+    for (size_t i = 0; ends && i < self->link_count; i++) {
+        ends[i] = topo_node_index (self, self->links[i].from);
+        ends[self->link_count + i] = topo_node_index (self, self->links[i].to);
     }
-    free (state);
-    free (path);
+    for (size_t n = 0; ends && w.state && w.path && n < self->node_count; n++) {
+        w.depth = 0;
+        if (!w.state[n] && s_cycle_from (&w, (int)n)) {
+            s_report_cycle (c, &w);
+            break;
+        }
+    }
+    free (ends);
+    free (w.state);
+    free (w.path);
 }
 
 size_t

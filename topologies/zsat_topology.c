@@ -7,6 +7,7 @@
 */
 #include "topo_internal.h"
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static zsat_topology_checker_fn *s_checker;
@@ -44,7 +45,7 @@ s_base_name (zsat_topology_t *self, const char *filename)
     base = base ? base + 1 : filename;
     size_t n = strcspn (base, ".");
     char *name = topo_strndup (self, base, n, 0, 0);
-    return name && zsat_name_valid (name) ? name : "topology";
+    return name && zsat_name_valid (name) ? name : topo_strdup (self, "topology", 0, 0);
 }
 
 //  ZSAT_RUN_DIR wins, then `run_dir:`, then /tmp/zsat-<uid>/<name>.
@@ -172,6 +173,39 @@ int
 zsat_topology_base_port (zsat_topology_t *self)
 {
     return self->base_port;
+}
+
+//  mkdir -p with mode 0700 for every missing component.
+static int
+s_make_dirs (const char *path)
+{
+    char partial[1024];
+    size_t size = strlen (path);
+    if (size == 0 || size >= sizeof partial) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (size_t i = 1; i <= size; i++) {
+        if (path[i] != '/' && path[i] != 0)
+            continue;
+        memcpy (partial, path, i);
+        partial[i] = 0;
+        if (mkdir (partial, 0700) != 0 && errno != EEXIST)
+            return -1;
+    }
+    return 0;
+}
+
+int
+zsat_topology_make_run_dir (zsat_topology_t *self, const char *host)
+{
+    if (!self || topo_host_index (self, host) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    char path[1024];
+    snprintf (path, sizeof path, "%s/%s/logs", self->run_dir, host);
+    return s_make_dirs (path);
 }
 
 size_t
@@ -468,6 +502,8 @@ s_test_default (void)
     assert (zsat_topology_endpoint (self, "launcher.control", NULL, "local", endpoint, 256) == 0);
     assert (streq (endpoint, ">ipc:///tmp/zt/local/7106.ipc"));
     assert (zsat_topology_endpoint (self, "nothing", NULL, NULL, endpoint, 256) == -1);
+    assert (zsat_topology_bind_endpoint (self, "tracker.events", NULL, endpoint, 256) == 0);
+    assert (streq (endpoint, "@ipc:///tmp/zt/local/7100.ipc"));
     zsat_topology_destroy (&self);
 }
 
@@ -501,6 +537,9 @@ s_test_two_hosts (void)
     assert (zsat_topology_endpoint (self, "orchester.control", "b", "a", endpoint, 256) == 0);
     assert (streq (endpoint, ">tcp://198.18.0.2:7108"));
     assert (zsat_topology_endpoint (self, "orchester.control", NULL, "a", endpoint, 256) == -1);
+    assert (zsat_topology_bind_endpoint (self, "launcher.control", "b", endpoint, 256) == 0);
+    assert (streq (endpoint, "@ipc:///tmp/zt/b/7109.ipc,@tcp://0.0.0.0:7109"));
+    assert (zsat_topology_bind_endpoint (self, "launcher.control", NULL, endpoint, 256) == -1);
     //  every port is used once in the whole topology
     int ports[64], port_count = 0;
     for (size_t n = 0; n < zsat_topology_node_count (self); n++)
@@ -567,7 +606,188 @@ s_test_problems (void)
     s_expect_problem ("nodes: {a: {}}\nlinks: [a -> b]\n", "t.yaml:2:9: link: unknown node 'b'");
     s_expect_problem ("nodes: [\n", "t.yaml:2:1: YAML syntax error");
     s_expect_problem ("", "the topology is empty");
+    //  problems about implicit hosts and nodes (no source mark) are reported without one
+    s_expect_problem ("nodes: {orchester: {kind: cpu}}\n",
+                      "t.yaml: host 'local' has 0 orchester nodes (needs exactly one)");
+    s_expect_problem ("nodes: {scheduler: {kind: tracker}}\n",
+                      "t.yaml:1:9: no scheduler: node 'scheduler' is of kind 'tracker'");
     s_expect_problem ("schedules: [{type: x, every: 5}]\n", "must be a duration with a unit");
+}
+
+static void
+s_test_run_dir (void)
+{
+    const char *text = "name: rd\nrun_dir: /tmp/rd-file/\n";
+    unsetenv ("ZSAT_RUN_DIR");
+    zsat_topology_t *self = zsat_topology_parse (text, strlen (text), "rd.yaml", NULL);
+    assert (self && streq (zsat_topology_run_dir (self), "/tmp/rd-file"));
+    zsat_topology_destroy (&self);
+    self = zsat_topology_parse ("nodes: {}\n", 10, "dir/plain.yaml", NULL);
+    char expected[128];
+    snprintf (expected, sizeof expected, "/tmp/zsat-%u/plain", (unsigned)getuid ());
+    assert (self && streq (zsat_topology_run_dir (self), expected));
+    assert (streq (zsat_topology_name (self), "plain"));
+    zsat_topology_destroy (&self);
+    setenv ("ZSAT_RUN_DIR", "/tmp/rd-env", 1);
+    self = zsat_topology_parse (text, strlen (text), "rd.yaml", NULL);
+    assert (self && streq (zsat_topology_run_dir (self), "/tmp/rd-env"));
+    char endpoint[256];
+    assert (zsat_topology_endpoint (self, "tracker.events", NULL, NULL, endpoint, 256) == 0);
+    assert (streq (endpoint, ">ipc:///tmp/rd-env/local/7100.ipc"));
+    zsat_topology_destroy (&self);
+    //  the run directory is made private, parents included
+    char dir[64];
+    snprintf (dir, sizeof dir, "/tmp/zsat-topo-test-%d", (int)getpid ());
+    setenv ("ZSAT_RUN_DIR", dir, 1);
+    self = zsat_topology_parse (text, strlen (text), "rd.yaml", NULL);
+    assert (zsat_topology_make_run_dir (self, "local") == 0);
+    assert (zsat_topology_make_run_dir (self, "local") == 0);
+    assert (zsat_topology_make_run_dir (self, "other") == -1);
+    char path[128];
+    struct stat info;
+    snprintf (path, sizeof path, "%s/local/logs", dir);
+    assert (stat (path, &info) == 0 && S_ISDIR (info.st_mode) && (info.st_mode & 0777) == 0700);
+    rmdir (path);
+    snprintf (path, sizeof path, "%s/local", dir);
+    rmdir (path);
+    rmdir (dir);
+    zsat_topology_destroy (&self);
+    setenv ("ZSAT_RUN_DIR", "/tmp/zt", 1);
+}
+
+static void
+s_test_dot (void)
+{
+    zsat_topology_t *self = s_load_shipped ("default.yaml");
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    assert (out && zsat_topology_dot (self, out) == 0);
+    fclose (out);
+    assert (strstr (text, "digraph \"default\" {"));
+    assert (strstr (text, "subgraph \"cluster_local\" {"));
+    assert (strstr (text, "\"local/cpu/0\" -> \"local/csv/0\" [label=\"push\", style=solid];"));
+    assert (strstr (text, "\"local/orchester/0\" -> \"local/cpu/0\" [label=\"route cpu\", "
+                          "style=dashed];"));
+    assert (strstr (text, "\"local/scheduler/0\" -> \"local/orchester/0\" [label=\"jobs\""));
+    free (text);
+    zsat_topology_destroy (&self);
+}
+
+//  A cut-down DSAT example: the same cnx and watchers as /work/shared/dsat.
+static const char *s_dsat_vertex =
+    "{ \"check_delay\" : 3, \"cnx\": {\n"
+    "\t\"SUB_orchester_master\" : \"tcp://%(master_ip)s:9563\",\n"
+    "\t\"PUSH_any_orchester\" : \"tcp://%(ext_ip)s:9576\",\n"
+    "\t\"PUSH_any_tracker\" : \"ipc://tracker_in\",\n"
+    "\t\"PUB_tracker_any\" : \"ipc://tracker_out\",\n"
+    "\t\"PUSH_orchester_cpu\" : \"ipc://socksher\",\n"
+    "\t\"PUSH_orchester_ping\" : \"tcp://%(ext_ip)s:9566\",\n"
+    "\t\"PUSH_orchester_proc\" : \"ipc://_sock_proc\",\n"
+    "\t\"PUSH_ping_csvw\" : \"tcp://%(ext_ip)s:%(csvw_port)s\",\n"
+    "\t\"PUSH_cpu_csvw\" : \"tcp://%(ext_ip)s:%(csvw_port)s\",\n"
+    "\t\"PUSH_cpu_rrd\" : \"ipc://cpu_rrd\",\n"
+    "\t\"PUSH_proc_csvw\" : \"tcp://%(ext_ip)s:%(csvw_port)s\" },\n"
+    " \"csvw_port\" : \"9558\", \"master_ip\" : \"127.0.0.1\", \"ext_ip\" : \"127.0.0.1\",\n"
+    " \"bounce_to\": {\"cpu\": [{\"where\": \"localhost\", \"type\": \"cpu\"}]},\n"
+    " \"polling_time_ms\" : 3500, \"max_retry\" : 2, \"timeout\" : 10 }\n";
+
+static const char *s_dsat_ini =
+    "[circus]\ncheck_delay = 1\n\n"
+    "[watcher:tracker]\nnumprocesses = 1\nsingleton = True\n"
+    "[watcher:orchester]\nnumprocesses = 1\n"
+    "[watcher:proc]\ncmd = /usr/bin/env python\nnumprocesses = 2\n"
+    "[watcher:ping]\nnumprocesses = 1\n[watcher:cpu]\nnumprocesses = 1\n"
+    "[watcher:master]\nnumprocesses = 1\n[watcher:csvw]\nnumprocesses = 1\n"
+    "[watcher:rrd]\nnumprocesses = 1 \n";
+
+static void
+s_test_import (void)
+{
+    zsat_diag_t *diag = zsat_diag_new ();
+    char *yaml = zsat_topology_import_dsat (s_dsat_vertex, s_dsat_ini, diag);
+    zsat_diag_print (diag, stderr);
+    assert (yaml && zsat_diag_count (diag) == 0);
+    assert (strstr (yaml, "endpoint: \"tcp://127.0.0.1:9558\""));
+    zsat_topology_t *self = zsat_topology_parse (yaml, strlen (yaml), "dsat.yaml", diag);
+    zsat_diag_print (diag, stderr);
+    assert (self);
+    assert (zsat_topology_node_count (self) == 8);  //  every watcher, no implicit node
+    assert (zsat_topology_link_count (self) == 4);
+    assert (zsat_topology_route_count (self) == 3);
+    assert (zsat_topology_node_find (self, "proc")->instances == 2);
+    assert (streq (zsat_topology_node_find (self, "master")->kind, "scheduler"));
+    assert (zsat_topology_policy (self)->max_retry == 2);
+    assert (zsat_topology_policy (self)->timeout_ms == 10000);
+    //  three links share csvw's endpoint: csvw binds it once
+    zsat_socket_t sockets[16];
+    int count = zsat_topology_sockets (self, "csvw", "local", sockets, 16);
+    assert (count == 2);  //  events, in:ping->csvw
+    assert (streq (sockets[1].endpoint, "@tcp://127.0.0.1:9558"));
+    zsat_topology_destroy (&self);
+    free (yaml);
+    assert (zsat_topology_import_dsat ("[1, 2]", s_dsat_ini, diag) == NULL);
+    assert (zsat_topology_import_dsat ("{\"cnx\": ", s_dsat_ini, diag) == NULL);
+    assert (zsat_diag_contains (diag, "JSON syntax error"));
+    zsat_diag_destroy (&diag);
+    zsat_topology_destroy (&self);
+    self = s_load_shipped ("dsat-example.yaml");
+    assert (zsat_topology_node_count (self) == 8 && zsat_topology_link_count (self) == 4);
+    zsat_topology_destroy (&self);
+}
+
+//  Opens one resolved socket with czmq; NULL when the endpoint does not attach.
+static zsock_t *
+s_open (const zsat_socket_t *socket)
+{
+    zsock_t *sock = zsock_new (socket->socket_type);
+    assert (sock);
+    zsock_set_rcvtimeo (sock, 5000);  //  bounded wait; the message is already queued locally
+    zsock_set_sndtimeo (sock, 5000);
+    if (zsock_attach (sock, socket->endpoint, false) != 0)
+        zsock_destroy (&sock);
+    return sock;
+}
+
+//  The resolved endpoints work with real ZeroMQ sockets: cpu -> csv over ipc, and cpu's
+//  events into the tracker.
+static void
+s_test_real_sockets (void)
+{
+    char dir[64];
+    snprintf (dir, sizeof dir, "/tmp/zsat-topo-sock-%d", (int)getpid ());
+    setenv ("ZSAT_RUN_DIR", dir, 1);
+    zsat_topology_t *self = s_load_shipped ("default.yaml");
+    assert (zsat_topology_make_run_dir (self, "local") == 0);
+    zsat_socket_t cpu[16], csv[16], tracker[16];
+    int cpu_count = zsat_topology_sockets (self, "cpu", "local", cpu, 16);
+    int csv_count = zsat_topology_sockets (self, "csv", "local", csv, 16);
+    int tracker_count = zsat_topology_sockets (self, "tracker", "local", tracker, 16);
+    const char *pairs[][3] = {{"out:cpu->csv", "in:cpu->csv"}, {"events", "events"}};
+    for (int i = 0; i < 2; i++) {
+        zsock_t *reader = s_open (
+            s_socket (i == 0 ? csv : tracker, i == 0 ? csv_count : tracker_count, pairs[i][1]));
+        zsock_t *writer = s_open (s_socket (cpu, cpu_count, pairs[i][0]));
+        assert (reader && writer);
+        assert (zstr_send (writer, "hello") == 0);
+        char *text = zstr_recv (reader);
+        assert (text && streq (text, "hello"));
+        zstr_free (&text);
+        zsock_destroy (&writer);
+        zsock_destroy (&reader);
+    }
+    char path[128];
+    for (int port = 7100; port < 7120; port++) {  //  ipc files left by the bound sockets
+        snprintf (path, sizeof path, "%s/local/%d.ipc", dir, port);
+        unlink (path);
+    }
+    snprintf (path, sizeof path, "%s/local/logs", dir);
+    rmdir (path);
+    snprintf (path, sizeof path, "%s/local", dir);
+    rmdir (path);
+    rmdir (dir);
+    zsat_topology_destroy (&self);
+    setenv ("ZSAT_RUN_DIR", "/tmp/zt", 1);
 }
 
 void
@@ -580,6 +800,10 @@ zsat_topology_test (bool verbose)
     s_test_two_hosts ();
     s_test_syntax ();
     s_test_problems ();
+    s_test_run_dir ();
+    s_test_dot ();
+    s_test_import ();
+    s_test_real_sockets ();
     if (saved)
         setenv ("ZSAT_RUN_DIR", saved, 1);
     else

@@ -141,6 +141,10 @@ const char *zsat_topology_file (zsat_topology_t *self);
 //  The run directory (ipc sockets, logs, pid files). Overridden by ZSAT_RUN_DIR when set.
 const char *zsat_topology_run_dir (zsat_topology_t *self);
 int zsat_topology_base_port (zsat_topology_t *self);
+//  Creates <run_dir>/<host>/ and <run_dir>/<host>/logs/ (and missing parents) with mode 0700,
+//  so ipc sockets can be bound there. Existing directories are kept as they are.
+//  Returns 0, or -1 with errno set (host unknown: EINVAL).
+int zsat_topology_make_run_dir (zsat_topology_t *self, const char *host);
 
 size_t zsat_topology_host_count (zsat_topology_t *self);
 const zsat_host_t *zsat_topology_host (zsat_topology_t *self, size_t index);
@@ -181,12 +185,19 @@ int zsat_topology_sockets (zsat_topology_t *self, const char *node, const char *
 int zsat_topology_endpoint (zsat_topology_t *self, const char *what, const char *host,
                             const char *from_host, char *buf, size_t cap);
 
+//  Endpoint (zsock_attach syntax) the owner of a system socket binds, same names as above:
+//  "@ipc://<run_dir>/<host>/<port>.ipc", plus ",@tcp://0.0.0.0:<port>" when the topology has
+//  several hosts. For the launcher, which is not a node. Returns 0, or -1 when unknown.
+int zsat_topology_bind_endpoint (zsat_topology_t *self, const char *what, const char *host,
+                                 char *buf, size_t cap);
+
 //  Writes Graphviz dot of the whole topology: nodes coloured by role, one box per instance,
 //  edges labelled by pattern. Returns 0 or -1 on write error.
 int zsat_topology_dot (zsat_topology_t *self, FILE *out);
 
-//  Converts DSAT's vertex.json + circus .ini into YAML text (caller frees). Every node, link,
-//  pattern, endpoint and instance count is kept; problems go to diag. NULL on failure.
+//  Converts DSAT's vertex.json + circus .ini into YAML text (caller frees). Both arguments
+//  are the files' contents (NUL-terminated text), not paths. Every node, link, pattern,
+//  endpoint and instance count is kept; problems go to diag. NULL on failure.
 char *zsat_topology_import_dsat (const char *vertex_json, const char *circus_ini,
                                  zsat_diag_t *diag);
 
