@@ -19,7 +19,7 @@ static const zsat_option_t s_options[] = {
     {"route_timeout", ZSAT_OPT_DURATION, "200ms",
      "how long a vector waits for a full route before it is dead-lettered \"route full\"",
      offsetof (s_config_t, route_timeout), 0},
-    {"retry_cache", ZSAT_OPT_SIZE, "65536",
+    {"retry_cache", ZSAT_OPT_SIZE, "8192",
      "vectors kept for the tracker's RESEND (0: none; a RESEND then fails \"not retained\")",
      offsetof (s_config_t, retry_cache), 0},
     {"retry_slot", ZSAT_OPT_SIZE, "1024",

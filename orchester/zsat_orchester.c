@@ -943,7 +943,7 @@ s_setup (self_t *self, zsat_node_args_t *args, char *reason, size_t cap)
     self->max_seq = policy && policy->max_seq > 0 ? policy->max_seq : 50;
     self->hwm = (int)s_option (self, "hwm", false, S_DEFAULT_HWM);
     self->route_timeout_ms = (int)s_option (self, "route_timeout", true, S_DEFAULT_TIMEOUT);
-    int64_t slots = s_option (self, "retry_cache", false, 65536);
+    int64_t slots = s_option (self, "retry_cache", false, 8192);
     int64_t slot_bytes = s_option (self, "retry_slot", false, 1024);
     self->routes = zsat_routes_new ();
     self->cache = slots > 0 ? zsat_retrycache_new ((size_t)slots, (size_t)slot_bytes) : NULL;
