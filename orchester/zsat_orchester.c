@@ -1211,8 +1211,8 @@ s_test_setup (s_test_t *t, const char *run_dir)
               "name: otest\nrun_dir: %s\nbase_port: 7100\n"
               "hosts:\n  h1: {address: 127.0.0.1}\n"
               "nodes:\n  cpu: {kind: cpu}\n  mem: {kind: mem}\n  archive: {kind: log}\n"
-              "  spare: {kind: cpu}\n"
-              "routes:\n  cpu: cpu\n  mem: [mem, archive]\n  spare: spare\n",
+              "  spare: {kind: cpu}\n  idle: {kind: cpu}\n"
+              "routes:\n  cpu: cpu\n  mem: [mem, archive]\n  spare: spare\n  idle: idle\n",
               run_dir);
     zsat_diag_t *diag = zsat_diag_new ();
     t->topology = zsat_topology_parse (text, strlen (text), "otest.yaml", diag);
@@ -1355,7 +1355,7 @@ s_test_run_time_routes (s_test_t *t)
             seen[v.task_id - 10000] = 1;
     }
     reply = s_test_control (t, "ROUTE LIST");
-    assert (streq (reply, "cpu spare\nmem mem archive\nspare spare\n"));
+    assert (streq (reply, "cpu spare\nidle idle\nmem mem archive\nspare spare\n"));
     zstr_free (&reply);
     for (int i = 0; i < 500 && s_test_stat (t, "routed") < cpu_before + count; i++)
         zclock_sleep (10);
@@ -1464,6 +1464,23 @@ s_test_jobs (s_test_t *t)
     assert (s_test_stat (t, "wrong host") == wrong);
 }
 
+//  A route whose node never connected: one bounded wait, then dead letters without waiting.
+static void
+s_test_route_full (s_test_t *t)
+{
+    uint64_t before = t->dead_detail[ZSAT_DEAD_ROUTE_FULL];
+    s_test_send (t->any, "h1", "idle", ZSAT_EV_INIT, 0, 7001);
+    s_test_send (t->any, "h1", "idle", ZSAT_EV_INIT, 0, 7002);
+    for (int i = 0; i < 300 && t->dead_detail[ZSAT_DEAD_ROUTE_FULL] < before + 2; i++)
+        s_test_events (t, ZSAT_EV_DEAD_LETTER, t->ev[ZSAT_EV_DEAD_LETTER] + 1);
+    assert (t->dead_detail[ZSAT_DEAD_ROUTE_FULL] == before + 2);
+    assert (s_test_stat (t, "route full") == 2);
+    //  other routes are unaffected
+    zsat_vector_t v;
+    s_test_send (t->any, "h1", "cpu", ZSAT_EV_INIT, 0, 7003);
+    assert (s_test_recv (t->cpu, &v, 3000) == 0 && v.task_id == 7003);
+}
+
 void
 zsat_orchester_test (bool verbose)
 {
@@ -1478,6 +1495,7 @@ zsat_orchester_test (bool verbose)
     s_test_run_time_routes (&t);
     s_test_feed (&t);
     s_test_jobs (&t);
+    s_test_route_full (&t);
     if (verbose) {
         char *json = s_test_stats (&t);
         printf ("\n%s\n", json);
