@@ -4,7 +4,11 @@
     vector, batched to a real PULL that decodes and counts them, and the retry cache filled.
     Prints one JSON line per round and a summary line with both medians and their ratio.
 
-    usage: bench_orchester [--count N] [--size BYTES] [--rounds R] [--only-orchester]
+    With --rate, both producers pace to that many vectors/s and the lines give latency
+    percentiles (microseconds); the summary compares the median p99s.
+
+    usage: bench_orchester [--count N] [--size BYTES] [--rounds R] [--rate PER_S]
+                           [--only-orchester]
 */
 #include "zsat.h"
 #include "zsat_orchester.h"
@@ -18,6 +22,8 @@ typedef struct {
     char any[512], route[512], events[512];
     uint8_t envelope[ZSAT_ENVELOPE_MAX];
     int envelope_size;
+    long rate;         //  vectors/s the producer paces to, 0 = as fast as possible
+    int64_t *latency;  //  per vector, microseconds (rate > 0)
     volatile bool stop;
     uint64_t events_counted;
 } s_bench_t;
@@ -42,10 +48,19 @@ s_producer (void *arg)
     zsock_set_linger (sock, -1);
     assert (zsock_attach (sock, b->any, false) == 0);
     void *push = zsock_resolve (sock);
-    uint8_t *payload = (uint8_t *)calloc (1, b->size + 1);
+    uint8_t *payload = (uint8_t *)calloc (1, b->size + sizeof (int64_t));
     uint8_t envelope[ZSAT_ENVELOPE_MAX];
     memcpy (envelope, b->envelope, (size_t)b->envelope_size);
+    int64_t start = zclock_usecs ();
     for (long i = 0; i < b->count; i++) {
+        if (b->rate > 0) {
+            //  paced on deadlines (no drift); the send time travels in the payload
+            int64_t due = start + i * 1000000 / b->rate, now;
+            while ((now = zclock_usecs ()) < due)
+                if (due - now > 100)
+                    usleep ((useconds_t)(due - now - 50));
+            memcpy (payload, &now, sizeof now);
+        }
         uint64_t task = 1000000 + (uint64_t)i;
         for (int k = 0; k < 8; k++)
             envelope[37 + k] = (uint8_t)(task >> (56 - 8 * k));
@@ -88,6 +103,22 @@ s_tracker (void *arg)
     return NULL;
 }
 
+static int
+s_compare_i64 (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+//  Sorts the latencies and returns the given percentile (0..100), in microseconds.
+static int64_t
+s_percentile (s_bench_t *b, double pct)
+{
+    qsort (b->latency, (size_t)b->count, sizeof (int64_t), s_compare_i64);
+    long index = (long)((double)(b->count - 1) * pct / 100.0);
+    return b->latency[index];
+}
+
 static double
 s_orchester_round (s_bench_t *b, int round)
 {
@@ -128,6 +159,11 @@ s_orchester_round (s_bench_t *b, int round)
             zmq_msg_recv (&part, pull, 0);
             more = zmq_msg_more (&part);
         } while (more);
+        if (b->rate > 0 && zmq_msg_size (&part) >= sizeof (int64_t)) {
+            int64_t sent;
+            memcpy (&sent, zmq_msg_data (&part), sizeof sent);
+            b->latency[i] = zclock_usecs () - sent;
+        }
         if (i == 0)
             start = zclock_usecs ();
     }
@@ -151,7 +187,7 @@ s_orchester_round (s_bench_t *b, int round)
 
 //  Runs bench_rawhop (next to this program) for one round; returns its msgs/s, or 0.
 static double
-s_rawhop_round (const char *self_path, s_bench_t *b)
+s_rawhop_round (const char *self_path, s_bench_t *b, double *p99)
 {
     char dir[512], command[1024];
     snprintf (dir, sizeof dir, "%s", self_path);
@@ -160,14 +196,17 @@ s_rawhop_round (const char *self_path, s_bench_t *b)
         *slash = 0;
     else
         snprintf (dir, sizeof dir, ".");
-    snprintf (command, sizeof command, "%s/bench_rawhop --count %ld --size %zu --rounds 1", dir,
-              b->count, b->size);
+    snprintf (command, sizeof command,
+              "%s/bench_rawhop --count %ld --size %zu --rounds 1 --rate %ld", dir, b->count,
+              b->size, b->rate);
     FILE *pipe = popen (command, "r");
     char line[512] = "";
     double rate = 0;
     if (pipe && fgets (line, sizeof line, pipe)) {
         char *p = strstr (line, "\"msgs_per_s\":");
         rate = p ? atof (p + 13) : 0;
+        p = strstr (line, "\"p99_us\":");
+        *p99 = p ? atof (p + 9) : 0;
         printf ("%s", line);
     }
     if (pipe)
@@ -202,11 +241,13 @@ main (int argc, char **argv)
             b.size = (size_t)atol (argv[++i]);
         else if (streq (argv[i], "--rounds") && i + 1 < argc)
             rounds = atoi (argv[++i]);
+        else if (streq (argv[i], "--rate") && i + 1 < argc)
+            b.rate = atol (argv[++i]);
         else if (streq (argv[i], "--only-orchester"))
             only = true;
         else {
             fprintf (stderr, "usage: bench_orchester [--count N] [--size BYTES] [--rounds R] "
-                             "[--only-orchester]\n");
+                             "[--rate PER_S] [--only-orchester]\n");
             return 2;
         }
     }
@@ -222,14 +263,24 @@ main (int argc, char **argv)
     snprintf (v.emitter, sizeof v.emitter, "bench");
     b.envelope_size = zsat_vector_encode_envelope (&v, b.envelope, sizeof b.envelope, NULL);
     assert (b.envelope_size > 0);
-    double raw[100], orch[100];
+    if (b.size < sizeof (int64_t))
+        b.size = sizeof (int64_t);
+    b.latency = (int64_t *)calloc ((size_t)b.count, sizeof (int64_t));
+    double raw[100], orch[100], raw_p99[100] = {0}, orch_p99[100] = {0};
     for (int r = 0; r < rounds; r++) {
-        raw[r] = only ? 0 : s_rawhop_round (argv[0], &b);
+        raw[r] = only ? 0 : s_rawhop_round (argv[0], &b, &raw_p99[r]);
         double seconds = s_orchester_round (&b, r);
         orch[r] = (double)(b.count - 1) / seconds;
         printf ("{\"bench\":\"orchester\",\"round\":%d,\"msgs\":%ld,\"size\":%zu,\"seconds\":%.4f,"
-                "\"msgs_per_s\":%.0f,\"tracker_events\":%" PRIu64 "}\n",
+                "\"msgs_per_s\":%.0f,\"tracker_events\":%" PRIu64,
                 r, b.count, b.size, seconds, orch[r], b.events_counted);
+        if (b.rate > 0) {
+            int64_t p50 = s_percentile (&b, 50);
+            orch_p99[r] = (double)s_percentile (&b, 99);
+            printf (",\"rate\":%ld,\"p50_us\":%" PRId64 ",\"p99_us\":%.0f", b.rate, p50,
+                    orch_p99[r]);
+        }
+        printf ("}\n");
         fflush (stdout);
     }
     double raw_median = only ? 0 : s_median (raw, rounds);
@@ -238,6 +289,13 @@ main (int argc, char **argv)
             "\"rawhop_msgs_per_s\":%.0f,\"orchester_msgs_per_s\":%.0f,\"ratio\":%.3f}\n",
             rounds, b.count, b.size, raw_median, orch_median,
             raw_median > 0 ? orch_median / raw_median : 0);
+    if (b.rate > 0) {
+        double rp = only ? 0 : s_median (raw_p99, rounds), op = s_median (orch_p99, rounds);
+        printf ("{\"bench\":\"orchester_vs_rawhop_latency\",\"rounds\":%d,\"rate\":%ld,"
+                "\"rawhop_p99_us\":%.0f,\"orchester_p99_us\":%.0f,\"p99_ratio\":%.3f}\n",
+                rounds, b.rate, rp, op, rp > 0 ? op / rp : 0);
+    }
+    free (b.latency);
     zsys_shutdown ();
     return 0;
 }
