@@ -259,14 +259,21 @@ s_rec_set (self_t *self, const s_peek_t *p, const char *type, size_t type_len)
         type_len = 0;
     memcpy (r->type, type, type_len);
     r->type[type_len] = 0;
-    //  Garbage from the wire never reaches the tracker as a type name.
-    if (type_len && !zsat_name_valid (r->type))
-        r->type[0] = 0;
+}
+
+//  Garbage from the wire never reaches the tracker as a type name. Only vectors that are not
+//  routed need the check: a routed type was found in the routing table, so it is valid.
+static void
+s_rec_sanitize (self_t *self)
+{
+    if (self->rec.type[0] && !zsat_name_valid (self->rec.type))
+        self->rec.type[0] = 0;
 }
 
 static void
 s_dead (self_t *self, int reason)
 {
+    s_rec_sanitize (self);
     self->dead[reason]++;
     s_event (self, ZSAT_EV_DEAD_LETTER, s_dead_names[reason]);
 }
@@ -473,6 +480,30 @@ s_slow_path (self_t *self, zsat_frames_t *f, s_peek_t *p)
     return s_peek (envelope, (size_t)es, p);
 }
 
+//  Takes a routable vector: ACK, seq + 1 (BOUNCE becomes INIT) patched in place, a copy in
+//  the retry cache, the same frames out to every node of the route.
+static void
+s_accept (self_t *self, zsat_route_entry_t *e, s_peek_t *p)
+{
+    zsat_frames_t *f = &self->frames;
+    uint8_t *env = (uint8_t *)zmq_msg_data (&f->frame[1]);
+    size_t esize = zmq_msg_size (&f->frame[1]);
+    s_event (self, ZSAT_EV_ACK, NULL);
+    p->seq++;
+    zsat_vector_patch (env, esize, ZSAT_FIELD_SEQ, p->seq);
+    if (p->event == ZSAT_EV_BOUNCE)
+        zsat_vector_patch (env, esize, ZSAT_FIELD_EVENT, ZSAT_EV_INIT);
+    self->rec.seq = (uint32_t)p->seq;
+    if (self->cache && p->task_id)
+        zsat_retrycache_put (self->cache, p->task_id, zmq_msg_data (&f->frame[0]),
+                             zmq_msg_size (&f->frame[0]), env, esize, zmq_msg_data (&f->frame[2]),
+                             zmq_msg_size (&f->frame[2]));
+    if (s_forward (self, e, f->frame, p) > 0) {
+        self->routed++;
+        e->routed++;
+    }
+}
+
 //  Routes one received message (its frames in self->frames).
 static void
 s_route (self_t *self, int frames)
@@ -509,25 +540,10 @@ s_route (self_t *self, int frames)
         s_dead (self, ZSAT_DEAD_OVER_BOUNCED);
     else {
         zsat_route_entry_t *e = zsat_routes_lookup (self->routes, type, type_len);
-        if (!e) {
+        if (e)
+            s_accept (self, e, &p);
+        else
             s_dead (self, ZSAT_DEAD_UNKNOWN_TYPE);
-            return;
-        }
-        uint8_t *env = (uint8_t *)zmq_msg_data (&f->frame[1]);
-        size_t esize = zmq_msg_size (&f->frame[1]);
-        s_event (self, ZSAT_EV_ACK, NULL);
-        p.seq++;
-        zsat_vector_patch (env, esize, ZSAT_FIELD_SEQ, p.seq);
-        if (p.event == ZSAT_EV_BOUNCE)
-            zsat_vector_patch (env, esize, ZSAT_FIELD_EVENT, ZSAT_EV_INIT);
-        self->rec.seq = (uint32_t)p.seq;
-        if (self->cache && p.task_id)
-            zsat_retrycache_put (self->cache, p.task_id, routing, rsize, env, esize,
-                                 zmq_msg_data (&f->frame[2]), zmq_msg_size (&f->frame[2]));
-        if (s_forward (self, e, f->frame, &p) > 0) {
-            self->routed++;
-            e->routed++;
-        }
     }
 }
 
@@ -609,6 +625,7 @@ s_resend (self_t *self, const char *json)
         p.task_id = task_id;
         s_json_u64 (json, "job_id", &p.job_id);
         s_rec_set (self, &p, type, strlen (type));
+        s_rec_sanitize (self);
         self->dead[ZSAT_DEAD_NOT_RETAINED]++;
         //  The tracker ends the task: nothing here can re-send it.
         s_event (self, ZSAT_EV_FAILURE, s_dead_names[ZSAT_DEAD_NOT_RETAINED]);
