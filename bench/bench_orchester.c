@@ -231,6 +231,9 @@ s_median (double *values, int n)
 int
 main (int argc, char **argv)
 {
+    //  czmq initialises itself lazily on first use: do it once here, before the bench's
+    //  threads race to it (zsys_init is not thread-safe).
+    zsys_init ();
     s_bench_t b = {.count = 500000, .size = 100};
     int rounds = 5;
     bool only = false;
