@@ -1,7 +1,9 @@
 /*  zsat_retrycache - a bounded cache of the frames of recently routed vectors, keyed by
-    task_id, so the orchester can re-send a task when the tracker asks (RESEND). One arena
-    allocated at creation, 4-way set-associative: a put never allocates, a full set evicts
-    its oldest entry, and a vector bigger than a slot is simply not retained (counted).
+    task_id, so the orchester can re-send a task when the tracker asks (RESEND). Memory is
+    allocated once at creation: a ring arena the frames are appended to, and a 4-way
+    set-associative index. A put never allocates; the oldest vectors are overwritten (or
+    leave the index when their set is full), and a vector bigger than a slot is not retained
+    (counted).
 */
 #ifndef ZSAT_RETRYCACHE_H_INCLUDED
 #define ZSAT_RETRYCACHE_H_INCLUDED
