@@ -212,6 +212,8 @@ s_worker_message (self_t *self)
             w->expiry = zclock_mono () + self->heartbeat_ms * self->liveness;
         if (w)
             s_worker_ready (self, w);
+        else
+            self->bad++;  //  the worker table is full: refused, counted
     }
     else if (identity && zmsg_size (msg) == 1 && zframe_streq (first, "HEARTBEAT")) {
         if (!w) {
