@@ -364,8 +364,21 @@ s_stat_wait (zactor_t *actor, const char *key, int64_t value)
     return seen;
 }
 
-//  A test worker (args: its name): answers each request with its name appended, heartbeats,
-//  and on "DIE" (answered "OK") exits without answering its next request, like a crash.
+//  Blocks a test worker until the test says "GO" (no heartbeats meanwhile, like a frozen
+//  process). Returns false when it was told to end instead.
+static bool
+s_test_wait_go (zsock_t *pipe)
+{
+    char *command = zstr_recv (pipe);
+    bool go = command && streq (command, "GO");
+    freen (command);
+    return go;
+}
+
+//  A test worker (args: its name): answers each request with its name appended and
+//  heartbeats. Commands, each answered "OK": "DIE" (exit without answering the next request,
+//  like a crash), "HOLD" (freeze on the next request until "GO"), "PAUSE" (freeze now until
+//  "GO"). A frozen worker is alive but silent, so the balancer removes it.
 static void
 s_test_worker (zsock_t *pipe, void *args)
 {
@@ -375,35 +388,37 @@ s_test_worker (zsock_t *pipe, void *args)
     zpoller_t *poller = zpoller_new (pipe, dealer, NULL);
     zsock_signal (pipe, 0);
     zstr_send (dealer, "READY");
-    bool die = false;
+    bool die = false, hold = false, alive = true;
     int64_t beat_at = zclock_mono () + TEST_HB;
-    while (true) {
+    while (alive) {
         void *which = zpoller_wait (poller, TEST_HB / 2);
         if (which == pipe) {
             char *command = zstr_recv (pipe);
-            bool term = !command || streq (command, "$TERM");
-            if (!term)
-                die = true, zstr_send (pipe, "OK");
+            alive = command && !streq (command, "$TERM");
+            die |= alive && streq (command, "DIE");
+            hold |= alive && streq (command, "HOLD");
+            bool pause = alive && streq (command, "PAUSE");
+            if (alive)
+                zstr_send (pipe, "OK");
             freen (command);
-            if (term)
-                break;
+            if (pause)
+                alive = s_test_wait_go (pipe);
         }
         else if (which == dealer) {
             zmsg_t *msg = zmsg_recv (dealer);
             assert (msg);
-            if (zmsg_size (msg) == 1) {  //  UNKNOWN: re-join
-                zmsg_destroy (&msg);
+            if (zmsg_size (msg) == 1)  //  UNKNOWN: re-join
                 zstr_send (dealer, "READY");
-                continue;
+            else if (!die && (!hold || s_test_wait_go (pipe))) {
+                hold = false;
+                zmsg_addstr (msg, name);
+                zmsg_send (&msg, dealer);
             }
-            if (die) {
-                zmsg_destroy (&msg);
-                break;
-            }
-            zmsg_addstr (msg, name);
-            zmsg_send (&msg, dealer);
+            else
+                alive = false;  //  crashed, or told to end while frozen
+            zmsg_destroy (&msg);
         }
-        if (zclock_mono () >= beat_at) {
+        if (alive && zclock_mono () >= beat_at) {
             zstr_send (dealer, "HEARTBEAT");
             beat_at = zclock_mono () + TEST_HB;
         }
@@ -437,6 +452,31 @@ s_round (zsock_t *client, int first, int count, int expect, int served[3])
         freen (name);
     }
     return got;
+}
+
+static void
+s_command_ok (zactor_t *worker, const char *command)
+{
+    zstr_send (worker, command);
+    char *ok = zstr_recv (worker);
+    assert (ok && streq (ok, "OK"));
+    freen (ok);
+}
+
+//  Two requests over two ready workers: the held worker gets one of them, whatever the
+//  order, because the worker ready longest is always served first.
+static void
+s_frozen (zactor_t *balancer, zsock_t *client, zactor_t *held, int served[3])
+{
+    s_command_ok (held, "HOLD");
+    int64_t replies = s_stat (balancer, "replies");
+    assert (s_round (client, 70, 2, 1, served) == 1);
+    assert (s_stat_wait (balancer, "dead", 2) == 2);
+    assert (s_stat (balancer, "lost") == 2 && s_stat (balancer, "workers") == 1);
+    zstr_send (held, "GO");
+    assert (s_round (client, 0, 0, 1, served) == 1);
+    assert (s_stat (balancer, "late") == 1 && s_stat (balancer, "replies") == replies + 2);
+    assert (s_stat_wait (balancer, "workers", 2) == 2);
 }
 
 void
@@ -484,6 +524,18 @@ zsat_balancer_test (bool verbose)
     assert (served[1] == before);
     assert (s_stat (balancer, "requests") == 70 && s_stat (balancer, "replies") == 69);
     assert (s_stat (balancer, "lost") == 1 && s_stat (balancer, "bad") == 0);
+
+    //  A frozen worker holding a request is removed and the request counted lost; when it
+    //  thaws, its late reply still reaches the client and the worker joins again.
+    s_frozen (balancer, client, worker[2], served);
+    //  A worker frozen while idle is removed; its next heartbeat gets UNKNOWN, it re-joins.
+    s_command_ok (worker[0], "PAUSE");
+    assert (s_stat_wait (balancer, "dead", 3) == 3);
+    assert (s_stat (balancer, "workers") == 1);
+    zstr_send (worker[0], "GO");
+    assert (s_stat_wait (balancer, "workers", 2) == 2);
+    assert (s_round (client, 80, 10, 10, served) == 10);
+    assert (s_stat (balancer, "lost") == 2 && s_stat (balancer, "bad") == 0);
 
     //  A request without the empty delimiter is refused and counted, not forwarded.
     zstr_send (client, "no-delimiter");
