@@ -46,6 +46,9 @@ s_router (const char *endpoint, char *why, size_t why_size)
     zsock_set_maxmsgsize (sock, ZSAT_PAYLOAD_MAX + 64 * 1024);
     //  A vanished peer must fail a send (EHOSTUNREACH), never swallow it silently.
     zsock_set_router_mandatory (sock, 1);
+    //  With mandatory set, a full queue would block the send: a client that stops reading
+    //  must not stall every other one, so the send fails instead (counted unroutable).
+    zsock_set_sndtimeo (sock, 0);
     //  The transport notices a frozen peer; workers are also judged by their own heartbeats.
     zsock_set_heartbeat_ivl (sock, 1000);
     zsock_set_heartbeat_timeout (sock, 5000);
@@ -189,7 +192,7 @@ s_reply (self_t *self, worker_t *w, zframe_t **identity_p, zmsg_t **reply_p)
         s_worker_ready (self, w);
     self->replies++;
     if (zmsg_send (reply_p, self->frontend) < 0) {
-        self->unroutable++;  //  the client left before its answer
+        self->unroutable++;  //  the client left before its answer, or stopped reading
         zmsg_destroy (reply_p);
     }
 }
