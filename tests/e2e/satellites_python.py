@@ -79,11 +79,11 @@ def have_zsat_node():
         return False
 
 
-def hdf5_hl_lib():
+def cmake_cache(key):
     try:
         with open(os.path.join(BUILD, "CMakeCache.txt")) as cache:
             for line in cache:
-                if line.startswith("HDF5_HL_LIB:"):
+                if line.startswith(key + ":"):
                     return line.split("=", 1)[1].strip()
     except OSError:
         pass
@@ -93,7 +93,7 @@ def hdf5_hl_lib():
 def build_runner(tmp):
     """Compiles the tiny runner against libzsat.a; returns its path or None."""
     lib = os.path.join(BUILD, "libzsat.a")
-    hl = hdf5_hl_lib()
+    hl = cmake_cache("HDF5_HL_LIB")
     cc = shutil.which("cc")
     if not (os.path.exists(lib) and hl and cc):
         return None
@@ -107,7 +107,8 @@ def build_runner(tmp):
     includes = [f"-I{os.path.join(SRC, d)}" for d in
                 ("include", "common", "serialization", "topologies", "satellites")]
     exe = os.path.join(tmp, "runner")
-    cmd = [cc, "-std=gnu11", "-O1", *includes, f"-I{os.path.join(BUILD, 'generated')}", source,
+    sanitize = ["-fsanitize=address,undefined"] if cmake_cache("ZSAT_SANITIZE") == "ON" else []
+    cmd = [cc, "-std=gnu11", "-O1", *sanitize, *includes, f"-I{os.path.join(BUILD, 'generated')}", source,
            "-o", exe, lib, *pc.stdout.split(), hl, "-lm", "-lpthread"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
