@@ -1037,6 +1037,63 @@ s_test_failed (zsat_topology_t *topo)
     zactor_destroy (&actor);
 }
 
+//  With the real orchester: a cpu job sent to the host's "any" socket is routed to the cpu
+//  node (its "in:route" input), measured, and forwarded to the next step as a record.
+static void
+s_test_orchester (void)
+{
+    const zsat_kind_t *orchester = zsat_kind_find ("orchester");
+    if (!orchester || !orchester->actor)
+        return;  //  a build without the orchester
+    char text[512];
+    snprintf (text, sizeof text,
+              "name: satorch\nrun_dir: /tmp/zsat-sattest-%d/orch\nroutes:\n  cpu: cpu\n"
+              "nodes:\n  cpu: {kind: cpu}\n  out: {kind: fault}\nlinks:\n  - cpu -> out\n",
+              (int)getpid ());
+    zsat_topology_t *topo = zsat_topology_parse (text, strlen (text), "satorch.yaml", NULL);
+    assert (topo);
+    assert (zsat_topology_make_run_dir (topo, "local") == 0);
+    zsock_t *out = s_test_socket (topo, "out", "in:cpu->out");
+    zsat_node_args_t orch_args = {topo, "orchester", "local", 0};
+    zactor_t *orch = zactor_new (orchester->actor, &orch_args);
+    char *status = zstr_recv (orch);
+    assert (status && streq (status, "READY"));
+    zstr_free (&status);
+    zsat_node_args_t cpu_args = {topo, "cpu", "local", 0};
+    zactor_t *cpu = s_start_node (&cpu_args);
+    char endpoint[512];
+    assert (zsat_topology_endpoint (topo, "orchester.any", "local", "local", endpoint,
+                                    sizeof endpoint) == 0);
+    zsock_t *any = zsock_new (ZMQ_PUSH);
+    assert (zsock_attach (any, endpoint, false) == 0);
+    zsat_vector_t v;
+    zsat_vector_init (&v);
+    snprintf (v.where, sizeof v.where, "local");
+    snprintf (v.type, sizeof v.type, "cpu");
+    v.event = ZSAT_EV_INIT;
+    v.task_id = 77;
+    zsat_error_t err;
+    assert (zsat_vector_send (&v, zsock_resolve (any), 0, &err) == 0);
+    zsat_frames_t frames;
+    zsat_frames_init (&frames);
+    int rc = -1;
+    for (int round = 0; round < 100 && rc < 0; round++)
+        rc = zsat_frames_recv (&frames, zsock_resolve (out), 0);
+    assert (rc == 3);
+    assert (zsat_vector_decode_frames (&v, &frames, &err) == 0);
+    assert (v.task_id == 77 && streq (v.step, "cpu") && streq (v.type, "cpu"));
+    zsat_record_t *r = (zsat_record_t *)malloc (sizeof (zsat_record_t));
+    assert (zsat_record_decode (r, v.payload, v.payload_size, &err) == 0);
+    assert (zsat_record_find (r, "load1") && zsat_record_find (r, "ncpu")->number >= 1);
+    free (r);
+    zsat_frames_close (&frames);
+    zsock_destroy (&any);
+    zactor_destroy (&cpu);
+    zactor_destroy (&orch);
+    zsock_destroy (&out);
+    zsat_topology_destroy (&topo);
+}
+
 void
 zsat_satellite_test (bool verbose)
 {
@@ -1084,6 +1141,7 @@ zsat_satellite_test (bool verbose)
     s_test_source (topo, tracker, t);
     s_test_blocked (topo, tracker, t);
     s_test_failed (topo);
+    s_test_orchester ();
     if (verbose)
         printf ("%zu events ", t->count);
     free (t);
