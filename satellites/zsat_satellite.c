@@ -376,17 +376,20 @@ s_timers (self_t *self)
 
 //  --- pipe ---
 
+//  STATS: "bad" (malformed input) equals "dead" in a satellite: it dead-letters nothing else.
+
 static void
 s_stats (self_t *self)
 {
     char json[2048];
-    int n = snprintf (
-        json, sizeof json,
-        "{\"node\":\"%s\",\"host\":\"%s\",\"instance\":%d,\"kind\":\"%s\","
-        "\"in\":%" PRIu64 ",\"out\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"retries\":%" PRIu64
-        ",\"dropped\":%" PRIu64 ",\"dead\":%" PRIu64 ",\"ticks\":%" PRIu64 ",\"counters\":{",
-        self->args->node, self->args->host, self->args->instance, self->kind->name, self->in,
-        self->out, self->errors, self->retries, s_dropped (self), self->dead, self->ticks);
+    int n = snprintf (json, sizeof json,
+                      "{\"node\":\"%s\",\"host\":\"%s\",\"instance\":%d,\"kind\":\"%s\","
+                      "\"in\":%" PRIu64 ",\"out\":%" PRIu64 ",\"errors\":%" PRIu64
+                      ",\"retries\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"dead\":%" PRIu64
+                      ",\"bad\":%" PRIu64 ",\"ticks\":%" PRIu64 ",\"counters\":{",
+                      self->args->node, self->args->host, self->args->instance, self->kind->name,
+                      self->in, self->out, self->errors, self->retries, s_dropped (self),
+                      self->dead, self->dead, self->ticks);
     uint64_t value;
     const char *name;
     for (size_t i = 0; (name = zsat_ctx_counter_at (self->ctx, i, &value)) != NULL; i++)
@@ -949,6 +952,7 @@ s_test_work (zsat_topology_t *topo, zsock_t *tracker, s_tracker_t *t)
     char *stats = zstr_recv (work);
     assert (stats && strstr (stats, "\"in\":8,") && strstr (stats, "\"out\":10,"));
     assert (strstr (stats, "\"dead\":2,") && strstr (stats, "\"retries\":8,"));
+    assert (strstr (stats, "\"bad\":2,"));
     zstr_free (&stats);
     zactor_destroy (&work);
     //  $TERM flushed the last heartbeat with the counters
