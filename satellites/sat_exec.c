@@ -70,7 +70,12 @@ s_input (s_state_t *self, const zsat_vector_t *v)
             zsat_kind_detail_set ("exec: record too big for JSON input");
         return n;
     }
-    if (streq (v->serialization, "json") && v->payload_size < self->input_cap) {
+    if (streq (v->serialization, "json")) {
+        if (v->payload_size >= self->input_cap) {
+            zsat_kind_detail_set ("exec: json payload of %zu bytes over %zu", v->payload_size,
+                                  self->input_cap);
+            return -1;
+        }
         memcpy (self->input, v->payload, v->payload_size);
         return (int)v->payload_size;
     }
