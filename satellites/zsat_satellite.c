@@ -1098,6 +1098,58 @@ s_test_orchester (void)
     zsat_topology_destroy (&topo);
 }
 
+//  With the real tracker: a node's heartbeat counters reach its NODES view, and a task
+//  through the node is traced with the node's events.
+static void
+s_test_tracker (void)
+{
+    const zsat_kind_t *tracker_kind = zsat_kind_find ("tracker");
+    if (!tracker_kind || !tracker_kind->actor)
+        return;  //  a build without the tracker
+    char text[512];
+    snprintf (text, sizeof text,
+              "name: sattrack\nrun_dir: /tmp/zsat-sattest-%d/track\n"
+              "nodes:\n  feed: {kind: fault}\n  work: {kind: fault}\n"
+              "links:\n  - feed -> work\n",
+              (int)getpid ());
+    zsat_topology_t *topo = zsat_topology_parse (text, strlen (text), "sattrack.yaml", NULL);
+    assert (topo);
+    assert (zsat_topology_make_run_dir (topo, "local") == 0);
+    zsat_node_args_t tracker_args = {topo, "tracker", "local", 0};
+    zactor_t *tracker = zactor_new (tracker_kind->actor, &tracker_args);
+    char *status = zstr_recv (tracker);
+    assert (status && streq (status, "READY"));
+    zstr_free (&status);
+    zsat_node_args_t args = {topo, "work", "local", 0};
+    zactor_t *work = s_start_node (&args);
+    zsock_t *feed = s_test_socket (topo, "feed", "out:feed->work");
+    for (uint64_t task = 1; task <= 3; task++)
+        s_send_record (feed, 500 + task, 1);
+    char endpoint[512];
+    assert (zsat_topology_endpoint (topo, "tracker.query", NULL, "local", endpoint,
+                                    sizeof endpoint) == 0);
+    zsock_t *query = zsock_new (ZMQ_REQ);
+    assert (zsock_attach (query, endpoint, false) == 0);
+    zsock_set_rcvtimeo (query, 5000);
+    //  heartbeats come every second: ask until the counters show the three vectors (<= 10 s)
+    bool seen = false;
+    for (int round = 0; round < 20 && !seen; round++) {
+        zstr_send (query, "NODES");
+        char *nodes = zstr_recv (query);
+        assert (nodes);
+        seen = strstr (nodes, "\"node\":\"work\"") && strstr (nodes, "\"in\":3,");
+        zstr_free (&nodes);
+        if (!seen)
+            zclock_sleep (500);
+    }
+    assert (seen);
+    zsock_destroy (&query);
+    zsock_destroy (&feed);
+    zactor_destroy (&work);
+    zactor_destroy (&tracker);
+    zsat_topology_destroy (&topo);
+}
+
 void
 zsat_satellite_test (bool verbose)
 {
@@ -1146,6 +1198,7 @@ zsat_satellite_test (bool verbose)
     s_test_blocked (topo, tracker, t);
     s_test_failed (topo);
     s_test_orchester ();
+    s_test_tracker ();
     if (verbose)
         printf ("%zu events ", t->count);
     free (t);
