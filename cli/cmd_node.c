@@ -3,7 +3,7 @@
     The launcher spawns one of these per node instance; it is also handy by hand.
 */
 #include "zsat.h"
-#include "zsat_node_run.h"
+#include "zsat_satellite.h"
 #include <signal.h>
 
 #define NODE_READY_TIMEOUT_MS 30000  //  setup (binds, file opens) longer than this is a fault
@@ -89,13 +89,7 @@ s_actor_for (const zsat_node_t *node, const char *who)
                        node->kind);
         return NULL;
     }
-    if (kind->role == ZSAT_ROLE_SYSTEM)
-        return kind->actor;
-    zactor_fn *runtime = zsat_node_run_satellite_actor ();
-    if (!runtime)
-        zsat_log_line (stderr, ZSAT_LOG_ERROR, who,
-                       "kind %s is not available in this build (no satellite runtime)", node->kind);
-    return runtime;
+    return kind->role == ZSAT_ROLE_SYSTEM ? kind->actor : zsat_satellite_actor;
 }
 
 //  Waits for "READY" or "FAILED <reason>" (or a signal). Returns 0 when ready.
