@@ -416,7 +416,7 @@ s_test_server (zsat_netns_t *self)
     inet_pton (AF_INET, "198.18.0.1", &addr.sin_addr);
     if (bind (fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen (fd, 4) != 0)
         _exit (4);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 16; i++) {
         struct pollfd item = {fd, POLLIN, 0};
         if (poll (&item, 1, 5000) <= 0)
             _exit (5);
@@ -444,15 +444,19 @@ s_test_client (zsat_netns_t *self)
     _exit (1);
 }
 
-//  Returns true when b reaches a over TCP.
+//  Returns true when b reaches a over TCP within `tries` one-second attempts: a fresh veth
+//  on the bridge may need a moment before it forwards.
 static bool
-s_test_reach (zsat_netns_t *self, pid_t server)
+s_test_reach (zsat_netns_t *self, int tries)
 {
-    pid_t client = fork ();
-    if (client == 0)
-        s_test_client (self);
-    int status = s_reap (client, zclock_mono () + 5000);
-    return status == 0;
+    for (int i = 0; i < tries; i++) {
+        pid_t client = fork ();
+        if (client == 0)
+            s_test_client (self);
+        if (s_reap (client, zclock_mono () + 5000) == 0)
+            return true;
+    }
+    return false;
 }
 
 static bool
@@ -505,12 +509,13 @@ zsat_netns_test (bool verbose)
     if (server == 0)
         s_test_server (self);
     zclock_sleep (100);  //  the server binds; the client's 1 s window covers a slow start
-    assert (s_test_reach (self, server));
+    assert (s_test_reach (self, 5));
     assert (zsat_netns_link (self, "b", false, &err) == 0);
-    assert (!s_test_reach (self, server));
+    assert (!s_test_reach (self, 1));
     assert (zsat_netns_link (self, "b", true, &err) == 0);
-    assert (s_test_reach (self, server));
-    assert (s_reap (server, zclock_mono () + 5000) == 0);
+    assert (s_test_reach (self, 5));
+    kill (server, SIGKILL);
+    waitpid (server, NULL, 0);
     assert (zsat_netns_bandwidth (self, "b", "1mbit", &err) == 0);
     assert (s_test_has_qdisc (self, "b"));
     assert (zsat_netns_bandwidth (self, "b", "off", &err) == 0);
