@@ -350,6 +350,25 @@ s_each_name (char *const argv[], int field, bool every_run, zsat_error_t *err, c
     return count;
 }
 
+//  Kills what still runs inside a stale namespace (nodes of a crashed run), or it would
+//  outlive the namespace's name.
+static void
+s_kill_inside (const char *ns)
+{
+    char output[4096];
+    char *argv[] = {"ip", "netns", "pids", (char *)ns, NULL};
+    if (s_run (argv, output, sizeof output) != 0)
+        return;
+    char *save = NULL;
+    for (char *word = strtok_r (output, " \n", &save); word; word = strtok_r (NULL, " \n", &save)) {
+        pid_t pid = (pid_t)atoi (word);
+        if (pid > 1 && pid != getpid ()) {
+            kill (pid, SIGCONT);
+            kill (pid, SIGKILL);
+        }
+    }
+}
+
 int
 zsat_netns_sweep (bool every_run, zsat_error_t *err)
 {
@@ -360,8 +379,10 @@ zsat_netns_sweep (bool every_run, zsat_error_t *err)
     int count = s_each_name (ns_argv, 0, every_run, err, names, 256);
     if (count < 0)
         return -1;
-    for (int i = 0; i < count; i++)
+    for (int i = 0; i < count; i++) {
+        s_kill_inside (names[i]);
         deleted += s_cmd (NULL, "ip", "netns", "del", names[i], NULL) == 0;
+    }
     //  Links after namespaces: most veths went with their namespace; bridges remain.
     count = s_each_name (link_argv, 1, every_run, err, names, 256);
     if (count < 0)
