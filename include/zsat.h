@@ -137,7 +137,7 @@ typedef enum {
     ZSAT_OPT_INT,       //  int64_t
     ZSAT_OPT_DOUBLE,    //  double
     ZSAT_OPT_BOOL,      //  bool (true/false/yes/no/on/off/1/0)
-    ZSAT_OPT_DURATION,  //  int64_t milliseconds ("250ms", "2s", "1m", "1h"; bare = ms)
+    ZSAT_OPT_DURATION,  //  int64_t milliseconds ("250ms", "2s", "1m", "1h"; a unit is required)
     ZSAT_OPT_SIZE       //  int64_t bytes ("512", "64k", "16MiB", "1G")
 } zsat_opt_type_t;
 

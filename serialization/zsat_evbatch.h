@@ -50,7 +50,11 @@ size_t zsat_evbatch_pending (zsat_evbatch_t *self);
 //  ZMQ_DONTWAIT a full socket drops the batch: returns -1 and counts it in dropped.
 //  Returns the number of records sent (0 when none were pending).
 int zsat_evbatch_flush (zsat_evbatch_t *self, void *socket, int flags);
-//  Records dropped because the socket refused them.
+//  Finalizes the pending records into the body a flush would send (frame 1) without
+//  sending it or emptying the batch; valid until the next add or flush. For tests, fuzzers
+//  and transports other than a socket.
+const uint8_t *zsat_evbatch_body (zsat_evbatch_t *self, size_t *size);
+//  Records dropped because the socket refused them (or add refused them).
 uint64_t zsat_evbatch_dropped (zsat_evbatch_t *self);
 
 //  Decodes the second frame of a batch: fills source and calls fn for each record in order.

@@ -59,24 +59,43 @@ zsat_vector_set_payload (zsat_vector_t *v, const void *data, size_t size)
     v->checksum = zsat_crc32 (0, v->payload, v->payload_size);
 }
 
+//  True for the bytes of a name, [A-Za-z0-9_.-] (zsat_name_valid's rule, without the
+//  locale-dependent isalnum: this runs for every string of every vector).
+static inline bool
+s_name_byte (uint8_t c)
+{
+    return (unsigned)((c | 0x20) - 'a') < 26u || (unsigned)(c - '0') < 10u || c == '_' ||
+           c == '.' || c == '-';
+}
+
+//  Returns true when s[0..n) are all name bytes.
+static inline bool
+s_name_bytes (const uint8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!s_name_byte (s[i]))
+            return false;
+    return true;
+}
+
 //  Checks one string field of v; sets *len. Required names must be valid, optional ones
 //  empty or valid, serialization 1..15 bytes of name characters.
 static int
 s_check_string (const zsat_vector_t *v, const s_field_t *f, size_t *len, zsat_error_t *err)
 {
-    const char *s = (const char *)v + f->offset;
+    const uint8_t *s = (const uint8_t *)v + f->offset;
     size_t cap = f->kind == S_SER ? ZSAT_SERIALIZATION_MAX : ZSAT_NAME_MAX;
-    *len = strnlen (s, cap);
-    if (*len == cap)
+    size_t n = 0;
+    while (n < cap && s_name_byte (s[n]))
+        n++;
+    *len = n;
+    if (n < cap && s[n] == 0 && (n > 0 || f->kind == S_OPTNAME))
+        return 0;
+    if (n == cap || (s[n] && !memchr (s + n, 0, cap - n)))
         return zsat_fail (err, ZSAT_E_SIZE, "field '%s' is longer than %zu bytes", f->name,
                           cap - 1);
-    if (*len == 0 && f->kind == S_OPTNAME)
-        return 0;
-    if (!zsat_name_valid (s))
-        return zsat_fail (err, ZSAT_E_FIELD,
-                          "field '%s' is %s (want 1..%zu bytes of [A-Za-z0-9_.-])", f->name,
-                          *len ? "not a valid name" : "empty", cap - 1);
-    return 0;
+    return zsat_fail (err, ZSAT_E_FIELD, "field '%s' is %s (want 1..%zu bytes of [A-Za-z0-9_.-])",
+                      f->name, n || s[n] ? "not a valid name" : "empty", cap - 1);
 }
 
 int
@@ -164,13 +183,16 @@ s_read_field (zsat_mp_reader_t *r, const s_field_t *f, zsat_vector_t *v)
             break;
     }
     size_t cap = f->kind == S_SER ? ZSAT_SERIALIZATION_MAX : ZSAT_NAME_MAX;
-    if ((rc = zsat_mp_read_cstr (r, (char *)dst, cap)))
+    const uint8_t *data;
+    size_t n;
+    if ((rc = zsat_mp_read_str (r, cap - 1, &data, &n)))
         return rc;
-    const char *s = (const char *)dst;
-    if (*s == 0 && f->kind == S_OPTNAME)
-        return 0;
-    if (!zsat_name_valid (s))
-        return zsat_mp_fail (r, ZSAT_E_FIELD, *s ? "not a valid name" : "empty");
+    if (n == 0 && f->kind != S_OPTNAME)
+        return zsat_mp_fail (r, ZSAT_E_FIELD, "empty");
+    if (!s_name_bytes (data, n))  //  also refuses NUL bytes
+        return zsat_mp_fail (r, ZSAT_E_FIELD, "not a valid name");
+    memcpy (dst, data, n);
+    ((char *)dst)[n] = 0;
     return 0;
 }
 
