@@ -172,6 +172,16 @@ s_fault_marks (FILE *gp, const zsat_results_t *r)
     }
 }
 
+//  A figure that says why it is empty, so every figure file exists after every run.
+static void
+s_placeholder (FILE *gp, const char *why)
+{
+    fprintf (gp,
+             "set label 99 '%s' at graph 0.5, graph 0.5 center\nunset logscale y\n"
+             "set yrange [0:1]\nplot 2 notitle\nunset label 99\n",
+             why);
+}
+
 static void
 s_stage_bars (FILE *gp, const zsat_results_t *r, const char *dir)
 {
@@ -187,7 +197,7 @@ s_stage_bars (FILE *gp, const zsat_results_t *r, const char *dir)
                  r->stages[i].timeouts);
     fclose (data);
     fprintf (gp,
-             "unset arrow; unset label\nset output '%s/stages.svg'\n"
+             "unset arrow; unset label; set autoscale x\nset output '%s/stages.svg'\n"
              "set title 'Per stage: tasks ended, errors, retries, timeouts'\n"
              "set style data histograms; set style histogram clustered gap 1\n"
              "set style fill solid 0.8 border -1; set boxwidth 0.9\n"
@@ -195,8 +205,7 @@ s_stage_bars (FILE *gp, const zsat_results_t *r, const char *dir)
              "set yrange [0.8:*]\n",
              dir);
     if (r->stage_count == 0)
-        fprintf (gp, "set label 1 'no stage figures (the tracker did not answer)' at graph "
-                     "0.5, graph 0.5 center\nplot 1 notitle lc rgb 'white'\n");
+        s_placeholder (gp, "no stage figures: the tracker did not answer");
     else
         fprintf (gp,
                  "plot '%s/stages.dat' using 2:xtic(1) title 'ends', '' using 3 title 'errors', "
@@ -221,17 +230,32 @@ s_figures (const zsat_results_t *r, const char *dir)
              "set xrange [0:%.0f]\n",
              dir, r->duration_s > 1 ? r->duration_s : 1);
     s_fault_marks (gp, r);
+    bool latency = false;
+    for (size_t i = 0; i < r->sample_count; i++)
+        latency = latency || r->samples[i].p99_us >= 0;
     fprintf (gp,
              "set output '%s/throughput.svg'\nset title 'Throughput at the sinks (%s)'\n"
-             "set ylabel 'rows per second'; set yrange [0:*]\n"
-             "plot '%s/samples.dat' using 1:2 with linespoints pt 7 ps 0.4 lw 2 title 'rows/s'\n",
-             dir, r->scenario, dir);
+             "set ylabel 'rows per second'; set yrange [0:*]\n",
+             dir, r->scenario);
+    if (r->sample_count)
+        fprintf (gp,
+                 "plot '%s/samples.dat' using 1:2 with linespoints pt 7 ps 0.4 lw 2 "
+                 "title 'rows/s'\n",
+                 dir);
+    else
+        s_placeholder (gp, "no samples: the load never started");
     fprintf (gp,
              "set output '%s/latency.svg'\nset title 'Task latency per second (tracker)'\n"
-             "set ylabel 'milliseconds'; set yrange [0:*]\n"
-             "plot '%s/samples.dat' using 1:3 with lines lw 2 title 'p50', "
-             "'' using 1:4 with lines lw 2 title 'p99', '' using 1:5 with lines dt 3 title 'max'\n",
-             dir, dir);
+             "set ylabel 'milliseconds'; set yrange [0:*]\n",
+             dir);
+    if (latency)
+        fprintf (gp,
+                 "plot '%s/samples.dat' using 1:3 with lines lw 2 title 'p50', "
+                 "'' using 1:4 with lines lw 2 title 'p99', '' using 1:5 with lines dt 3 "
+                 "title 'max'\n",
+                 dir);
+    else
+        s_placeholder (gp, "no latency reported by the tracker");
     s_stage_bars (gp, r, dir);
     fclose (gp);
     char log[1200];
