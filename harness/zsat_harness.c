@@ -592,7 +592,9 @@ s_new_lines (sink_file_t *file)
             for (size_t i = 0; i < whole; i++)
                 lines += buf[i] == '\n';
             file->offset += (off_t)whole;
-            if (whole < got)
+            //  A torn last row: read again from its start, unless it is the end of the file.
+            if (whole < got &&
+                (got < sizeof buf || whole == 0 || fseeko (in, file->offset, SEEK_SET) != 0))
                 break;
         }
     }
