@@ -30,8 +30,9 @@ typedef struct {
     zsat_fault_t fault;
     double applied_s;    //  when it was applied, seconds since the load started
     char error[256];     //  "" when applied
-    double recovery_s;   //  -1: not recovered before the next fault or the end
-    double before_rate;  //  sink throughput over the 5 s before the fault
+    bool recovers;       //  a blow or a heal (kill, restart, cont, link_up, bandwidth off)
+    double recovery_s;   //  -1: not recovered by the end of the run, or not a recovering fault
+    double before_rate;  //  sink throughput over the 5 s before the disturbance began
 } zsat_fault_result_t;
 
 typedef enum { ZSAT_VERDICT_PASS, ZSAT_VERDICT_FAIL, ZSAT_VERDICT_UNMEASURED } zsat_verdict_t;
@@ -59,6 +60,7 @@ typedef struct {
     int64_t p50_us, p99_us, max_us;  //  worst per-second task latency seen
     int64_t restarts;                //  new pids seen for a node instance
     int64_t scale_ups, scale_downs;  //  SCALE decisions on the tracker feed
+    int64_t feed_messages;           //  messages read from the tracker's state feed
     double mean_throughput;
     zsat_sample_t samples[ZSAT_HARNESS_SAMPLES_MAX];
     size_t sample_count;

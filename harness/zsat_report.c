@@ -52,11 +52,12 @@ s_json_totals (FILE *out, const zsat_results_t *r)
              ", \"retries\": %" PRId64 ", \"timeouts\": %" PRId64 ", \"dead_letters\": %" PRId64
              ", \"live\": %" PRId64 ",\n"
              "    \"restarts\": %" PRId64 ", \"scale_ups\": %" PRId64 ", \"scale_downs\": %" PRId64
-             ", \"mean_throughput\": %.1f, \"p50_us\": %" PRId64 ", \"p99_us\": %" PRId64
-             ", \"max_us\": %" PRId64 "},\n",
+             ", \"feed_messages\": %" PRId64 ", \"mean_throughput\": %.1f, \"p50_us\": %" PRId64
+             ", \"p99_us\": %" PRId64 ", \"max_us\": %" PRId64 "},\n",
              r->sent, r->rows, r->unique, r->duplicates, r->lost, r->happy_ends, r->failures,
              r->errors, r->retries, r->timeouts, r->dead_letters, r->live, r->restarts,
-             r->scale_ups, r->scale_downs, r->mean_throughput, r->p50_us, r->p99_us, r->max_us);
+             r->scale_ups, r->scale_downs, r->feed_messages, r->mean_throughput, r->p50_us,
+             r->p99_us, r->max_us);
 }
 
 static void
@@ -77,11 +78,12 @@ s_json_lists (FILE *out, const zsat_results_t *r)
         const zsat_fault_result_t *f = &r->faults[i];
         fprintf (out,
                  "%s\n    {\"at_s\": %.3f, \"applied_s\": %.3f, \"action\": \"%s\", "
-                 "\"target\": \"%s\", \"host\": \"%s\", \"rate\": \"%s\", \"recovery_s\": %.3f, "
+                 "\"target\": \"%s\", \"host\": \"%s\", \"rate\": \"%s\", \"recovers\": %s, "
+                 "\"recovery_s\": %.3f, "
                  "\"before_rate\": %.1f, \"error\": ",
                  i ? "," : "", f->fault.at_ms / 1000.0, f->applied_s,
                  zsat_fault_action_name (f->fault.action), f->fault.target, f->fault.host,
-                 f->fault.rate, f->recovery_s, f->before_rate);
+                 f->fault.rate, f->recovers ? "true" : "false", f->recovery_s, f->before_rate);
         s_json_string (out, f->error);
         fprintf (out, "}");
     }
@@ -344,11 +346,13 @@ s_md_faults (FILE *out, const zsat_results_t *r)
         const zsat_fault_result_t *f = &r->faults[i];
         char what[160], recovery[32];
         zsat_fault_describe (&f->fault, what, sizeof what);
-        if (f->recovery_s >= 0)
+        if (!f->recovers)
+            snprintf (recovery, sizeof recovery, "until healed");
+        else if (f->recovery_s >= 0)
             snprintf (recovery, sizeof recovery, "%.0f s", f->recovery_s);
         else
             snprintf (recovery, sizeof recovery, "%s",
-                      f->before_rate > 0 ? "none within the run" : "n/a");
+                      f->before_rate > 0 ? "not within the run" : "n/a (no load before)");
         fprintf (out, "| %.1f s | %.1f s | %s | %s | %.0f | %s |\n", f->fault.at_ms / 1000.0,
                  f->applied_s, what, *f->error ? f->error : "applied", f->before_rate, recovery);
     }
