@@ -168,9 +168,9 @@ s_fault_marks (FILE *gp, const zsat_results_t *r)
         double x = r->faults[i].applied_s;
         fprintf (gp,
                  "set arrow %zu from %.2f, graph 0 to %.2f, graph 1 nohead dt 2 lc rgb '#c00000'\n"
-                 "set label %zu '%s' at %.2f, graph %.2f rotate by 90 right offset -0.6,0 "
+                 "set label %zu '%s' at %.2f, graph %.2f rotate by 90 left offset -0.6,0 "
                  "font ',9' tc rgb '#c00000'\n",
-                 i + 1, x, x, i + 1, what, x, 0.98);
+                 i + 1, x, x, i + 1, what, x, 0.03);
     }
 }
 
@@ -227,8 +227,8 @@ s_figures (const zsat_results_t *r, const char *dir)
         return -1;
     fprintf (gp,
              "# zsat harness figures: gnuplot %s/figures.gp\n"
-             "set terminal svg size 900,420 dynamic font 'sans,11'\n"
-             "set grid; set key top left; set xlabel 'seconds since the load started'\n"
+             "set terminal svg size 900,420 dynamic font 'sans,11' noenhanced\n"
+             "set grid; set key below; set xlabel 'seconds since the load started'\n"
              "set xrange [0:%.0f]\n",
              dir, r->duration_s > 1 ? r->duration_s : 1);
     s_fault_marks (gp, r);
@@ -449,7 +449,8 @@ s_compare_figures (const zsat_results_t *a, const zsat_results_t *b, const char 
         return -1;
     double span = a->duration_s > b->duration_s ? a->duration_s : b->duration_s;
     fprintf (gp,
-             "set terminal svg size 900,420 dynamic font 'sans,11'\nset grid; set key top left\n"
+             "set terminal svg size 900,420 dynamic font 'sans,11' noenhanced\nset grid; set key "
+             "top right\n"
              "set xlabel 'seconds since the load started'; set xrange [0:%.0f]\n",
              span > 1 ? span : 1);
     s_fault_marks (gp, a);
