@@ -904,6 +904,29 @@ s_make_hosts (zsat_harness_t *self)
     return 0;
 }
 
+//  Deletes a run directory left by an earlier run into the same folder, so its CSV files
+//  cannot count as this run's rows. Bounded depth; only what the harness's runs create.
+static void
+s_remove_tree (const char *path, int depth)
+{
+    DIR *dir = depth < 6 ? opendir (path) : NULL;
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir))) {
+        if (streq (entry->d_name, ".") || streq (entry->d_name, ".."))
+            continue;
+        char child[2048];
+        snprintf (child, sizeof child, "%s/%s", path, entry->d_name);
+        struct stat info;
+        if (lstat (child, &info) == 0 && S_ISDIR (info.st_mode))
+            s_remove_tree (child, depth + 1);
+        else
+            unlink (child);
+    }
+    if (dir)
+        closedir (dir);
+    rmdir (path);
+}
+
 //  Chooses the run directory: inside the report folder when short enough for ipc paths
 //  (108 bytes per socket path), else under /tmp.
 static int
@@ -923,7 +946,12 @@ s_make_dirs (zsat_harness_t *self)
     else
         snprintf (self->run_dir, sizeof self->run_dir, "/tmp/zsat-harness-%d", (int)getpid ());
     snprintf (self->topology_path, sizeof self->topology_path, "%s/topology.yaml", real);
-    s_mkdir_p (self->run_dir);
+    s_remove_tree (self->run_dir, 0);
+    if (s_mkdir_p (self->run_dir) != 0) {
+        snprintf (r->error, sizeof r->error, "cannot create %s: %s", self->run_dir,
+                  strerror (errno));
+        return -1;
+    }
     //  The launchers and the topology loaded here both take the run directory from it.
     setenv ("ZSAT_RUN_DIR", self->run_dir, 1);
     return 0;

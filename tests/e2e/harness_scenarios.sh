@@ -82,8 +82,11 @@ if grep -q "unknown command 'launch'\|not available in this build" "$tmp/steady.
 fi
 
 # --- the shipped scenarios ---
-run steady "$DURATION"
+run steady "$DURATION"  # into the same folder: the first run's rows must not count
 [ $status -eq 0 ] || fail "steady: exit $status, expected 0"
+sent=$(sed -n 's/.*"sent": \([0-9]*\),.*/\1/p' "$tmp/steady/results.json")
+grep -q "\"rows\": $sent, \"unique\": $sent, \"duplicates\": 0, \"lost\": 0" \
+    "$tmp/steady/results.json" || fail "steady: rows do not match sent ($sent)"
 run critical-loss "$DURATION"
 [ $status -eq 1 ] || fail "critical-loss: exit $status, expected 1"
 grep -q "no_critical_loss  FAIL" "$tmp/critical-loss.out" || fail "critical-loss: no_critical_loss did not FAIL"
@@ -118,8 +121,12 @@ kill -9 $pid; wait $pid 2>/dev/null
 [ "$(leftovers)" -eq 0 ] || fail "clean: names left"
 sleep 1
 # Processes of the crashed run, by the run's own topology path on their command line.
-left=$(grep -lF "$tmp/crash/topology.yaml" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3)
-[ -z "$left" ] || { fail "clean: processes of the crashed run left: $left"; kill -9 $left; }
+# (grep's own command line holds the path too: only pids still there afterwards count.)
+left=""
+for p in $(grep -lF "$tmp/crash/topology.yaml" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
+    [ -d /proc/$p ] && left="$left $p"
+done
+[ -z "$left" ] || { fail "clean: processes of the crashed run left:$left"; kill -9 $left; }
 
 [ "$(leftovers)" -eq 0 ] || fail "names with the harness prefix remain"
 echo "harness e2e: $failures failures"
