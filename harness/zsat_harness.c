@@ -343,16 +343,19 @@ s_write_topology (zsat_harness_t *self)
     else if (yaml_parser_set_input_file (&parser, in), !yaml_parser_load (&parser, &doc))
         snprintf (r->error, sizeof r->error, "cannot read the topology again");
     else {
-        int root = s_node_id (&doc, yaml_document_get_root_node (&doc));
-        s_edit_hosts (self, &doc, root);
-        s_edit_load (self, &doc, root);
+        yaml_node_t *top = yaml_document_get_root_node (&doc);
+        int root = top ? s_node_id (&doc, top) : 0;
+        if (root) {
+            s_edit_hosts (self, &doc, root);
+            s_edit_load (self, &doc, root);
+        }
         yaml_emitter_set_output_file (&emitter, out);
         yaml_emitter_set_width (&emitter, 100);
-        //  dump frees the document, also when it fails.
-        rc = yaml_emitter_open (&emitter) && yaml_emitter_dump (&emitter, &doc) &&
-                     yaml_emitter_close (&emitter)
-                 ? 0
-                 : -1;
+        //  dump frees the document, also when it fails; without it, free it here.
+        if (root && yaml_emitter_open (&emitter))
+            rc = yaml_emitter_dump (&emitter, &doc) && yaml_emitter_close (&emitter) ? 0 : -1;
+        else
+            yaml_document_delete (&doc);
         if (rc)
             snprintf (r->error, sizeof r->error, "cannot emit %s", self->topology_path);
     }
