@@ -119,10 +119,17 @@ s_cmd (zsat_error_t *err, const char *first, ...)
 bool
 zsat_netns_available (void)
 {
-    if (geteuid () != 0)
-        return false;
-    char *argv[] = {"ip", "netns", "list", NULL};
-    return s_run (argv, NULL, 0) == 0;
+    //  Root is not enough in a container without CAP_SYS_ADMIN: try once, remember.
+    static int available = -1;
+    if (available < 0) {
+        char name[32];
+        snprintf (name, sizeof name, ZSAT_NETNS_PREFIX "%06x-probe",
+                  (unsigned)getpid () & 0xffffff);
+        available = geteuid () == 0 && s_cmd (NULL, "ip", "netns", "add", name, NULL) == 0;
+        if (available)
+            s_cmd (NULL, "ip", "netns", "del", name, NULL);
+    }
+    return available == 1;
 }
 
 zsat_netns_t *
