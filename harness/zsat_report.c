@@ -430,13 +430,19 @@ zsat_report_write (const zsat_results_t *results, const char *dir, zsat_error_t 
     return s_write_md (results, dir, figures, err);
 }
 
+//  One row of the comparison; unit "" means a count (no decimals), negative means unknown.
 static void
 s_compare_row (FILE *out, const char *name, double a, double b, const char *unit)
 {
-    char ta[32], tb[32];
-    snprintf (ta, sizeof ta, a < 0 ? "unknown" : "%.1f%s", a, unit);
-    snprintf (tb, sizeof tb, b < 0 ? "unknown" : "%.1f%s", b, unit);
-    fprintf (out, "| %s | %s | %s |\n", name, a < 0 ? "unknown" : ta, b < 0 ? "unknown" : tb);
+    char text[2][32];
+    double values[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        if (values[i] < 0)
+            snprintf (text[i], sizeof text[i], "unknown");
+        else
+            snprintf (text[i], sizeof text[i], "%.*f%s", *unit ? 1 : 0, values[i], unit);
+    }
+    fprintf (out, "| %s | %s | %s |\n", name, text[0], text[1]);
 }
 
 static int
@@ -497,7 +503,8 @@ zsat_report_compare (const zsat_results_t *a, const zsat_results_t *b, const cha
     fprintf (out, "| verdict | %s | %s |\n", a->passed ? "PASS" : "FAIL",
              b->passed ? "PASS" : "FAIL");
     fprintf (out, "| topology | `%s` | `%s` |\n", a->topology_file, b->topology_file);
-    s_compare_row (out, "throughput (mean rows/s)", a->mean_throughput, b->mean_throughput, "");
+    s_compare_row (out, "throughput (mean rows/s)", a->mean_throughput, b->mean_throughput,
+                   " rows/s");
     s_compare_row (out, "sent", (double)a->sent, (double)b->sent, "");
     s_compare_row (out, "distinct at the sinks", (double)a->unique, (double)b->unique, "");
     s_compare_row (out, "lost", (double)a->lost, (double)b->lost, "");
