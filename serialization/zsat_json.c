@@ -18,8 +18,8 @@ s_skip_ws (zsat_json_parser_t *self)
 int
 zsat_json_open (zsat_json_parser_t *self, const char *json, size_t size, zsat_error_t *err)
 {
-    self->p = json;
-    self->end = json + size;
+    self->p = json ? json : "";
+    self->end = json ? json + size : self->p;
     self->pairs = 0;
     self->done = false;
     s_skip_ws (self);

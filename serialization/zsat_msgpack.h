@@ -19,8 +19,9 @@ typedef struct {
 static inline void
 zsat_mp_reader_init (zsat_mp_reader_t *r, const uint8_t *data, size_t size)
 {
-    r->p = data;
-    r->end = data + size;
+    //  NULL + 0 is undefined in C: an absent input reads as an empty one.
+    r->p = data ? data : (const uint8_t *)"";
+    r->end = data ? data + size : r->p;
     r->why = "";
 }
 

@@ -337,6 +337,8 @@ s_test_hostile (bool verbose)
                     h->expect, err.text);
         assert (rc == -1 && err.code == h->expect);
     }
+    assert (zsat_record_decode (r, NULL, 0, &err) == -1 && err.code == ZSAT_E_TRUNCATED);
+    assert (zsat_record_from_json (r, NULL, 0, &err) == -1);
     const char *bad_json[] = {
         "{\"a b\":1}", "{\"k\":1,\"k\":2}", "{\"k\":[1]}", "{\"k\":1e999}",
         ("{\"k\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"

@@ -740,6 +740,9 @@ s_test_hostile (bool verbose)
         assert (err.code == ZSAT_E_TRUNCATED || err.code == ZSAT_E_DEPTH);
         free (cut);
     }
+    //  Absent frames are empty ones.
+    assert (zsat_vector_decode (&v, NULL, 0, NULL, 0, NULL, 0, &err) == -1);
+    assert (err.code == ZSAT_E_TRUNCATED);
     //  Whole-message problems.
     assert (zsat_vector_decode (&v, routing, 9, base, (size_t)blen, NULL, 0, &err) == 0);
     assert (zsat_vector_decode (&v, (const uint8_t *)"hostB/cpu", 9, base, (size_t)blen, NULL, 0,

@@ -121,6 +121,14 @@ def python_to_zsat(ctx):
         messages.append(m)
     legacy = b"hostA:orchester:1:4242:cpu\0sched:cpu::7:HAPPY_END:3\0json\0{\"a\": 1}\0\xff"
     messages.append([legacy])
+    # protocol.md section 6: a zsat.record payload is a msgpack map; nil is skipped.
+    records = []
+    for payload in [msgpack.packb({"cpu.user": 12.5, "count": 3, "host": "h1", "ok": True,
+                                   "none": None, "neg": -70000}),
+                    msgpack.packb([1, 2])]:
+        v = dict(vector(1, payload), serialization="zsat.record")
+        records.append(v)
+        messages.append(frames(v, canonical(v)))
     lines, err = run_decode(ctx, messages, len(messages))
     check(len(lines) == len(messages), "decode printed %d lines for %d messages" %
           (len(lines), len(messages)))
@@ -136,7 +144,12 @@ def python_to_zsat(ctx):
         check(got == v["payload"], "payload %r != %r" % (got, v["payload"]))
     for (what, _, code), line in zip(hostile, lines[len(sent):]):
         check(line.get("error") == code, "hostile %s: %s (want error %d)" % (what, line, code))
-    last = lines[-1] if lines else {}
+    rec_lines = lines[-2:] if len(lines) == len(messages) else [{}, {}]
+    check(rec_lines[0].get("record") == {"cpu.user": 12.5, "count": 3, "host": "h1", "ok": 1,
+                                         "neg": -70000}, "record decode: %s" % rec_lines[0])
+    check("record_error" in rec_lines[1] and "error" not in rec_lines[1],
+          "not a record: %s" % rec_lines[1])
+    last = lines[-3] if len(lines) == len(messages) else {}
     check(last.get("event") == "HAPPY_END" and last.get("flags") == 8 and
           last.get("task_id") == 7 and last.get("serialization") == "json" and
           last.get("payload_hex") == b'{"a": 1}\0\xff'.hex(), "legacy decode: %s" % last)
