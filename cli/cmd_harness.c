@@ -187,6 +187,24 @@ s_cmd_run (options_t *opt)
     return rc;
 }
 
+//  Returns true when two scenarios drive the same load and the same faults at the same times.
+static bool
+s_same_drive (zsat_scenario_t *a, zsat_scenario_t *b)
+{
+    const zsat_load_t *la = zsat_scenario_load_options (a), *lb = zsat_scenario_load_options (b);
+    bool same = la->rate == lb->rate && la->size == lb->size && la->critical == lb->critical &&
+                zsat_scenario_duration (a) == zsat_scenario_duration (b) &&
+                zsat_scenario_fault_count (a) == zsat_scenario_fault_count (b);
+    for (size_t i = 0; same && i < zsat_scenario_fault_count (a); i++) {
+        char da[160], db[160];
+        zsat_fault_describe (zsat_scenario_fault (a, i), da, sizeof da);
+        zsat_fault_describe (zsat_scenario_fault (b, i), db, sizeof db);
+        same = streq (da, db) &&
+               zsat_scenario_fault (a, i)->at_ms == zsat_scenario_fault (b, i)->at_ms;
+    }
+    return same;
+}
+
 static int
 s_cmd_compare (options_t *opt)
 {
@@ -196,6 +214,9 @@ s_cmd_compare (options_t *opt)
         zsat_scenario_destroy (&a);
         return 2;
     }
+    if (!s_same_drive (a, b))
+        fprintf (stderr, "zsat harness: A and B differ in load or faults: the comparison "
+                         "measures more than their topologies\n");
     const char *base = opt->out_dir ? opt->out_dir : "harness-compare";
     char dir_a[1100], dir_b[1100];
     snprintf (dir_a, sizeof dir_a, "%s/a", base);

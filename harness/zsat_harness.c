@@ -1067,6 +1067,10 @@ s_wait_up (zsat_harness_t *self)
         zstr_free (&nodes);
         if (up)
             return 0;
+        if (self->progress) {
+            zsat_progress_t progress = {self->phase, 0, self->results.duration_s, 0, 0};
+            self->progress (self->progress_arg, &progress);
+        }
         zclock_sleep (250);
     }
     snprintf (self->results.error, sizeof self->results.error,
