@@ -866,6 +866,26 @@ s_test_broken (const char *dir, bool verbose)
     }
 }
 
+//  Every shipped scenario loads (they are the project's own end-to-end tests).
+static void
+s_test_shipped (void)
+{
+    static const char *names[] = {"steady", "worker-crash", "partition", "slow-stage",
+                                  "critical-loss"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[1024];
+        snprintf (path, sizeof path, "%s/harness/scenarios/%s.yaml", ZSAT_SOURCE_DIR, names[i]);
+        zsat_diag_t *diag = zsat_diag_new ();
+        zsat_scenario_t *self = zsat_scenario_load (path, diag);
+        if (!self)
+            zsat_diag_print (diag, stderr);
+        assert (self && streq (zsat_scenario_name (self), names[i]));
+        assert (streq (zsat_scenario_load_options (self)->node, "gen"));
+        zsat_scenario_destroy (&self);
+        zsat_diag_destroy (&diag);
+    }
+}
+
 void
 zsat_scenario_test (bool verbose)
 {
@@ -881,6 +901,7 @@ zsat_scenario_test (bool verbose)
     s_write (path, "nodez: {}\n");
     s_test_valid (dir);
     s_test_broken (dir, verbose);
+    s_test_shipped ();
     zsat_diag_t *diag = zsat_diag_new ();
     assert (!zsat_scenario_load ("/nonexistent/x.yaml", diag));
     assert (zsat_diag_contains (diag, "/nonexistent/x.yaml: cannot open"));
