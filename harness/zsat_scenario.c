@@ -453,9 +453,11 @@ s_parse_root (parse_t *p, yaml_node_t *root)
         s_name (p, node, "name", self->name);
     if ((node = s_get (p, root, "hosts")))
         s_parse_hosts (p, node);
+    //  One sample per second is kept for the report: at most an hour of them.
     if ((node = s_get (p, root, "duration")) &&
-        s_duration (p, node, "duration", &self->duration_ms) && self->duration_ms <= 0)
-        s_error (p, node, "duration must be more than 0");
+        s_duration (p, node, "duration", &self->duration_ms) &&
+        (self->duration_ms <= 0 || self->duration_ms > 3600000))
+        s_error (p, node, "duration must be more than 0 and at most 1h");
     if ((node = s_get (p, root, "startup_timeout")))
         s_duration (p, node, "startup_timeout", &self->startup_timeout_ms);
     if ((node = s_get (p, root, "load")))
@@ -683,6 +685,8 @@ zsat_scenario_set_duration (zsat_scenario_t *self, int64_t duration_ms)
 {
     if (duration_ms <= 0 || self->duration_ms <= 0)
         return;
+    if (duration_ms > 3600000)
+        duration_ms = 3600000;
     for (size_t i = 0; i < self->fault_count; i++)
         self->faults[i].at_ms = self->faults[i].at_ms * duration_ms / self->duration_ms;
     self->duration_ms = duration_ms;
@@ -759,6 +763,7 @@ static const broken_t s_broken[] = {
     {"duration: 5s\n", "1:1: scenario: 'topology' (the topology file to run) is required"},
     {"topology: missing.yaml\n", "1:11: topology: cannot read"},
     {"topology: t.yaml\nduration: 5\n", "2:11: duration: '5' is not a duration"},
+    {"topology: t.yaml\nduration: 2h\n", "2:11: duration must be more than 0 and at most 1h"},
     {"topology: t.yaml\nhosts: vm\n", "2:8: hosts: 'vm' is not netns, loopback or auto"},
     {"topology: t.yaml\nload: {node: worker}\n", "2:7: load: node 'worker' is of kind 'fault'"},
     {"topology: t.yaml\nload: {node: gne}\n",

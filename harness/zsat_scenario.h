@@ -67,8 +67,8 @@ const char *zsat_scenario_topology_path (zsat_scenario_t *self);
 zsat_topology_t *zsat_scenario_topology (zsat_scenario_t *self);
 zsat_hosts_mode_t zsat_scenario_hosts (zsat_scenario_t *self);
 int64_t zsat_scenario_duration (zsat_scenario_t *self);
-//  Shortens or lengthens the run: fault times scale by the same ratio so the timeline keeps
-//  its shape. duration_ms must be > 0.
+//  Shortens or lengthens the run (at most 1h): fault times scale by the same ratio so the
+//  timeline keeps its shape. duration_ms must be > 0.
 void zsat_scenario_set_duration (zsat_scenario_t *self, int64_t duration_ms);
 int64_t zsat_scenario_startup_timeout (zsat_scenario_t *self);
 const zsat_load_t *zsat_scenario_load_options (zsat_scenario_t *self);
