@@ -1150,6 +1150,9 @@ s_load (zsat_harness_t *self)
         if (t >= next_sample) {
             s_sample (self, next_sample, true);
             next_sample += 1;
+            //  A launcher is the host: without it nothing restarts; the run is void.
+            if (s_launcher_died (self))
+                return;
         }
         zclock_sleep (20);
     }
@@ -1409,7 +1412,8 @@ zsat_harness_run (zsat_harness_t *self)
     rc = rc ? rc : s_wait_up (self);
     if (rc == 0) {
         s_load (self);
-        s_drain (self);
+        if (!*r->error)
+            s_drain (self);
         if (s_interrupted)
             snprintf (r->error, sizeof r->error, "interrupted at %.1fs", s_elapsed (self));
     }
