@@ -1545,6 +1545,17 @@ s_test_judge (zsat_scenario_t *scenario)
     r->critical = false;
     zsat_harness_judge (scenario, r);
     assert (r->invariants[0].verdict == ZSAT_VERDICT_UNMEASURED && !r->passed);
+    //  A cut from 5 s to 7 s: link_up recovers against the rate before link_down.
+    r->fault_count = 2;
+    r->faults[0].fault.action = ZSAT_FAULT_LINK_DOWN;
+    r->faults[1].fault.action = ZSAT_FAULT_LINK_UP;
+    r->faults[1].applied_s = 7;
+    snprintf (r->faults[0].fault.target, sizeof r->faults[0].fault.target, "b");
+    snprintf (r->faults[1].fault.target, sizeof r->faults[1].fault.target, "b");
+    s_summarize (r);
+    assert (!r->faults[0].recovers && r->faults[0].recovery_s == -1);
+    assert (r->faults[1].recovers && r->faults[1].before_rate == 100);
+    assert (r->faults[1].recovery_s == 2);  //  (90 + 100) / 2 at t = 9
     free (r);
 }
 
