@@ -13,7 +13,7 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out,
-             "usage: zsat harness run SCENARIO [-o DIR] [--duration D] [--quiet]\n"
+             "usage: zsat harness run SCENARIO [-o DIR] [--duration D] [--hosts MODE] [--quiet]\n"
              "       zsat harness check SCENARIO...\n"
              "       zsat harness compare A B [-o DIR] [--duration D] [--quiet]\n"
              "       zsat harness clean [--all]\n\n"
@@ -23,6 +23,7 @@ s_usage (FILE *out)
              "         figures (DIR defaults to ./harness-<scenario>). Exit 0 when every\n"
              "         invariant held, 1 otherwise, 2 for a bad scenario.\n"
              "         --duration shortens (or lengthens) the run; fault times scale with it.\n"
+             "         --hosts netns|loopback|auto overrides the scenario's hosts.\n"
              "check    validates scenarios (and their topologies) without running them.\n"
              "compare  runs A then B into DIR/a and DIR/b and writes DIR/compare.md with\n"
              "         overlaid figures (DIR defaults to ./harness-compare).\n"
@@ -69,6 +70,7 @@ typedef struct {
     size_t file_count;
     const char *out_dir;
     int64_t duration_ms;
+    const char *hosts;
     bool quiet;
     bool all;
 } options_t;
@@ -91,6 +93,12 @@ s_parse (int argc, char **argv, options_t *opt, size_t want_files)
                      opt->duration_ms <= 0)
                 return s_bad ("--duration: '%s' is not a duration (20 or 20s)", text);
         }
+        else if (streq (arg, "--hosts") && i + 1 < argc) {
+            opt->hosts = argv[++i];
+            if (!streq (opt->hosts, "netns") && !streq (opt->hosts, "loopback") &&
+                !streq (opt->hosts, "auto"))
+                return s_bad ("--hosts: '%s' is not netns, loopback or auto", opt->hosts);
+        }
         else if (streq (arg, "--quiet") || streq (arg, "-q"))
             opt->quiet = true;
         else if (streq (arg, "--all"))
@@ -108,15 +116,25 @@ s_parse (int argc, char **argv, options_t *opt, size_t want_files)
     return 0;
 }
 
+//  Loads a scenario and applies the command line's overrides. NULL after printing why.
 static zsat_scenario_t *
-s_load (const char *path, int64_t duration_ms)
+s_load (const char *path, const options_t *opt)
 {
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_scenario_t *scenario = zsat_scenario_load (path, diag);
     zsat_diag_print (diag, stderr);
     zsat_diag_destroy (&diag);
-    if (scenario && duration_ms > 0)
-        zsat_scenario_set_duration (scenario, duration_ms);
+    if (scenario && opt && opt->duration_ms > 0)
+        zsat_scenario_set_duration (scenario, opt->duration_ms);
+    if (scenario && opt && opt->hosts) {
+        zsat_hosts_mode_t mode = streq (opt->hosts, "netns")      ? ZSAT_HOSTS_NETNS
+                                 : streq (opt->hosts, "loopback") ? ZSAT_HOSTS_LOOPBACK
+                                                                  : ZSAT_HOSTS_AUTO;
+        if (zsat_scenario_set_hosts (scenario, mode) != 0) {
+            fprintf (stderr, "%s: --hosts loopback: the scenario has link faults\n", path);
+            zsat_scenario_destroy (&scenario);
+        }
+    }
     return scenario;
 }
 
@@ -171,7 +189,7 @@ s_run_one (zsat_scenario_t *scenario, const char *dir, bool quiet, zsat_results_
 static int
 s_cmd_run (options_t *opt)
 {
-    zsat_scenario_t *scenario = s_load (opt->files[0], opt->duration_ms);
+    zsat_scenario_t *scenario = s_load (opt->files[0], opt);
     if (!scenario)
         return 2;
     char dir[1024];
@@ -179,9 +197,11 @@ s_cmd_run (options_t *opt)
         snprintf (dir, sizeof dir, "%s", opt->out_dir);
     else
         snprintf (dir, sizeof dir, "harness-%s", zsat_scenario_name (scenario));
-    if (zsat_scenario_hosts (scenario) != ZSAT_HOSTS_NETNS && !zsat_netns_available ())
-        fprintf (stderr, "zsat harness: not root: every host runs on loopback (127.0.0.1); "
-                         "link faults are not available\n");
+    if (zsat_scenario_hosts (scenario) == ZSAT_HOSTS_AUTO && !zsat_netns_available ())
+        fprintf (stderr,
+                 "zsat harness: no network namespaces (not root?): every host runs on loopback "
+                 "(127.0.0.1); "
+                 "link faults are not available\n");
     int rc = s_run_one (scenario, dir, opt->quiet, NULL);
     zsat_scenario_destroy (&scenario);
     return rc;
@@ -208,8 +228,8 @@ s_same_drive (zsat_scenario_t *a, zsat_scenario_t *b)
 static int
 s_cmd_compare (options_t *opt)
 {
-    zsat_scenario_t *a = s_load (opt->files[0], opt->duration_ms);
-    zsat_scenario_t *b = a ? s_load (opt->files[1], opt->duration_ms) : NULL;
+    zsat_scenario_t *a = s_load (opt->files[0], opt);
+    zsat_scenario_t *b = a ? s_load (opt->files[1], opt) : NULL;
     if (!a || !b) {
         zsat_scenario_destroy (&a);
         return 2;
@@ -246,7 +266,7 @@ s_cmd_check (int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (argv[i][0] == '-')
             return s_bad ("unknown option '%s'", argv[i]);
-        zsat_scenario_t *scenario = s_load (argv[i], 0);
+        zsat_scenario_t *scenario = s_load (argv[i], NULL);
         if (scenario)
             printf ("%s: ok (%zu faults, %.0f s)\n", argv[i], zsat_scenario_fault_count (scenario),
                     zsat_scenario_duration (scenario) / 1000.0);
@@ -291,7 +311,7 @@ s_harness (int argc, char **argv)
         }
     if (streq (action, "check"))
         return s_cmd_check (argc, argv);
-    options_t opt = {{NULL, NULL}, 0, NULL, 0, false, false};
+    options_t opt = {{NULL, NULL}, 0, NULL, 0, NULL, false, false};
     size_t files = streq (action, "compare") ? 2 : streq (action, "clean") ? 0 : 1;
     if (!streq (action, "run") && !streq (action, "compare") && !streq (action, "clean"))
         return s_bad ("unknown action '%s'", action);

@@ -692,6 +692,16 @@ zsat_scenario_set_duration (zsat_scenario_t *self, int64_t duration_ms)
     self->duration_ms = duration_ms;
 }
 
+int
+zsat_scenario_set_hosts (zsat_scenario_t *self, zsat_hosts_mode_t mode)
+{
+    for (size_t i = 0; mode == ZSAT_HOSTS_LOOPBACK && i < self->fault_count; i++)
+        if (self->faults[i].action >= ZSAT_FAULT_LINK_DOWN)
+            return -1;
+    self->hosts = mode;
+    return 0;
+}
+
 int64_t
 zsat_scenario_startup_timeout (zsat_scenario_t *self)
 {
@@ -844,6 +854,9 @@ s_test_valid (const char *dir)
     assert (inv->min_scale_ups == -1);
     zsat_scenario_set_duration (self, 10000);
     assert (zsat_scenario_fault (self, 0)->at_ms == 2500);
+    assert (zsat_scenario_set_hosts (self, ZSAT_HOSTS_LOOPBACK) == -1);  //  link faults
+    assert (zsat_scenario_hosts (self) == ZSAT_HOSTS_NETNS);
+    assert (zsat_scenario_set_hosts (self, ZSAT_HOSTS_AUTO) == 0);
     assert (zsat_topology_node_find (zsat_scenario_topology (self), "csv"));
     zsat_scenario_destroy (&self);
     zsat_scenario_destroy (&self);

@@ -70,6 +70,9 @@ int64_t zsat_scenario_duration (zsat_scenario_t *self);
 //  Shortens or lengthens the run (at most 1h): fault times scale by the same ratio so the
 //  timeline keeps its shape. duration_ms must be > 0.
 void zsat_scenario_set_duration (zsat_scenario_t *self, int64_t duration_ms);
+//  Overrides how hosts are emulated. Returns 0, or -1 when mode is loopback and a fault
+//  needs links (link_down, link_up, bandwidth).
+int zsat_scenario_set_hosts (zsat_scenario_t *self, zsat_hosts_mode_t mode);
 int64_t zsat_scenario_startup_timeout (zsat_scenario_t *self);
 const zsat_load_t *zsat_scenario_load_options (zsat_scenario_t *self);
 size_t zsat_scenario_fault_count (zsat_scenario_t *self);
