@@ -2,11 +2,13 @@
     -o x.png it runs Graphviz's `dot` to render the picture.
 */
 #include "zsat.h"
+#include "zsat_fsm.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
 static const char *s_usage_text =
-    "usage: zsat dot FILE [-o OUT.dot|OUT.svg|OUT.png]\n\n"
+    "usage: zsat dot FILE [-o OUT.dot|OUT.svg|OUT.png]\n"
+    "       zsat dot --fsm    the tracker's state machine (docs/tracker-fsm.dot)\n\n"
     "Writes the topology as Graphviz dot: one box per instance, one cluster per host,\n"
     "links labelled by pattern, system flows (jobs, routes, events) dashed. Writes to\n"
     "stdout by default; .svg and .png outputs need Graphviz's `dot` on the PATH.";
@@ -88,6 +90,8 @@ static int
 s_run (int argc, char **argv)
 {
     const char *file = NULL, *out = NULL;
+    if (argc == 2 && streq (argv[1], "--fsm"))
+        return zsat_fsm_print_dot (stdout) == 0 ? 0 : 1;
     for (int i = 1; i < argc; i++) {
         if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
             puts (s_usage_text);

@@ -58,6 +58,7 @@ if command -v dot >/dev/null; then
     "$ZSAT_BIN" dot topologies/default.yaml -o "$tmp/g.svg" && grep -q "<svg" "$tmp/g.svg" || fail "dot -o svg"
 fi
 "$ZSAT_BIN" dot topologies/default.yaml --fsm >/dev/null 2>&1; [ $? -eq 2 ] || fail "dot: unknown flag accepted"
+"$ZSAT_BIN" dot --fsm | cmp -s - docs/tracker-fsm.dot || fail "dot --fsm differs from docs/tracker-fsm.dot"
 
 # import-dsat: DSAT's example converts into a topology that passes check
 dsat="$ZSAT_SRC/../shared/dsat"

@@ -1,0 +1,828 @@
+/*  zsat_stats - the tracker's live numbers per stage, host and node instance.
+
+    Stages and instances are rows of fixed arrays found through czmq hashes, looked up once
+    per event batch (a batch has one source), not per record. Rates are a ring of 64
+    one-second buckets; latency is a log-bucket histogram (4 sub-buckets per power of two,
+    so a percentile is within 25% of the truth) kept for the current and the previous
+    minute. Owns no socket.
+*/
+#include "zsat_stats.h"
+#include <inttypes.h>
+
+static double s_effective_busy (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+
+#define HIST_BUCKETS 160
+#define RATE_SLOTS   64
+
+typedef struct {
+    uint32_t bucket[HIST_BUCKETS];
+    uint64_t count;
+    int64_t max;
+} s_hist_t;
+
+typedef struct {
+    char host[ZSAT_NAME_MAX];
+    char node[ZSAT_NAME_MAX];
+    uint64_t counter[ZSAT_STAT_COUNT];
+    int64_t busy;
+    int64_t rate_second;  //  newest second counted
+    uint32_t rate[RATE_SLOTS];
+    uint64_t busy_us[RATE_SLOTS];  //  BEGIN->END spans ended in each second
+    int64_t hist_minute;           //  minute of hist[*][hist_minute & 1]
+    s_hist_t hist[ZSAT_LATENCY_COUNT][2];
+} s_stage_t;
+
+//  Heartbeat detail counters, in the order of the detail text.
+static const char *s_hb_keys[] = {"in", "out", "errors", "retries", "dropped", "dead"};
+#define HB_KEYS 6
+
+typedef struct {
+    char host[ZSAT_NAME_MAX];
+    char node[ZSAT_NAME_MAX];
+    uint32_t wid;
+    uint32_t pid;
+    char version[16];
+    uint16_t origin;
+    int64_t first_seen_us;
+    int64_t last_seen_us;
+    int64_t last_heartbeat_us;  //  0 = never
+    uint64_t heartbeats;
+    uint64_t hb[HB_KEYS];
+} s_node_t;
+
+struct zsat_stats_t {
+    s_stage_t *stages;
+    size_t stage_count;
+    zhashx_t *stage_index;  //  "host/node" -> row + 1
+    s_node_t *nodes;
+    size_t node_count;
+    zhashx_t *node_index;  //  "host/node/wid" -> row + 1
+    char (*types)[ZSAT_NAME_MAX];
+    size_t type_count;
+    zhashx_t *type_index;
+    uint64_t global[ZSAT_GLOBAL_COUNT];
+};
+
+zsat_stats_t *
+zsat_stats_new (void)
+{
+    zsat_stats_t *self = (zsat_stats_t *)calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->stages = (s_stage_t *)calloc (ZSAT_STATS_ORIGINS, sizeof (s_stage_t));
+    self->nodes = (s_node_t *)calloc (ZSAT_STATS_NODES, sizeof (s_node_t));
+    self->types = (char (*)[ZSAT_NAME_MAX])calloc (ZSAT_STATS_TYPES, ZSAT_NAME_MAX);
+    self->stage_index = zhashx_new ();
+    self->node_index = zhashx_new ();
+    self->type_index = zhashx_new ();
+    if (!self->stages || !self->nodes || !self->types || !self->stage_index || !self->node_index ||
+        !self->type_index) {
+        zsat_stats_destroy (&self);
+        return NULL;
+    }
+    strcpy (self->stages[0].host, "?");
+    strcpy (self->stages[0].node, "?");
+    self->stage_count = 1;
+    strcpy (self->types[0], "?");
+    self->type_count = 1;
+    return self;
+}
+
+void
+zsat_stats_destroy (zsat_stats_t **self_p)
+{
+    if (self_p && *self_p) {
+        zsat_stats_t *self = *self_p;
+        zhashx_destroy (&self->stage_index);
+        zhashx_destroy (&self->node_index);
+        zhashx_destroy (&self->type_index);
+        free (self->stages);
+        free (self->nodes);
+        free (self->types);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static void
+s_copy_name (char *dest, const char *src)
+{
+    snprintf (dest, ZSAT_NAME_MAX, "%s", src && *src ? src : "?");
+}
+
+static uint16_t
+s_origin (zsat_stats_t *self, const char *host, const char *node)
+{
+    char key[2 * ZSAT_NAME_MAX + 2];
+    snprintf (key, sizeof key, "%s/%s", host, node);
+    uintptr_t row = (uintptr_t)zhashx_lookup (self->stage_index, key);
+    if (row)
+        return (uint16_t)(row - 1);
+    if (self->stage_count == ZSAT_STATS_ORIGINS) {
+        self->global[ZSAT_GLOBAL_OVERFLOW]++;
+        return 0;
+    }
+    s_stage_t *stage = &self->stages[self->stage_count];
+    s_copy_name (stage->host, host);
+    s_copy_name (stage->node, node);
+    zhashx_insert (self->stage_index, key, (void *)(uintptr_t)(self->stage_count + 1));
+    return (uint16_t)self->stage_count++;
+}
+
+uint16_t
+zsat_stats_origin_find (zsat_stats_t *self, const char *host, const char *node)
+{
+    char key[2 * ZSAT_NAME_MAX + 2];
+    snprintf (key, sizeof key, "%s/%s", host, node);
+    uintptr_t row = (uintptr_t)zhashx_lookup (self->stage_index, key);
+    return row ? (uint16_t)(row - 1) : 0;
+}
+
+static uint32_t
+s_node_row (zsat_stats_t *self, const zsat_event_source_t *source, uint16_t origin)
+{
+    char key[2 * ZSAT_NAME_MAX + 16];
+    snprintf (key, sizeof key, "%s/%s/%" PRIu32, source->host, source->node, source->wid);
+    uintptr_t row = (uintptr_t)zhashx_lookup (self->node_index, key);
+    if (row)
+        return (uint32_t)(row - 1);
+    if (self->node_count == ZSAT_STATS_NODES) {
+        self->global[ZSAT_GLOBAL_OVERFLOW]++;
+        return UINT32_MAX;
+    }
+    s_node_t *node = &self->nodes[self->node_count];
+    s_copy_name (node->host, source->host);
+    s_copy_name (node->node, source->node);
+    node->wid = source->wid;
+    node->origin = origin;
+    zhashx_insert (self->node_index, key, (void *)(uintptr_t)(self->node_count + 1));
+    return (uint32_t)self->node_count++;
+}
+
+uint16_t
+zsat_stats_source (zsat_stats_t *self, const zsat_event_source_t *source, int64_t now_us,
+                   uint32_t *node_id)
+{
+    uint16_t origin = s_origin (self, source->host, source->node);
+    uint32_t row = s_node_row (self, source, origin);
+    if (row != UINT32_MAX) {
+        s_node_t *node = &self->nodes[row];
+        node->pid = source->pid;
+        snprintf (node->version, sizeof node->version, "%s", source->version);
+        if (!node->first_seen_us)
+            node->first_seen_us = now_us;
+        node->last_seen_us = now_us;
+    }
+    if (node_id)
+        *node_id = row;
+    return origin;
+}
+
+//  Parses "in=1 out=2 ..." into the node's counters; unknown keys and junk are skipped.
+static void
+s_parse_heartbeat (s_node_t *node, const char *detail)
+{
+    const char *p = detail;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *eq = strchr (p, '=');
+        if (!eq)
+            break;
+        for (int k = 0; k < HB_KEYS; k++)
+            if ((size_t)(eq - p) == strlen (s_hb_keys[k]) &&
+                strncmp (p, s_hb_keys[k], (size_t)(eq - p)) == 0)
+                node->hb[k] = strtoull (eq + 1, NULL, 10);
+        p = strchr (eq, ' ');
+        if (!p)
+            break;
+    }
+}
+
+static void
+s_rate_advance (s_stage_t *stage, int64_t second)
+{
+    if (second <= stage->rate_second)
+        return;
+    int64_t gap = second - stage->rate_second;
+    if (gap >= RATE_SLOTS) {
+        memset (stage->rate, 0, sizeof stage->rate);
+        memset (stage->busy_us, 0, sizeof stage->busy_us);
+    }
+    else
+        for (int64_t s = stage->rate_second + 1; s <= second; s++) {
+            stage->rate[s % RATE_SLOTS] = 0;
+            stage->busy_us[s % RATE_SLOTS] = 0;
+        }
+    stage->rate_second = second;
+}
+
+static void
+s_count_done (s_stage_t *stage, int64_t now_us)
+{
+    stage->counter[ZSAT_STAT_ENDS]++;
+    if (stage->busy > 0)
+        stage->busy--;
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    if (second == stage->rate_second)
+        stage->rate[second % RATE_SLOTS]++;
+}
+
+void
+zsat_stats_on_record (zsat_stats_t *self, uint16_t origin, uint32_t node_id,
+                      const zsat_event_rec_t *rec, int64_t now_us)
+{
+    s_stage_t *stage = &self->stages[origin < self->stage_count ? origin : 0];
+    stage->counter[ZSAT_STAT_EVENTS]++;
+    self->global[ZSAT_GLOBAL_RECORDS]++;
+    switch (rec->event) {
+        case ZSAT_EV_BEGIN:
+            stage->counter[ZSAT_STAT_BEGINS]++;
+            stage->busy++;
+            break;
+        case ZSAT_EV_END:
+        case ZSAT_EV_HAPPY_END:
+            s_count_done (stage, now_us);
+            break;
+        case ZSAT_EV_ERROR:
+            stage->counter[ZSAT_STAT_ERRORS]++;
+            if (stage->busy > 0)
+                stage->busy--;
+            break;
+        case ZSAT_EV_TIMEOUT:
+        case ZSAT_EV_O_TIMEOUT:
+            stage->counter[ZSAT_STAT_TIMEOUTS]++;
+            break;
+        case ZSAT_EV_RETRY:
+            stage->counter[ZSAT_STAT_RETRIES]++;
+            break;
+        case ZSAT_EV_DEAD_LETTER:
+            stage->counter[ZSAT_STAT_DEAD_LETTERS]++;
+            break;
+        case ZSAT_EV_HEARTBEAT:
+            if (node_id < self->node_count) {
+                s_node_t *node = &self->nodes[node_id];
+                node->last_heartbeat_us = now_us;
+                node->heartbeats++;
+                char detail[ZSAT_EVENT_DETAIL_MAX + 1];
+                memcpy (detail, rec->detail, ZSAT_EVENT_DETAIL_MAX);
+                detail[ZSAT_EVENT_DETAIL_MAX] = 0;  //  never trust a peer's terminator
+                s_parse_heartbeat (node, detail);
+            }
+            break;
+        default:
+            break;
+    }
+}
+
+void
+zsat_stats_add (zsat_stats_t *self, uint16_t origin, zsat_stat_t which, uint64_t n)
+{
+    if (which < ZSAT_STAT_COUNT)
+        self->stages[origin < self->stage_count ? origin : 0].counter[which] += n;
+}
+
+void
+zsat_stats_global_add (zsat_stats_t *self, zsat_global_t which, uint64_t n)
+{
+    if (which < ZSAT_GLOBAL_COUNT)
+        self->global[which] += n;
+}
+
+uint64_t
+zsat_stats_global (zsat_stats_t *self, zsat_global_t which)
+{
+    return which < ZSAT_GLOBAL_COUNT ? self->global[which] : 0;
+}
+
+uint64_t
+zsat_stats_counter (zsat_stats_t *self, uint16_t origin, zsat_stat_t which)
+{
+    if (origin >= self->stage_count || which >= ZSAT_STAT_COUNT)
+        return 0;
+    return self->stages[origin].counter[which];
+}
+
+//  Bucket of a value: exact below 4, then 4 sub-buckets per power of two.
+static int
+s_bucket (int64_t v)
+{
+    if (v < 4)
+        return v < 0 ? 0 : (int)v;
+    int exp = 63 - __builtin_clzll ((uint64_t)v);
+    int index = 4 + (exp - 2) * 4 + (int)((v >> (exp - 2)) & 3);
+    return index < HIST_BUCKETS ? index : HIST_BUCKETS - 1;
+}
+
+//  Largest value that falls in a bucket.
+static int64_t
+s_bucket_top (int index)
+{
+    if (index < 4)
+        return index;
+    int exp = (index - 4) / 4 + 2;
+    int64_t sub = (index - 4) % 4;
+    return ((5 + sub) << (exp - 2)) - 1;
+}
+
+//  Makes hist[*][minute & 1] the current minute, dropping what is two minutes old.
+static void
+s_hist_rotate (s_stage_t *stage, int64_t minute)
+{
+    if (minute <= stage->hist_minute)
+        return;
+    for (int w = 0; w < ZSAT_LATENCY_COUNT; w++) {
+        if (minute == stage->hist_minute + 1)
+            memset (&stage->hist[w][minute & 1], 0, sizeof (s_hist_t));
+        else
+            memset (stage->hist[w], 0, sizeof stage->hist[w]);
+    }
+    stage->hist_minute = minute;
+}
+
+void
+zsat_stats_latency (zsat_stats_t *self, uint16_t origin, zsat_latency_t which, int64_t latency_us,
+                    int64_t now_us)
+{
+    if (which >= ZSAT_LATENCY_COUNT)
+        return;
+    s_stage_t *stage = &self->stages[origin < self->stage_count ? origin : 0];
+    int64_t minute = now_us / 60000000;
+    s_hist_rotate (stage, minute);
+    if (minute < stage->hist_minute)
+        return;  //  the clock went back: drop rather than mix minutes
+    if (latency_us < 0)
+        latency_us = 0;
+    if (which == ZSAT_LATENCY_STAGE) {
+        int64_t second = now_us / 1000000;
+        s_rate_advance (stage, second);
+        if (second == stage->rate_second)
+            stage->busy_us[second % RATE_SLOTS] += (uint64_t)latency_us;
+    }
+    s_hist_t *h = &stage->hist[which][minute & 1];
+    h->bucket[s_bucket (latency_us)]++;
+    h->count++;
+    if (latency_us > h->max)
+        h->max = latency_us;
+}
+
+int64_t
+zsat_stats_percentile (zsat_stats_t *self, uint16_t origin, zsat_latency_t which, double pct,
+                       int64_t now_us)
+{
+    if (origin >= self->stage_count || which >= ZSAT_LATENCY_COUNT)
+        return -1;
+    s_stage_t *stage = &self->stages[origin];
+    s_hist_rotate (stage, now_us / 60000000);
+    s_hist_t *a = &stage->hist[which][0], *b = &stage->hist[which][1];
+    uint64_t count = a->count + b->count;
+    if (count == 0)
+        return -1;
+    int64_t max = a->max > b->max ? a->max : b->max;
+    if (pct >= 100)
+        return max;
+    uint64_t rank = (uint64_t)(pct / 100.0 * (double)count);
+    if (rank < 1)
+        rank = 1;
+    uint64_t seen = 0;
+    for (int i = 0; i < HIST_BUCKETS; i++) {
+        seen += a->bucket[i] + b->bucket[i];
+        if (seen >= rank) {
+            int64_t top = s_bucket_top (i);
+            return top < max ? top : max;
+        }
+    }
+    return max;
+}
+
+uint16_t
+zsat_stats_type (zsat_stats_t *self, const char *type)
+{
+    if (!type || !*type)
+        return 0;
+    uintptr_t row = (uintptr_t)zhashx_lookup (self->type_index, type);
+    if (row)
+        return (uint16_t)(row - 1);
+    if (self->type_count == ZSAT_STATS_TYPES) {
+        self->global[ZSAT_GLOBAL_OVERFLOW]++;
+        return 0;
+    }
+    s_copy_name (self->types[self->type_count], type);
+    zhashx_insert (self->type_index, self->types[self->type_count],
+                   (void *)(uintptr_t)(self->type_count + 1));
+    return (uint16_t)self->type_count++;
+}
+
+const char *
+zsat_stats_type_name (zsat_stats_t *self, uint16_t type)
+{
+    return type < self->type_count ? self->types[type] : "?";
+}
+
+size_t
+zsat_stats_origin_count (zsat_stats_t *self)
+{
+    return self->stage_count;
+}
+
+const char *
+zsat_stats_origin_host (zsat_stats_t *self, uint16_t origin)
+{
+    return origin < self->stage_count ? self->stages[origin].host : "?";
+}
+
+const char *
+zsat_stats_origin_node (zsat_stats_t *self, uint16_t origin)
+{
+    return origin < self->stage_count ? self->stages[origin].node : "?";
+}
+
+int64_t
+zsat_stats_busy (zsat_stats_t *self, uint16_t origin)
+{
+    return origin < self->stage_count ? self->stages[origin].busy : 0;
+}
+
+int
+zsat_stats_instances (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    int count = 0;
+    for (size_t n = 0; n < self->node_count; n++) {
+        s_node_t *node = &self->nodes[n];
+        if (node->origin == origin && node->last_heartbeat_us &&
+            now_us - node->last_heartbeat_us <= ZSAT_HEARTBEAT_STALE)
+            count++;
+    }
+    return count;
+}
+
+double
+zsat_stats_utilization (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    if (origin >= self->stage_count)
+        return 0;
+    s_stage_t *stage = &self->stages[origin];
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    uint64_t sum = 0;
+    for (int64_t s = second - ZSAT_STATS_UTIL_S; s < second; s++)
+        if (s >= 0)
+            sum += stage->busy_us[s % RATE_SLOTS];
+    return (double)sum / (ZSAT_STATS_UTIL_S * 1e6);
+}
+
+int64_t
+zsat_stats_idle (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    double busy = (double)zsat_stats_busy (self, origin);
+    double utilization = zsat_stats_utilization (self, origin, now_us);
+    double idle =
+        zsat_stats_instances (self, origin, now_us) - (busy > utilization ? busy : utilization);
+    //  rounded: a worker busy less than half the time still counts as idle
+    return idle > 0 ? (int64_t)(idle + 0.5) : 0;
+}
+
+double
+zsat_stats_rate (zsat_stats_t *self, uint16_t origin, int window_s, int64_t now_us)
+{
+    if (origin >= self->stage_count || window_s < 1 || window_s >= RATE_SLOTS)
+        return 0;
+    s_stage_t *stage = &self->stages[origin];
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    uint64_t sum = 0;
+    for (int64_t s = second - window_s; s < second; s++)
+        if (s >= 0)
+            sum += stage->rate[s % RATE_SLOTS];
+    return (double)sum / window_s;
+}
+
+static const char *s_stat_names[ZSAT_STAT_COUNT] = {
+    "events", "begins", "ends", "errors", "timeouts", "retries", "failures", "dead_letters"};
+static const char *s_global_names[ZSAT_GLOBAL_COUNT] = {
+    "batches", "records", "bad_messages", "untracked", "late",       "unexpected",
+    "evicted", "refused", "resends",      "failures",  "happy_ends", "overflow"};
+
+static void
+s_write_stage (zsat_stats_t *self, zsat_jsonw_t *json, uint16_t origin, int64_t now_us)
+{
+    s_stage_t *stage = &self->stages[origin];
+    zsat_jsonw_object (json, NULL);
+    zsat_jsonw_str (json, "host", stage->host);
+    zsat_jsonw_str (json, "node", stage->node);
+    zsat_jsonw_int (json, "instances", zsat_stats_instances (self, origin, now_us));
+    zsat_jsonw_int (json, "busy", stage->busy);
+    zsat_jsonw_double (json, "utilization", zsat_stats_utilization (self, origin, now_us));
+    zsat_jsonw_int (json, "idle", zsat_stats_idle (self, origin, now_us));
+    zsat_jsonw_double (json, "rate_1s", zsat_stats_rate (self, origin, 1, now_us));
+    zsat_jsonw_double (json, "rate_1m", zsat_stats_rate (self, origin, 60, now_us));
+    for (int c = 0; c < ZSAT_STAT_COUNT; c++)
+        zsat_jsonw_uint (json, s_stat_names[c], stage->counter[c]);
+    static const char *lat_keys[ZSAT_LATENCY_COUNT][3] = {
+        {"p50_us", "p99_us", "max_us"}, {"task_p50_us", "task_p99_us", "task_max_us"}};
+    static const double pcts[3] = {50, 99, 100};
+    for (int w = 0; w < ZSAT_LATENCY_COUNT; w++)
+        for (int p = 0; p < 3; p++)
+            zsat_jsonw_int (
+                json, lat_keys[w][p],
+                zsat_stats_percentile (self, origin, (zsat_latency_t)w, pcts[p], now_us));
+    zsat_jsonw_end (json);
+}
+
+//  Sums a host's stages: counters, busy, idle, instances, rates.
+typedef struct {
+    uint64_t counter[ZSAT_STAT_COUNT];
+    int64_t busy, idle, instances;
+    double rate_1s, rate_1m;
+} s_host_sum_t;
+
+static void
+s_sum_host (zsat_stats_t *self, const char *host, s_host_sum_t *sum, int64_t now_us)
+{
+    memset (sum, 0, sizeof *sum);
+    for (uint16_t o = 1; o < self->stage_count; o++) {
+        if (strcmp (self->stages[o].host, host) != 0)
+            continue;
+        for (int c = 0; c < ZSAT_STAT_COUNT; c++)
+            sum->counter[c] += self->stages[o].counter[c];
+        sum->busy += self->stages[o].busy;
+        sum->idle += zsat_stats_idle (self, o, now_us);
+        sum->instances += zsat_stats_instances (self, o, now_us);
+        sum->rate_1s += zsat_stats_rate (self, o, 1, now_us);
+        sum->rate_1m += zsat_stats_rate (self, o, 60, now_us);
+    }
+}
+
+static bool
+s_first_of_host (zsat_stats_t *self, uint16_t origin)
+{
+    for (uint16_t o = 1; o < origin; o++)
+        if (streq (self->stages[o].host, self->stages[origin].host))
+            return false;
+    return true;
+}
+
+void
+zsat_stats_write (zsat_stats_t *self, zsat_jsonw_t *json, int64_t now_us)
+{
+    zsat_jsonw_array (json, "stages");
+    for (uint16_t o = 0; o < self->stage_count; o++)
+        if (o > 0 || self->stages[0].counter[ZSAT_STAT_EVENTS])
+            s_write_stage (self, json, o, now_us);
+    zsat_jsonw_end (json);
+    zsat_jsonw_array (json, "hosts");
+    for (uint16_t o = 1; o < self->stage_count; o++) {
+        if (!s_first_of_host (self, o))
+            continue;
+        s_host_sum_t sum;
+        s_sum_host (self, self->stages[o].host, &sum, now_us);
+        zsat_jsonw_object (json, NULL);
+        zsat_jsonw_str (json, "host", self->stages[o].host);
+        zsat_jsonw_int (json, "instances", sum.instances);
+        zsat_jsonw_int (json, "busy", sum.busy);
+        zsat_jsonw_int (json, "idle", sum.idle);
+        zsat_jsonw_double (json, "rate_1s", sum.rate_1s);
+        zsat_jsonw_double (json, "rate_1m", sum.rate_1m);
+        for (int c = 0; c < ZSAT_STAT_COUNT; c++)
+            zsat_jsonw_uint (json, s_stat_names[c], sum.counter[c]);
+        zsat_jsonw_end (json);
+    }
+    zsat_jsonw_end (json);
+    zsat_jsonw_object (json, "counters");
+    for (int g = 0; g < ZSAT_GLOBAL_COUNT; g++)
+        zsat_jsonw_uint (json, s_global_names[g], self->global[g]);
+    zsat_jsonw_end (json);
+}
+
+void
+zsat_stats_write_nodes (zsat_stats_t *self, zsat_jsonw_t *json, int64_t now_us)
+{
+    zsat_jsonw_array (json, "nodes");
+    for (size_t n = 0; n < self->node_count; n++) {
+        s_node_t *node = &self->nodes[n];
+        zsat_jsonw_object (json, NULL);
+        zsat_jsonw_str (json, "host", node->host);
+        zsat_jsonw_str (json, "node", node->node);
+        zsat_jsonw_uint (json, "wid", node->wid);
+        zsat_jsonw_uint (json, "pid", node->pid);
+        zsat_jsonw_str (json, "version", node->version);
+        zsat_jsonw_int (json, "last_heartbeat_ms_ago",
+                        node->last_heartbeat_us ? (now_us - node->last_heartbeat_us) / 1000 : -1);
+        zsat_jsonw_int (json, "last_seen_ms_ago", (now_us - node->last_seen_us) / 1000);
+        zsat_jsonw_bool (json, "alive",
+                         node->last_heartbeat_us &&
+                             now_us - node->last_heartbeat_us <= ZSAT_HEARTBEAT_STALE);
+        zsat_jsonw_uint (json, "heartbeats", node->heartbeats);
+        for (int k = 0; k < HB_KEYS; k++)
+            zsat_jsonw_uint (json, s_hb_keys[k], node->hb[k]);
+        zsat_jsonw_end (json);
+    }
+    zsat_jsonw_end (json);
+}
+
+//  What the table shows as busy: the larger of BEGINs without END and the utilization.
+static double
+s_effective_busy (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    double busy = (double)zsat_stats_busy (self, origin);
+    double utilization = zsat_stats_utilization (self, origin, now_us);
+    return busy > utilization ? busy : utilization;
+}
+
+//  Latency for a terminal: "850us", "12.5ms", "3.2s", "-" when no sample.
+static void
+s_fmt_us (char *buf, size_t cap, int64_t us)
+{
+    if (us < 0)
+        snprintf (buf, cap, "-");
+    else if (us < 1000)
+        snprintf (buf, cap, "%" PRId64 "us", us);
+    else if (us < 1000000)
+        snprintf (buf, cap, "%.1fms", us / 1000.0);
+    else
+        snprintf (buf, cap, "%.1fs", us / 1000000.0);
+}
+
+char *
+zsat_stats_table (zsat_stats_t *self, int64_t now_us)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    if (!out)
+        return NULL;
+    fprintf (out, "%-12s %-14s %4s %4s %4s %8s %8s %6s %6s %6s %6s %6s %8s %8s %8s\n", "HOST",
+             "STAGE", "INST", "BUSY", "IDLE", "VEC/S", "VEC/S1M", "ERR", "RETRY", "TMOUT", "FAIL",
+             "DEAD", "P50", "P99", "MAX");
+    for (uint16_t o = 1; o < self->stage_count; o++) {
+        s_stage_t *stage = &self->stages[o];
+        char p50[16], p99[16], max[16];
+        s_fmt_us (p50, sizeof p50, zsat_stats_percentile (self, o, ZSAT_LATENCY_STAGE, 50, now_us));
+        s_fmt_us (p99, sizeof p99, zsat_stats_percentile (self, o, ZSAT_LATENCY_STAGE, 99, now_us));
+        s_fmt_us (max, sizeof max,
+                  zsat_stats_percentile (self, o, ZSAT_LATENCY_STAGE, 100, now_us));
+        fprintf (out,
+                 "%-12.12s %-14.14s %4d %4.1f %4" PRId64 " %8.1f %8.1f %6" PRIu64 " %6" PRIu64
+                 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %8s %8s %8s\n",
+                 stage->host, stage->node, zsat_stats_instances (self, o, now_us),
+                 s_effective_busy (self, o, now_us), zsat_stats_idle (self, o, now_us),
+                 zsat_stats_rate (self, o, 1, now_us), zsat_stats_rate (self, o, 60, now_us),
+                 stage->counter[ZSAT_STAT_ERRORS], stage->counter[ZSAT_STAT_RETRIES],
+                 stage->counter[ZSAT_STAT_TIMEOUTS], stage->counter[ZSAT_STAT_FAILURES],
+                 stage->counter[ZSAT_STAT_DEAD_LETTERS], p50, p99, max);
+    }
+    if (self->stage_count == 1)
+        fprintf (out, "(no stage has reported yet)\n");
+    for (uint16_t o = 1; o < self->stage_count; o++) {
+        if (!s_first_of_host (self, o))
+            continue;
+        s_host_sum_t sum;
+        s_sum_host (self, self->stages[o].host, &sum, now_us);
+        fprintf (out,
+                 "%-12.12s %-14s %4" PRId64 " %4" PRId64 " %4" PRId64 " %8.1f %8.1f %6" PRIu64
+                 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
+                 self->stages[o].host, "(host total)", sum.instances, sum.busy, sum.idle,
+                 sum.rate_1s, sum.rate_1m, sum.counter[ZSAT_STAT_ERRORS],
+                 sum.counter[ZSAT_STAT_RETRIES], sum.counter[ZSAT_STAT_TIMEOUTS],
+                 sum.counter[ZSAT_STAT_FAILURES], sum.counter[ZSAT_STAT_DEAD_LETTERS]);
+    }
+    fprintf (out, "\n");
+    for (int g = 0; g < ZSAT_GLOBAL_COUNT; g++)
+        fprintf (out, "%s=%" PRIu64 "%s", s_global_names[g], self->global[g],
+                 g + 1 < ZSAT_GLOBAL_COUNT ? " " : "\n");
+    fclose (out);
+    return text;
+}
+
+//  --- selftest ---
+
+static void
+s_test_histogram (void)
+{
+    for (int64_t v = 0; v < 5000000; v = v * 3 / 2 + 1) {
+        int b = s_bucket (v);
+        assert (s_bucket_top (b) >= v);
+        assert (b == 0 || s_bucket_top (b - 1) < v);
+    }
+    zsat_stats_t *s = zsat_stats_new ();
+    zsat_event_source_t src = {.host = "a", .node = "cpu", .wid = 1, .pid = 10};
+    int64_t now = 600000000;  //  minute 10
+    uint16_t o = zsat_stats_source (s, &src, now, NULL);
+    assert (o == 1);
+    assert (zsat_stats_percentile (s, o, ZSAT_LATENCY_STAGE, 50, now) == -1);
+    for (int i = 1; i <= 1000; i++)
+        zsat_stats_latency (s, o, ZSAT_LATENCY_STAGE, i * 1000, now);
+    int64_t p50 = zsat_stats_percentile (s, o, ZSAT_LATENCY_STAGE, 50, now);
+    int64_t p99 = zsat_stats_percentile (s, o, ZSAT_LATENCY_STAGE, 99, now);
+    assert (p50 >= 500000 && p50 <= 500000 * 5 / 4);
+    assert (p99 >= 990000 && p99 <= 1000000);
+    assert (zsat_stats_percentile (s, o, ZSAT_LATENCY_STAGE, 100, now) == 1000000);
+    zsat_stats_latency (s, o, ZSAT_LATENCY_STAGE, -5, now);  //  skew: counted as 0
+    //  next minute: still visible; two minutes later: gone
+    assert (zsat_stats_percentile (s, o, ZSAT_LATENCY_STAGE, 100, now + 60000000) == 1000000);
+    zsat_stats_latency (s, o, ZSAT_LATENCY_STAGE, 7, now + 60000000);
+    assert (zsat_stats_percentile (s, o, ZSAT_LATENCY_STAGE, 100, now + 120000000) == 7);
+    assert (zsat_stats_percentile (s, o, ZSAT_LATENCY_STAGE, 50, now + 180000000) == -1);
+    zsat_stats_destroy (&s);
+}
+
+static void
+s_feed (zsat_stats_t *s, uint16_t o, uint32_t node, int event, const char *detail, int64_t now)
+{
+    zsat_event_rec_t rec = {.event = (uint8_t)event, .task_id = 1};
+    snprintf (rec.detail, sizeof rec.detail, "%s", detail ? detail : "");
+    zsat_stats_on_record (s, o, node, &rec, now);
+}
+
+static void
+s_test_counts (void)
+{
+    zsat_stats_t *s = zsat_stats_new ();
+    int64_t now = 1000000000;
+    zsat_event_source_t w1 = {.host = "a", .node = "cpu", .wid = 1, .pid = 11, .version = "0.1"};
+    zsat_event_source_t w2 = {.host = "a", .node = "cpu", .wid = 2, .pid = 12, .version = "0.1"};
+    uint32_t n1, n2;
+    uint16_t o = zsat_stats_source (s, &w1, now, &n1);
+    assert (zsat_stats_source (s, &w2, now, &n2) == o && n1 != n2);
+    assert (zsat_stats_origin_find (s, "a", "cpu") == o &&
+            zsat_stats_origin_find (s, "b", "x") == 0);
+    s_feed (s, o, n1, ZSAT_EV_HEARTBEAT, "in=5 out=4 bogus errors=1 junk=9 dead=2", now);
+    s_feed (s, o, n2, ZSAT_EV_HEARTBEAT, "", now);
+    assert (zsat_stats_instances (s, o, now) == 2 && zsat_stats_idle (s, o, now) == 2);
+    s_feed (s, o, n1, ZSAT_EV_BEGIN, NULL, now);
+    assert (zsat_stats_busy (s, o) == 1 && zsat_stats_idle (s, o, now) == 1);
+    s_feed (s, o, n1, ZSAT_EV_END, NULL, now);
+    s_feed (s, o, n1, ZSAT_EV_ERROR, NULL, now);  //  no BEGIN: busy stays at 0
+
+    assert (zsat_stats_busy (s, o) == 0);
+    for (int i = 0; i < 30; i++)
+        s_feed (s, o, n1, ZSAT_EV_HAPPY_END, NULL, now + 1000000 + i);
+    //  rates: 1 s window sees the last full second, 1 min the average
+    assert (zsat_stats_rate (s, o, 1, now + 2000000) == 30);
+    assert (zsat_stats_rate (s, o, 60, now + 2000000) == 31.0 / 60);
+    assert (zsat_stats_rate (s, o, 1, now + 3000000) == 0);
+    assert (zsat_stats_rate (s, o, 60, now + 100000000) == 0);
+    assert (zsat_stats_counter (s, o, ZSAT_STAT_ENDS) == 31);
+    assert (zsat_stats_counter (s, o, ZSAT_STAT_ERRORS) == 1);
+    zsat_stats_add (s, o, ZSAT_STAT_FAILURES, 2);
+    assert (zsat_stats_counter (s, o, ZSAT_STAT_FAILURES) == 2);
+    //  a worker busy all the time, though its BEGIN and END arrive together: 5 s of 1 s spans
+    //  make a utilization of 1, so one of the two instances is idle
+    int64_t later = now + 100000000;
+    for (int sec = 0; sec < ZSAT_STATS_UTIL_S; sec++)
+        zsat_stats_latency (s, o, ZSAT_LATENCY_STAGE, 1000000, later + sec * 1000000);
+    later += ZSAT_STATS_UTIL_S * 1000000;
+    s_feed (s, o, n1, ZSAT_EV_HEARTBEAT, "", later);
+    s_feed (s, o, n2, ZSAT_EV_HEARTBEAT, "", later);
+    assert (zsat_stats_utilization (s, o, later) == 1.0);
+    assert (zsat_stats_busy (s, o) == 0 && zsat_stats_idle (s, o, later) == 1);
+    assert (zsat_stats_utilization (s, o, later + 60000000) == 0);
+    //  heartbeats go stale
+    assert (zsat_stats_instances (s, o, later + ZSAT_HEARTBEAT_STALE + 1) == 0);
+    //  types
+    assert (zsat_stats_type (s, "cpu") == 1 && zsat_stats_type (s, "mem") == 2);
+    assert (zsat_stats_type (s, "cpu") == 1 && zsat_stats_type (s, "") == 0);
+    assert (streq (zsat_stats_type_name (s, 2), "mem") &&
+            streq (zsat_stats_type_name (s, 99), "?"));
+    //  outputs
+    zsat_jsonw_t *json = zsat_jsonw_new ();
+    zsat_jsonw_object (json, NULL);
+    zsat_stats_write (s, json, now);
+    zsat_stats_write_nodes (s, json, now);
+    zsat_jsonw_end (json);
+    assert (strstr (zsat_jsonw_text (json), "\"node\":\"cpu\""));
+    assert (strstr (zsat_jsonw_text (json), "\"dead\":2"));
+    assert (strstr (zsat_jsonw_text (json), "\"version\":\"0.1\""));
+    zsat_jsonw_destroy (&json);
+    char *table = zsat_stats_table (s, now);
+    assert (table && strstr (table, "cpu") && strstr (table, "(host total)"));
+    free (table);
+    zsat_stats_destroy (&s);
+}
+
+static void
+s_test_overflow (void)
+{
+    zsat_stats_t *s = zsat_stats_new ();
+    zsat_event_source_t src = {.host = "h", .wid = 0};
+    for (int i = 0; i < ZSAT_STATS_ORIGINS + 10; i++) {
+        snprintf (src.node, sizeof src.node, "n%d", i);
+        uint16_t o = zsat_stats_source (s, &src, 1, NULL);
+        assert (i < ZSAT_STATS_ORIGINS - 1 ? o == i + 1 : o == 0);
+    }
+    assert (zsat_stats_global (s, ZSAT_GLOBAL_OVERFLOW) >= 11);
+    assert (zsat_stats_origin_count (s) == ZSAT_STATS_ORIGINS);
+    zsat_stats_destroy (&s);
+    zsat_stats_destroy (&s);
+}
+
+void
+zsat_stats_test (bool verbose)
+{
+    printf (" * zsat_stats: ");
+    s_test_histogram ();
+    s_test_counts ();
+    s_test_overflow ();
+    printf ("OK\n");
+}

@@ -1,0 +1,112 @@
+/*  zsat_stats - the tracker's live numbers: per stage (a node on a host, an "origin"),
+    per host (sums of its stages) and per node instance (heartbeats: pid, version, the
+    node's own counters). Rates over 1 s and 1 min, latency percentiles from log-bucket
+    histograms (no per-sample storage). Fixed-size tables; names beyond them fall into one
+    overflow origin "?" and are counted. The clock is passed in. No sockets.
+*/
+#ifndef ZSAT_STATS_H_INCLUDED
+#define ZSAT_STATS_H_INCLUDED
+#include "zsat.h"
+#include "zsat_jsonw.h"
+
+#define ZSAT_STATS_ORIGINS   1024     //  stage@host pairs (origin 0 is the overflow "?")
+#define ZSAT_STATS_NODES     4096     //  node instances (host, node, wid)
+#define ZSAT_STATS_TYPES     4096     //  job types (type 0 is "?")
+#define ZSAT_HEARTBEAT_STALE 3000000  //  us without heartbeat before an instance is not counted
+#define ZSAT_STATS_UTIL_S    5        //  seconds the utilization is averaged over
+
+//  Per-stage counters.
+typedef enum {
+    ZSAT_STAT_EVENTS,        //  every record from the stage
+    ZSAT_STAT_BEGINS,        //  BEGIN
+    ZSAT_STAT_ENDS,          //  END or HAPPY_END: vectors done at this stage
+    ZSAT_STAT_ERRORS,        //  ERROR reported
+    ZSAT_STAT_TIMEOUTS,      //  TIMEOUT reported, or deadline passed (tracker)
+    ZSAT_STAT_RETRIES,       //  RETRY reported, or RESEND decided (tracker)
+    ZSAT_STAT_FAILURES,      //  FAILURE decided (tracker)
+    ZSAT_STAT_DEAD_LETTERS,  //  DEAD_LETTER reported
+    ZSAT_STAT_COUNT
+} zsat_stat_t;
+
+//  Tracker-wide counters.
+typedef enum {
+    ZSAT_GLOBAL_BATCHES,       //  event messages received
+    ZSAT_GLOBAL_RECORDS,       //  records in them
+    ZSAT_GLOBAL_BAD_MESSAGES,  //  malformed messages or requests, dropped
+    ZSAT_GLOBAL_UNTRACKED,     //  events for a task the table does not hold
+    ZSAT_GLOBAL_LATE,          //  events for a task already finished
+    ZSAT_GLOBAL_UNEXPECTED,    //  events no FSM row expects in the task's state
+    ZSAT_GLOBAL_EVICTED,       //  tasks evicted because the table was full
+    ZSAT_GLOBAL_REFUSED,       //  new tasks refused because the table was full
+    ZSAT_GLOBAL_RESENDS,       //  RESEND published
+    ZSAT_GLOBAL_FAILURES,      //  FAILURE published
+    ZSAT_GLOBAL_HAPPY_ENDS,    //  tasks ended well
+    ZSAT_GLOBAL_OVERFLOW,      //  names that did not fit the tables
+    ZSAT_GLOBAL_COUNT
+} zsat_global_t;
+
+//  Latencies kept per stage.
+typedef enum {
+    ZSAT_LATENCY_STAGE,  //  BEGIN -> END at the stage (one emitter's clock)
+    ZSAT_LATENCY_TASK,   //  first event -> HAPPY_END, recorded at the last stage
+    ZSAT_LATENCY_COUNT
+} zsat_latency_t;
+
+typedef struct zsat_stats_t zsat_stats_t;
+
+//  Creates empty stats. Returns NULL when memory is short.
+zsat_stats_t *zsat_stats_new (void);
+void zsat_stats_destroy (zsat_stats_t **self_p);
+
+//  Notes a batch from source: returns the source's origin id (0 when the table is full) and
+//  sets *node_id (the instance's row, or UINT32_MAX when that table is full).
+uint16_t zsat_stats_source (zsat_stats_t *self, const zsat_event_source_t *source, int64_t now_us,
+                            uint32_t *node_id);
+//  Counts one record reported by a node (busy, rates, errors, heartbeats...).
+void zsat_stats_on_record (zsat_stats_t *self, uint16_t origin, uint32_t node_id,
+                           const zsat_event_rec_t *rec, int64_t now_us);
+//  Adds n to a stage counter (the tracker's own decisions: timeouts, retries, failures).
+void zsat_stats_add (zsat_stats_t *self, uint16_t origin, zsat_stat_t which, uint64_t n);
+void zsat_stats_global_add (zsat_stats_t *self, zsat_global_t which, uint64_t n);
+uint64_t zsat_stats_global (zsat_stats_t *self, zsat_global_t which);
+uint64_t zsat_stats_counter (zsat_stats_t *self, uint16_t origin, zsat_stat_t which);
+//  Records one latency sample (microseconds; negative ones, from clock skew, count as 0).
+void zsat_stats_latency (zsat_stats_t *self, uint16_t origin, zsat_latency_t which,
+                         int64_t latency_us, int64_t now_us);
+//  Percentile (0..100) of the last one to two minutes of samples, or -1 when none.
+int64_t zsat_stats_percentile (zsat_stats_t *self, uint16_t origin, zsat_latency_t which,
+                               double pct, int64_t now_us);
+
+//  Interns a job type; returns its id (0 = "?" when the table is full or type is empty).
+uint16_t zsat_stats_type (zsat_stats_t *self, const char *type);
+const char *zsat_stats_type_name (zsat_stats_t *self, uint16_t type);
+//  Origins: ids 0..count-1, names ("?" for 0).
+size_t zsat_stats_origin_count (zsat_stats_t *self);
+const char *zsat_stats_origin_host (zsat_stats_t *self, uint16_t origin);
+const char *zsat_stats_origin_node (zsat_stats_t *self, uint16_t origin);
+//  Looks up an origin without creating it; returns 0 when unknown.
+uint16_t zsat_stats_origin_find (zsat_stats_t *self, const char *host, const char *node);
+
+//  BEGIN not yet matched by END/HAPPY_END/ERROR at the stage.
+int64_t zsat_stats_busy (zsat_stats_t *self, uint16_t origin);
+//  Instances of the stage that sent a heartbeat in the last ZSAT_HEARTBEAT_STALE.
+int zsat_stats_instances (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+//  Busy workers on average over the last ZSAT_STATS_UTIL_S full seconds: the sum of the
+//  BEGIN->END spans that ended then, per second. Unlike `busy` it sees a worker that is
+//  always busy even when its node sends BEGIN and END in the same event batch.
+double zsat_stats_utilization (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+//  Idle workers: instances - max (busy, utilization), rounded, never below 0.
+int64_t zsat_stats_idle (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+//  Vectors done per second: over the last full second (window_s 1) or minute (60).
+double zsat_stats_rate (zsat_stats_t *self, uint16_t origin, int window_s, int64_t now_us);
+
+//  Writes "stages", "hosts" and "tracker" members into an open JSON object.
+void zsat_stats_write (zsat_stats_t *self, zsat_jsonw_t *json, int64_t now_us);
+//  Writes a "nodes" member (heartbeat info of every instance) into an open JSON object.
+void zsat_stats_write_nodes (zsat_stats_t *self, zsat_jsonw_t *json, int64_t now_us);
+//  Returns the status table as text for a terminal (caller frees), NULL when out of memory.
+char *zsat_stats_table (zsat_stats_t *self, int64_t now_us);
+
+void zsat_stats_test (bool verbose);
+
+#endif

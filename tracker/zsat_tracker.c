@@ -1,0 +1,1015 @@
+/*  zsat_tracker - the tracker node actor.
+
+    Owns three bound sockets: PULL "events" (zsat_evbatch messages from every node), PUB
+    "state" (topic + JSON: stats every second, RESEND.<host>, SCALE.<host>, BREAKER,
+    FAILURE, ALERT) and REP "query" ("STATUS", "NODES", "TRACE <task_id>", each also with
+    a " TEXT" suffix for terminals). Everything else is plain data: zsat_fsm (tasks,
+    deadlines), zsat_stats, zsat_scaler, zsat_breaker, fed with the wall clock. A bad
+    message or request is counted (bad_messages) and dropped; nothing a peer sends can
+    stop the loop.
+*/
+#include "zsat_tracker.h"
+#include "zsat_breaker.h"
+#include "zsat_fsm.h"
+#include "zsat_jsonw.h"
+#include "zsat_scaler.h"
+#include "zsat_stats.h"
+#include <errno.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+
+#define DRAIN_MAX    256        //  event messages per wake, so queries and timers are never starved
+#define EVENTS_HWM   100000     //  batches queued: senders use DONTWAIT and count their drops
+#define EVENTS_MAX   (1 << 20)  //  a batch of 1024 records is well under 1 MiB
+#define QUERY_MAX    4096
+#define STATE_HWM    100000  //  PUB drops for a slow subscriber: keep bursts of FAILURE
+#define STATE_LINGER 200     //  ms to flush the last FAILUREs at exit
+
+typedef struct {
+    zsat_topology_t *topology;
+    char host[ZSAT_NAME_MAX];
+    char node[ZSAT_NAME_MAX];
+    zsock_t *events;
+    zsock_t *state;
+    zsock_t *query;
+    zpoller_t *poller;
+    zsat_tracker_policy_t policy;  //  copy: max_tasks clamped
+    zsat_stats_t *stats;
+    zsat_fsm_t *fsm;
+    zsat_scaler_t *scaler;
+    zsat_breaker_t *breaker;
+    zsat_jsonw_t *json;
+    int64_t started_us;
+    int64_t next_stats_us;
+    //  the batch being decoded
+    uint16_t batch_origin;
+    uint32_t batch_node;
+    int64_t batch_now;
+    bool batch_ready;
+    zsat_event_source_t batch_source;
+    int8_t origin_is_stage[ZSAT_STATS_ORIGINS];  //  0 unknown, 1 stage, -1 not (cache)
+    char who[2 * ZSAT_NAME_MAX];                 //  "host.node", for log lines
+    int64_t bad_logged_us;                       //  last log line about bad messages
+    uint64_t bad_unlogged;                       //  bad messages since that line
+    char reason[256];
+} self_t;
+
+static int64_t
+s_now (void)
+{
+    return zclock_usecs ();
+}
+
+//  A binding ipc endpoint needs its directory; the run directory is private (0700).
+static void
+s_make_ipc_dirs (const char *endpoints)
+{
+    char copy[512];
+    snprintf (copy, sizeof copy, "%s", endpoints);
+    for (char *e = strtok (copy, ","); e; e = strtok (NULL, ",")) {
+        if (strncmp (e, "@ipc://", 7) != 0)
+            continue;
+        char *path = e + 7;
+        for (char *slash = strchr (path + 1, '/'); slash; slash = strchr (slash + 1, '/')) {
+            *slash = 0;
+            mkdir (path, 0700);
+            *slash = '/';
+        }
+    }
+}
+
+static zsock_t *
+s_open (self_t *self, const zsat_socket_t *spec)
+{
+    zsock_t *sock = zsock_new (spec->socket_type);
+    if (!sock)
+        return NULL;
+    s_make_ipc_dirs (spec->endpoint);
+    if (zsock_attach (sock, spec->endpoint, true) != 0) {
+        snprintf (self->reason, sizeof self->reason, "cannot bind %s: %s", spec->endpoint,
+                  zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+    }
+    return sock;
+}
+
+static void
+s_publish (self_t *self, const char *topic, const char *json)
+{
+    //  PUB never blocks: past the HWM a slow subscriber loses messages (zmq counts nothing)
+    zstr_sendm (self->state, topic);
+    zstr_send (self->state, json);
+}
+
+static void
+s_on_emit (const char *topic, const char *json, void *arg)
+{
+    s_publish ((self_t *)arg, topic, json);
+}
+
+//  System nodes are neither scaled nor broken: they are not stages of the data path.
+static bool
+s_is_stage (self_t *self, const char *node_name)
+{
+    const zsat_node_t *node = zsat_topology_node_find (self->topology, node_name);
+    if (!node)
+        return false;
+    const zsat_kind_t *kind = zsat_kind_find (node->kind);
+    if (kind)
+        return kind->role != ZSAT_ROLE_SYSTEM;
+    static const char *systems[] = {"tracker", "scheduler", "orchester", "buffer", "launcher"};
+    for (size_t i = 0; i < sizeof systems / sizeof systems[0]; i++)
+        if (streq (node->kind, systems[i]))
+            return false;
+    return true;
+}
+
+static const char *
+s_alternate (self_t *self, const char *stage)
+{
+    for (size_t r = 0; r < zsat_topology_route_count (self->topology); r++) {
+        const zsat_route_t *route = zsat_topology_route (self->topology, r);
+        for (size_t n = 0; n < route->node_count; n++)
+            if (streq (route->nodes[n], stage) && route->alternate)
+                return route->alternate;
+    }
+    return NULL;
+}
+
+//  s_is_stage for an origin, cached: outcomes come at the rate of events.
+static bool
+s_origin_is_stage (self_t *self, uint16_t origin)
+{
+    if (origin == 0 || origin >= ZSAT_STATS_ORIGINS)
+        return false;
+    if (!self->origin_is_stage[origin])
+        self->origin_is_stage[origin] =
+            s_is_stage (self, zsat_stats_origin_node (self->stats, origin)) ? 1 : -1;
+    return self->origin_is_stage[origin] > 0;
+}
+
+static void
+s_on_outcome (uint16_t origin, bool ok, int64_t now_us, void *arg)
+{
+    self_t *self = (self_t *)arg;
+    if (s_origin_is_stage (self, origin))
+        zsat_breaker_outcome (self->breaker, zsat_stats_origin_node (self->stats, origin), ok,
+                              now_us);
+}
+
+static void
+s_on_breaker (const zsat_breaker_change_t *change, void *arg)
+{
+    self_t *self = (self_t *)arg;
+    const char *alternate = s_alternate (self, change->stage);
+    zsat_jsonw_t *json = self->json;
+    zsat_jsonw_reset (json);
+    zsat_jsonw_object (json, NULL);
+    zsat_jsonw_str (json, "stage", change->stage);
+    zsat_jsonw_str (json, "state", zsat_breaker_state_name (change->state));
+    if (alternate)
+        zsat_jsonw_str (json, "alternate", alternate);
+    else
+        zsat_jsonw_str (json, "alternate", "");
+    zsat_jsonw_uint (json, "failures", change->failures);
+    zsat_jsonw_uint (json, "tasks", change->tasks);
+    zsat_jsonw_double (json, "ratio", change->ratio);
+    zsat_jsonw_end (json);
+    s_publish (self, "BREAKER", zsat_jsonw_text (json));
+    zsat_log_line (stderr, ZSAT_LOG_INFO, self->who,
+                   "breaker of %s: %s (%" PRIu64 " failures of %" PRIu64 " tasks)", change->stage,
+                   zsat_breaker_state_name (change->state), change->failures, change->tasks);
+    if (change->state != ZSAT_BREAKER_OPEN)
+        return;
+    zsat_jsonw_reset (json);
+    zsat_jsonw_object (json, NULL);
+    zsat_jsonw_str (json, "kind", "breaker");
+    zsat_jsonw_str (json, "stage", change->stage);
+    zsat_jsonw_str (json, "state", "open");
+    zsat_jsonw_uint (json, "failures", change->failures);
+    zsat_jsonw_uint (json, "tasks", change->tasks);
+    zsat_jsonw_double (json, "ratio", change->ratio);
+    zsat_jsonw_double (json, "threshold", self->policy.breaker_threshold);
+    zsat_jsonw_int (json, "window_ms", self->policy.breaker_window_ms);
+    zsat_jsonw_end (json);
+    s_publish (self, "ALERT", zsat_jsonw_text (json));
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    if (*self_p) {
+        self_t *self = *self_p;
+        zpoller_destroy (&self->poller);
+        zsock_destroy (&self->events);
+        zsock_destroy (&self->state);
+        zsock_destroy (&self->query);
+        zsat_fsm_destroy (&self->fsm);
+        zsat_scaler_destroy (&self->scaler);
+        zsat_breaker_destroy (&self->breaker);
+        zsat_stats_destroy (&self->stats);
+        zsat_jsonw_destroy (&self->json);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static int
+s_open_sockets (self_t *self)
+{
+    zsat_socket_t sockets[8];
+    int count = zsat_topology_sockets (self->topology, self->node, self->host, sockets, 8);
+    if (count < 0) {
+        snprintf (self->reason, sizeof self->reason, "node '%s' does not run on host '%s'",
+                  self->node, self->host);
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        zsock_t **slot = streq (sockets[i].name, "events")  ? &self->events
+                         : streq (sockets[i].name, "state") ? &self->state
+                         : streq (sockets[i].name, "query") ? &self->query
+                                                            : NULL;
+        if (slot && !*slot && !(*slot = s_open (self, &sockets[i])))
+            return -1;
+    }
+    if (!self->events || !self->state || !self->query) {
+        snprintf (self->reason, sizeof self->reason, "the topology gives '%s' no tracker sockets",
+                  self->node);
+        return -1;
+    }
+    zsock_set_rcvhwm (self->events, EVENTS_HWM);
+    zsock_set_maxmsgsize (self->events, EVENTS_MAX);
+    zsock_set_sndhwm (self->state, STATE_HWM);
+    zsock_set_linger (self->state, STATE_LINGER);
+    zsock_set_maxmsgsize (self->query, QUERY_MAX);
+    return 0;
+}
+
+static self_t *
+s_self_new (const zsat_node_args_t *args, char *reason, size_t cap)
+{
+    self_t *self = (self_t *)calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->topology = args->topology;
+    snprintf (self->host, sizeof self->host, "%s", args->host);
+    snprintf (self->node, sizeof self->node, "%s", args->node);
+    snprintf (self->who, sizeof self->who, "%s.%s", self->host, self->node);
+    self->policy = *zsat_topology_policy (args->topology);
+    if (self->policy.max_tasks > 100000000)
+        self->policy.max_tasks = 100000000;  //  the table's own bound; 12.8 GB at that
+    self->started_us = s_now ();
+    self->next_stats_us = self->started_us + ZSAT_TRACKER_STATS_US;
+    self->stats = zsat_stats_new ();
+    self->json = zsat_jsonw_new ();
+    self->scaler = zsat_scaler_new (&self->policy);
+    self->breaker = zsat_breaker_new (&self->policy, s_on_breaker, self);
+    if (self->stats)
+        self->fsm = zsat_fsm_new (&self->policy, self->stats, self->started_us);
+    if (!self->stats || !self->json || !self->scaler || !self->breaker || !self->fsm)
+        snprintf (self->reason, sizeof self->reason,
+                  "cannot allocate the tracker for %" PRId64 " tasks", self->policy.max_tasks);
+    else if (s_open_sockets (self) == 0) {
+        zsat_fsm_set_emit (self->fsm, s_on_emit, self);
+        zsat_fsm_set_outcome (self->fsm, s_on_outcome, self);
+        self->poller = zpoller_new (self->events, self->query, NULL);
+        if (self->poller)
+            return self;
+    }
+    snprintf (reason, cap, "%s", *self->reason ? self->reason : "out of memory");
+    s_self_destroy (&self);
+    return NULL;
+}
+
+//  --- events ---
+
+static void
+s_republish_alert (self_t *self, const zsat_event_rec_t *rec)
+{
+    zsat_jsonw_t *json = self->json;
+    zsat_jsonw_reset (json);
+    zsat_jsonw_object (json, NULL);
+    zsat_jsonw_str (json, "kind", "node");
+    zsat_jsonw_str (json, "host", self->batch_source.host);
+    zsat_jsonw_str (json, "node", self->batch_source.node);
+    zsat_jsonw_uint (json, "wid", self->batch_source.wid);
+    zsat_jsonw_str (json, "detail", rec->detail);
+    zsat_jsonw_end (json);
+    s_publish (self, "ALERT", zsat_jsonw_text (json));
+}
+
+static int
+s_on_record (const zsat_event_rec_t *rec, void *arg)
+{
+    self_t *self = (self_t *)arg;
+    if (!self->batch_ready) {
+        //  the decoder fills the source before the first record
+        self->batch_origin = zsat_stats_source (self->stats, &self->batch_source, self->batch_now,
+                                                &self->batch_node);
+        self->batch_ready = true;
+    }
+    zsat_stats_on_record (self->stats, self->batch_origin, self->batch_node, rec, self->batch_now);
+    zsat_fsm_on_record (self->fsm, self->batch_origin, rec, self->batch_now);
+    if (rec->event == ZSAT_EV_ALERT)
+        s_republish_alert (self, rec);
+    return 0;
+}
+
+//  Counts a bad message; says so in the log at most every BAD_LOG_US, so a flood of
+//  garbage cannot flood the log too.
+#define BAD_LOG_US 10000000
+static void
+s_bad_message (self_t *self, const char *why, int64_t now_us)
+{
+    zsat_stats_global_add (self->stats, ZSAT_GLOBAL_BAD_MESSAGES, 1);
+    self->bad_unlogged++;
+    if (now_us - self->bad_logged_us < BAD_LOG_US)
+        return;
+    zsat_log_line (stderr, ZSAT_LOG_WARN, self->who,
+                   "%" PRIu64 " bad message(s) dropped; the last: %s", self->bad_unlogged, why);
+    self->bad_logged_us = now_us;
+    self->bad_unlogged = 0;
+}
+
+//  Handles one decoded-or-not batch body. Returns the records applied, -1 when bad.
+static int
+s_handle_batch (self_t *self, const uint8_t *data, size_t size, int64_t now_us)
+{
+    self->batch_ready = false;
+    self->batch_now = now_us;
+    zsat_error_t err;
+    int rc = zsat_evbatch_decode (data, size, &self->batch_source, s_on_record, self, &err);
+    if (rc < 0)
+        s_bad_message (self, err.text, now_us);
+    else
+        zsat_stats_global_add (self->stats, ZSAT_GLOBAL_BATCHES, 1);
+    return rc;
+}
+
+//  Receives one message without waiting: frame "zsat.ev" then the body, nothing more.
+//  Returns 1 when one was handled (well or counted bad), 0 when none was waiting.
+static int
+s_recv_batch (self_t *self, int64_t now_us)
+{
+    void *handle = zsock_resolve (self->events);
+    zmq_msg_t topic, body;
+    zmq_msg_init (&topic);
+    if (zmq_msg_recv (&topic, handle, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close (&topic);
+        return 0;
+    }
+    bool good = zmq_msg_size (&topic) == strlen (ZSAT_EVBATCH_TOPIC) &&
+                memcmp (zmq_msg_data (&topic), ZSAT_EVBATCH_TOPIC, zmq_msg_size (&topic)) == 0 &&
+                zmq_msg_more (&topic);
+    bool more = zmq_msg_more (&topic);
+    zmq_msg_close (&topic);
+    zmq_msg_init (&body);
+    int frames = 1;
+    //  read every remaining frame of the message, so the next one starts clean
+    while (more && zmq_msg_recv (&body, handle, 0) >= 0) {
+        more = zmq_msg_more (&body);
+        if (++frames == 2 && !more && good)
+            s_handle_batch (self, (const uint8_t *)zmq_msg_data (&body), zmq_msg_size (&body),
+                            now_us);
+    }
+    zmq_msg_close (&body);
+    if (!good || frames != 2)
+        s_bad_message (self, "not two frames \"zsat.ev\" + body", now_us);
+    return 1;
+}
+
+//  --- state feed and queries ---
+
+//  True when no earlier origin has the same node (one breaker per node, whatever the host).
+static bool
+s_first_of_node (self_t *self, uint16_t origin)
+{
+    const char *node = zsat_stats_origin_node (self->stats, origin);
+    for (uint16_t o = 1; o < origin; o++)
+        if (streq (zsat_stats_origin_node (self->stats, o), node))
+            return false;
+    return true;
+}
+
+static void
+s_write_status (self_t *self, zsat_jsonw_t *json, int64_t now_us)
+{
+    zsat_jsonw_object (json, NULL);
+    zsat_jsonw_object (json, "tracker");
+    zsat_jsonw_str (json, "host", self->host);
+    zsat_jsonw_str (json, "node", self->node);
+    zsat_jsonw_str (json, "version", ZSAT_VERSION);
+    zsat_jsonw_int (json, "pid", getpid ());
+    zsat_jsonw_int (json, "time_us", now_us);
+    zsat_jsonw_int (json, "uptime_s", (now_us - self->started_us) / 1000000);
+    zsat_jsonw_uint (json, "tasks", zsat_fsm_size (self->fsm));
+    zsat_jsonw_uint (json, "live", zsat_fsm_live (self->fsm));
+    zsat_jsonw_uint (json, "capacity", zsat_fsm_capacity (self->fsm));
+    zsat_jsonw_uint (json, "table_bytes", zsat_fsm_footprint (self->fsm));
+    zsat_jsonw_end (json);
+    zsat_stats_write (self->stats, json, now_us);
+    zsat_jsonw_object (json, "breakers");
+    for (uint16_t o = 1; o < zsat_stats_origin_count (self->stats); o++) {
+        const char *node = zsat_stats_origin_node (self->stats, o);
+        if (s_first_of_node (self, o) && s_is_stage (self, node))
+            zsat_jsonw_str (json, node,
+                            zsat_breaker_state_name (zsat_breaker_state (self->breaker, node)));
+    }
+    zsat_jsonw_end (json);
+    zsat_jsonw_end (json);
+}
+
+static void
+s_publish_stats (self_t *self, int64_t now_us)
+{
+    zsat_jsonw_reset (self->json);
+    s_write_status (self, self->json, now_us);
+    s_publish (self, "stats", zsat_jsonw_text (self->json));
+}
+
+static void
+s_write_scale (self_t *self, const zsat_node_t *node, uint16_t origin,
+               const zsat_scale_decision_t *why)
+{
+    zsat_jsonw_t *json = self->json;
+    zsat_jsonw_reset (json);
+    zsat_jsonw_object (json, NULL);
+    zsat_jsonw_str (json, "node", node->name);
+    zsat_jsonw_int (json, "delta", why->delta);
+    zsat_jsonw_str (json, "host", zsat_stats_origin_host (self->stats, origin));
+    zsat_jsonw_int (json, "idle", why->idle);
+    zsat_jsonw_int (json, "busy", zsat_stats_busy (self->stats, origin));
+    zsat_jsonw_int (json, "instances", why->instances);
+    zsat_jsonw_int (json, "held_ms", why->held_ms);
+    zsat_jsonw_int (json, "low", why->low);
+    zsat_jsonw_int (json, "high", why->high);
+    zsat_jsonw_int (json, "min", node->min_instances);
+    zsat_jsonw_int (json, "max", node->max_instances);
+    zsat_jsonw_end (json);
+}
+
+//  One observation per stage and host; a decision goes out on SCALE.<host>.
+static void
+s_scale (self_t *self, int64_t now_us)
+{
+    for (uint16_t o = 1; o < zsat_stats_origin_count (self->stats); o++) {
+        const char *host = zsat_stats_origin_host (self->stats, o);
+        const zsat_node_t *node =
+            zsat_topology_node_find (self->topology, zsat_stats_origin_node (self->stats, o));
+        if (!node || !s_is_stage (self, node->name) || !zsat_topology_node_on_host (node, host))
+            continue;
+        zsat_scale_decision_t why;
+        int delta = zsat_scaler_observe (self->scaler, o, zsat_stats_idle (self->stats, o, now_us),
+                                         zsat_stats_instances (self->stats, o, now_us),
+                                         node->min_instances, node->max_instances, now_us, &why);
+        if (!delta)
+            continue;
+        s_write_scale (self, node, o, &why);
+        char topic[ZSAT_NAME_MAX + 8];
+        snprintf (topic, sizeof topic, "SCALE.%s", host);
+        s_publish (self, topic, zsat_jsonw_text (self->json));
+        zsat_log_line (stderr, ZSAT_LOG_INFO, self->who,
+                       "scale %s on %s by %+d (idle %" PRId64 " of %d for %" PRId64 " ms)",
+                       node->name, host, delta, why.idle, why.instances, why.held_ms);
+    }
+}
+
+//  Writes a task's timeline for a terminal into *text (caller frees).
+static void
+s_trace_text (self_t *self, uint64_t task_id, char **text)
+{
+    *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (text, &size);
+    if (!out)
+        return;
+    zsat_task_mark_t marks[ZSAT_TASK_HISTORY];
+    const zsat_task_t *task = zsat_fsm_find (self->fsm, task_id);
+    if (!task)
+        fprintf (out, "task %" PRIu64 " is not retained by the tracker\n", task_id);
+    else {
+        fprintf (out, "task %" PRIu64 "  job %" PRIu64 "  type %s  state %s  retry %u  seq %u\n",
+                 task->task_id, task->job_id, zsat_stats_type_name (self->stats, task->type),
+                 zsat_fsm_state_name (task->state), task->retry, task->seq);
+        size_t count = zsat_tasks_history (task, marks);
+        if (task->marks > count)
+            fprintf (out, "  (%u%s events: the first and the last %zu retained)\n", task->marks,
+                     task->marks == 255 ? "+" : "", count - 1);
+        for (size_t i = 0; i < count; i++)
+            fprintf (out, "  %+12.3f ms  %-13s %s@%s  retry %u\n", marks[i].dt / 100.0,
+                     zsat_fsm_event_name (marks[i].event),
+                     zsat_stats_origin_node (self->stats, marks[i].origin),
+                     zsat_stats_origin_host (self->stats, marks[i].origin), marks[i].retry);
+    }
+    fclose (out);
+}
+
+static char *
+s_status_text (self_t *self, int64_t now_us)
+{
+    char *table = zsat_stats_table (self->stats, now_us);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    if (!out) {
+        free (table);
+        return NULL;
+    }
+    fprintf (out,
+             "tracker %s@%s  zsat %s  up %" PRId64
+             "s  tasks %zu live, %zu retained, capacity %zu\n\n",
+             self->node, self->host, ZSAT_VERSION, (now_us - self->started_us) / 1000000,
+             zsat_fsm_live (self->fsm), zsat_fsm_size (self->fsm) - zsat_fsm_live (self->fsm),
+             zsat_fsm_capacity (self->fsm));
+    fputs (table ? table : "", out);
+    for (uint16_t o = 1; o < zsat_stats_origin_count (self->stats); o++) {
+        const char *node = zsat_stats_origin_node (self->stats, o);
+        int state = zsat_breaker_state (self->breaker, node);
+        if (s_first_of_node (self, o) && state != ZSAT_BREAKER_CLOSED)
+            fprintf (out, "breaker %s: %s\n", node, zsat_breaker_state_name (state));
+    }
+    fclose (out);
+    free (table);
+    return text;
+}
+
+static void
+s_json_error (zsat_jsonw_t *json, const char *error)
+{
+    zsat_jsonw_reset (json);
+    zsat_jsonw_object (json, NULL);
+    zsat_jsonw_str (json, "error", error);
+    zsat_jsonw_end (json);
+}
+
+//  Parses "TRACE <id>": returns true and sets *task_id for a plain decimal number.
+static bool
+s_parse_trace (const char *request, uint64_t *task_id)
+{
+    const char *digits = request + strlen ("TRACE ");
+    if (strncmp (request, "TRACE ", 6) != 0 || !isdigit ((unsigned char)*digits))
+        return false;
+    char *end;
+    errno = 0;
+    *task_id = strtoull (digits, &end, 10);
+    return errno == 0 && *end == 0;
+}
+
+//  Answers request (JSON in self->json, or text in *text when as_text); false when bad.
+static bool
+s_answer (self_t *self, const char *request, bool as_text, int64_t now_us, char **text)
+{
+    zsat_jsonw_t *json = self->json;
+    zsat_jsonw_reset (json);
+    uint64_t task_id;
+    if (streq (request, "STATUS")) {
+        if (as_text)
+            *text = s_status_text (self, now_us);
+        else
+            s_write_status (self, json, now_us);
+    }
+    else if (streq (request, "NODES")) {
+        zsat_jsonw_object (json, NULL);
+        zsat_stats_write_nodes (self->stats, json, now_us);
+        zsat_jsonw_end (json);
+    }
+    else if (s_parse_trace (request, &task_id)) {
+        if (as_text)
+            s_trace_text (self, task_id, text);
+        else {
+            zsat_jsonw_object (json, NULL);
+            if (zsat_fsm_trace (self->fsm, task_id, json) != 0) {
+                zsat_jsonw_uint (json, "task_id", task_id);
+                zsat_jsonw_str (json, "error", "task not retained by the tracker");
+            }
+            zsat_jsonw_end (json);
+        }
+    }
+    else {
+        s_json_error (json, "unknown request: expected STATUS, NODES or TRACE <task_id>, "
+                            "optionally followed by TEXT");
+        return false;
+    }
+    return true;
+}
+
+//  One request frame, one reply frame: REP must answer even nonsense, or it would stall.
+static void
+s_handle_query (self_t *self, int64_t now_us)
+{
+    zmsg_t *msg = zmsg_recv (self->query);
+    if (!msg)
+        return;
+    char *request = zmsg_size (msg) == 1 ? zmsg_popstr (msg) : NULL;
+    zmsg_destroy (&msg);
+    char *text = NULL;
+    bool good = false;
+    if (!request)
+        s_json_error (self->json, "a request is one frame");
+    else {
+        size_t len = strlen (request);
+        bool as_text = len > 5 && streq (request + len - 5, " TEXT");
+        if (as_text)
+            request[len - 5] = 0;
+        good = s_answer (self, request, as_text, now_us, &text);
+    }
+    if (!good)
+        zsat_stats_global_add (self->stats, ZSAT_GLOBAL_BAD_MESSAGES, 1);
+    zstr_send (self->query, text ? text : zsat_jsonw_text (self->json));
+    free (text);
+    zstr_free (&request);
+}
+
+//  --- the loop ---
+
+static void
+s_on_time (self_t *self, int64_t now_us)
+{
+    zsat_fsm_expire (self->fsm, now_us);
+    zsat_breaker_tick (self->breaker, now_us);
+    if (now_us < self->next_stats_us)
+        return;
+    s_publish_stats (self, now_us);
+    s_scale (self, now_us);
+    self->next_stats_us += ZSAT_TRACKER_STATS_US;
+    if (self->next_stats_us <= now_us)
+        self->next_stats_us = now_us + ZSAT_TRACKER_STATS_US;
+}
+
+static int
+s_poll_ms (self_t *self, int64_t now_us)
+{
+    int64_t wait_us = self->next_stats_us - now_us;
+    //  deadlines need the wheel turned every tick while tasks are in the table
+    if (zsat_fsm_size (self->fsm) && wait_us > ZSAT_FSM_TICK_US)
+        wait_us = ZSAT_FSM_TICK_US;
+    return wait_us > 0 ? (int)(wait_us / 1000) + 1 : 0;
+}
+
+//  Returns false on $TERM.
+static bool
+s_handle_pipe (self_t *self, zsock_t *pipe)
+{
+    char *command = zstr_recv (pipe);
+    if (!command)
+        return false;
+    bool running = !streq (command, "$TERM");
+    if (streq (command, "STATS")) {
+        zsat_jsonw_reset (self->json);
+        zsat_jsonw_object (self->json, NULL);
+        zsat_stats_write (self->stats, self->json, s_now ());
+        zsat_jsonw_uint (self->json, "tasks", zsat_fsm_size (self->fsm));
+        zsat_jsonw_end (self->json);
+        zstr_send (pipe, zsat_jsonw_text (self->json));
+    }
+    zstr_free (&command);
+    return running;
+}
+
+static bool
+s_readable (zsock_t *sock)
+{
+    return (zsock_events (sock) & ZMQ_POLLIN) != 0;
+}
+
+void
+zsat_tracker_actor (zsock_t *pipe, void *args)
+{
+    char reason[256] = "";
+    self_t *self = s_self_new ((const zsat_node_args_t *)args, reason, sizeof reason);
+    zsock_signal (pipe, 0);
+    if (!self || zpoller_add (self->poller, pipe) != 0) {
+        zstr_sendf (pipe, "FAILED %s", self ? "cannot poll the pipe" : reason);
+        s_self_destroy (&self);
+        return;
+    }
+    zstr_send (pipe, "READY");
+    bool running = true;
+    while (running) {
+        zpoller_wait (self->poller, s_poll_ms (self, s_now ()));
+        if (zpoller_terminated (self->poller))
+            break;
+        int64_t now = s_now ();
+        //  every socket gets its turn: a flood of events must not starve $TERM or queries
+        if (s_readable (pipe))
+            running = s_handle_pipe (self, pipe);
+        if (s_readable (self->query))
+            s_handle_query (self, now);
+        for (int i = 0; i < DRAIN_MAX && s_recv_batch (self, now); i++)
+            ;
+        s_on_time (self, s_now ());
+    }
+    s_self_destroy (&self);
+}
+
+//  --- selftest: a real actor, real PUSH/SUB/REQ sockets over ipc, real event batches ---
+
+typedef struct {
+    zsat_topology_t *topology;
+    zactor_t *tracker;
+    zsock_t *push;
+    zsock_t *sub;
+    zsock_t *req;
+    char run_dir[128];
+    zsat_node_args_t args;
+    char seen[8192];  //  every feed topic received, space separated
+} s_rig_t;
+
+static zsock_t *
+s_client (s_rig_t *rig, int type, const char *what)
+{
+    char endpoint[512];
+    assert (zsat_topology_endpoint (rig->topology, what, NULL, "a", endpoint, sizeof endpoint) ==
+            0);
+    zsock_t *sock = zsock_new (type);
+    assert (sock && zsock_attach (sock, endpoint, false) == 0);
+    return sock;
+}
+
+static void
+s_rig_start (s_rig_t *rig, const char *extra_policy)
+{
+    snprintf (rig->run_dir, sizeof rig->run_dir, "/tmp/zsat-tracker-test-%d", (int)getpid ());
+    char *text = zsys_sprintf ("name: trk\nrun_dir: %s\nhosts:\n  a: {address: 127.0.0.1}\n"
+                               "nodes:\n  cpu: {kind: cpu, host: a, instances: 1, min: 1, max: 2}"
+                               "\n  csv: {kind: csv, host: a}\n"
+                               "links:\n  - cpu -> csv\n"
+                               "tracker:\n  timeout: 50ms\n  max_retry: 2\n  backoff: 10ms\n"
+                               "  backoff_max: 20ms\n  max_tasks: 1000\n%s",
+                               rig->run_dir, extra_policy);
+    zsat_diag_t *diag = zsat_diag_new ();
+    rig->topology = zsat_topology_parse (text, strlen (text), "trk.yaml", diag);
+    if (!rig->topology)
+        zsat_diag_print (diag, stderr);
+    assert (rig->topology);
+    zsat_diag_destroy (&diag);
+    zstr_free (&text);
+    rig->args = (zsat_node_args_t){.topology = rig->topology, .node = "tracker", .host = "a"};
+    rig->tracker = zactor_new (zsat_tracker_actor, &rig->args);
+    char *status = zstr_recv (rig->tracker);
+    assert (status && streq (status, "READY"));
+    zstr_free (&status);
+    rig->push = s_client (rig, ZMQ_PUSH, "tracker.events");
+    rig->sub = s_client (rig, ZMQ_SUB, "tracker.state");
+    zsock_set_subscribe (rig->sub, "");
+    rig->req = s_client (rig, ZMQ_REQ, "tracker.query");
+    zsock_set_rcvtimeo (rig->req, 5000);
+}
+
+static void
+s_rig_stop (s_rig_t *rig)
+{
+    zsock_destroy (&rig->push);
+    zsock_destroy (&rig->sub);
+    zsock_destroy (&rig->req);
+    zactor_destroy (&rig->tracker);
+    zsat_topology_destroy (&rig->topology);
+    char *command = zsys_sprintf ("rm -rf '%s'", rig->run_dir);
+    assert (system (command) == 0);
+    zstr_free (&command);
+}
+
+//  Waits (bounded) for a feed message whose topic starts with prefix; returns its body
+//  (caller frees) or NULL.
+static char *
+s_wait_topic (s_rig_t *rig, const char *prefix, int timeout_ms)
+{
+    int64_t until = zclock_mono () + timeout_ms;
+    zsock_set_rcvtimeo (rig->sub, 100);
+    while (zclock_mono () < until) {
+        char *topic = NULL, *body = NULL;
+        int frames = zstr_recvx (rig->sub, &topic, &body, NULL);
+        if (frames == 2 && strlen (rig->seen) + strlen (topic) + 2 < sizeof rig->seen) {
+            strcat (rig->seen, topic);
+            strcat (rig->seen, " ");
+        }
+        if (frames == 2 && strncmp (topic, prefix, strlen (prefix)) == 0) {
+            zstr_free (&topic);
+            return body;
+        }
+        zstr_free (&topic);
+        zstr_free (&body);
+    }
+    return NULL;
+}
+
+static char *
+s_ask (s_rig_t *rig, const char *request)
+{
+    zstr_send (rig->req, request);
+    char *reply = zstr_recv (rig->req);
+    assert (reply);
+    return reply;
+}
+
+static void
+s_events (s_rig_t *rig, const char *node, const int *events, size_t count, uint64_t task_id,
+          uint32_t retry, const char *detail)
+{
+    zsat_event_source_t source = {.host = "a", .wid = 1, .pid = 4242, .version = ZSAT_VERSION};
+    snprintf (source.node, sizeof source.node, "%s", node);
+    zsat_evbatch_t *batch = zsat_evbatch_new (&source, 64);
+    assert (batch);
+    for (size_t i = 0; i < count; i++) {
+        zsat_event_rec_t rec = {.event = (uint8_t)events[i],
+                                .task_id = task_id,
+                                .job_id = 1,
+                                .retry = retry,
+                                .seq = 2,
+                                .timestamp = zclock_usecs ()};
+        strcpy (rec.type, "cpu");
+        snprintf (rec.detail, sizeof rec.detail, "%s", detail ? detail : "");
+        zsat_evbatch_add (batch, &rec);
+    }
+    assert (zsat_evbatch_flush (batch, zsock_resolve (rig->push), 0) == (int)count);
+    zsat_evbatch_destroy (&batch);
+}
+
+//  Waits until the tracker has handled `batches` good batches (STATUS is answered in order
+//  with events only loosely, so poll the counter, bounded).
+static void
+s_sync (s_rig_t *rig, uint64_t batches)
+{
+    for (int i = 0; i < 500; i++) {
+        char *reply = s_ask (rig, "STATUS");
+        char want[64];
+        snprintf (want, sizeof want, "\"batches\":%" PRIu64 ",", batches);
+        bool done = strstr (reply, want) != NULL;
+        zstr_free (&reply);
+        if (done)
+            return;
+        zclock_sleep (10);
+    }
+    assert (false);
+}
+
+static void
+s_test_paths (s_rig_t *rig)
+{
+    //  the happy path, over three stages
+    static const int orchester[] = {ZSAT_EV_INIT, ZSAT_EV_ACK, ZSAT_EV_SEND};
+    static const int cpu[] = {ZSAT_EV_ACK, ZSAT_EV_BEGIN, ZSAT_EV_END, ZSAT_EV_HEARTBEAT};
+    static const int csv[] = {ZSAT_EV_ACK, ZSAT_EV_BEGIN, ZSAT_EV_HAPPY_END};
+    s_events (rig, "orchester", orchester, 3, 100, 0, NULL);
+    s_events (rig, "cpu", cpu, 4, 100, 0, "in=1 out=1 errors=0 retries=0 dropped=0 dead=0");
+    s_events (rig, "csv", csv, 3, 100, 0, NULL);
+    s_sync (rig, 3);
+    char *reply = s_ask (rig, "TRACE 100");
+    assert (strstr (reply, "\"state\":\"DONE\"") && strstr (reply, "\"events\":9"));
+    zstr_free (&reply);
+    reply = s_ask (rig, "TRACE 100 TEXT");
+    assert (strstr (reply, "state DONE") && strstr (reply, "HAPPY_END"));
+    zstr_free (&reply);
+    reply = s_ask (rig, "NODES");
+    assert (strstr (reply, "\"node\":\"cpu\"") && strstr (reply, "\"pid\":4242"));
+    zstr_free (&reply);
+    reply = s_ask (rig, "STATUS TEXT");
+    assert (strstr (reply, "STAGE") && strstr (reply, "cpu"));
+    zstr_free (&reply);
+    //  ERROR: RESEND to the orchester's host with retry 1
+    static const int error[] = {ZSAT_EV_BEGIN, ZSAT_EV_ERROR};
+    s_events (rig, "orchester", orchester, 3, 200, 0, NULL);
+    s_events (rig, "cpu", error, 2, 200, 0, "boom");
+    char *body = s_wait_topic (rig, "RESEND.a", 5000);
+    assert (body && strstr (body, "\"task_id\":200,") && strstr (body, "\"retry\":1,"));
+    zstr_free (&body);
+    //  two more failed attempts: FAILURE with the reason and the history
+    s_events (rig, "cpu", error, 2, 200, 1, "boom");
+    body = s_wait_topic (rig, "RESEND.a", 5000);
+    assert (body && strstr (body, "\"retry\":2,"));
+    zstr_free (&body);
+    s_events (rig, "cpu", error, 2, 200, 2, "boom at last");
+    body = s_wait_topic (rig, "FAILURE", 5000);
+    assert (body && strstr (body, "retries exhausted (2): ERROR at cpu@a: boom at last"));
+    assert (strstr (body, "\"history\":[{"));
+    zstr_free (&body);
+}
+
+static void
+s_test_timeout_and_hostile (s_rig_t *rig)
+{
+    //  nothing after SEND: deadline, RESEND, RESEND, FAILURE, in that order
+    static const int orchester[] = {ZSAT_EV_INIT, ZSAT_EV_ACK, ZSAT_EV_SEND};
+    s_events (rig, "orchester", orchester, 3, 300, 0, NULL);
+    int resends = 0;
+    char *body = NULL;
+    zsock_set_rcvtimeo (rig->sub, 5000);
+    for (int i = 0; i < 50 && !body; i++) {
+        char *topic = NULL, *text = NULL;
+        if (zstr_recvx (rig->sub, &topic, &text, NULL) != 2)
+            break;
+        if (strlen (rig->seen) + strlen (topic) + 2 < sizeof rig->seen) {
+            strcat (rig->seen, topic);
+            strcat (rig->seen, " ");
+        }
+        if (streq (topic, "FAILURE"))
+            body = text;
+        else {
+            resends += strncmp (topic, "RESEND.a", 8) == 0 && strstr (text, "\"task_id\":300,");
+            zstr_free (&text);
+        }
+        zstr_free (&topic);
+    }
+    assert (body && resends == 2);
+    assert (strstr (body, "\"task_id\":300,") && strstr (body, "deadline passed at orchester@a"));
+    zstr_free (&body);
+    //  hostile messages: counted, never fatal
+    zstr_send (rig->push, "one frame only");
+    zstr_sendx (rig->push, "zsat.other", "body", NULL);
+    zstr_sendx (rig->push, ZSAT_EVBATCH_TOPIC, "\x93garbage", NULL);
+    zstr_sendx (rig->push, ZSAT_EVBATCH_TOPIC, "a", "b", NULL);
+    zstr_sendx (rig->push, ZSAT_EVBATCH_TOPIC, "", NULL);
+    char *reply = s_ask (rig, "HELLO");
+    assert (strstr (reply, "\"error\":\"unknown request"));
+    zstr_free (&reply);
+    zstr_sendx (rig->req, "TRACE", "1", NULL);
+    reply = zstr_recv (rig->req);
+    assert (reply && strstr (reply, "one frame"));
+    zstr_free (&reply);
+    reply = s_ask (rig, "TRACE 12x");
+    assert (strstr (reply, "\"error\""));
+    zstr_free (&reply);
+    reply = s_ask (rig, "TRACE 99999");
+    assert (strstr (reply, "not retained"));
+    zstr_free (&reply);
+    for (int i = 0; i < 500; i++) {
+        reply = s_ask (rig, "STATUS");
+        bool done = strstr (reply, "\"bad_messages\":8,") != NULL;
+        zstr_free (&reply);
+        if (done)
+            break;
+        zclock_sleep (10);
+    }
+    reply = s_ask (rig, "STATUS");
+    assert (strstr (reply, "\"bad_messages\":8,"));
+    zstr_free (&reply);
+    zstr_send (rig->tracker, "STATS");
+    reply = zstr_recv (rig->tracker);
+    assert (reply && strstr (reply, "\"bad_messages\":8"));
+    zstr_free (&reply);
+}
+
+//  Asks STATUS until its reply contains text (bounded: 5 s).
+static void
+s_wait_status (s_rig_t *rig, const char *text)
+{
+    for (int i = 0; i < 500; i++) {
+        char *reply = s_ask (rig, "STATUS");
+        bool found = strstr (reply, text) != NULL;
+        zstr_free (&reply);
+        if (found)
+            return;
+        zclock_sleep (10);
+    }
+    assert (false);
+}
+
+//  Breaker: cpu failed 3 of 4 (min_tasks 3, threshold 0.5) in s_test_paths, so it opened
+//  with an ALERT, half-opens after 200 ms; a success closes it. Scale: one live cpu
+//  instance, busy, idle 0 < low 1 for the window: SCALE.a asks for one more (max 2).
+static void
+s_test_breaker_and_scale (s_rig_t *rig)
+{
+    assert (strstr (rig->seen, "BREAKER ") && strstr (rig->seen, "ALERT "));
+    //  the feed may already have passed the half-open while the test waited for FAILURE:
+    //  ask STATUS, which holds the state whenever it is asked
+    s_wait_status (rig, "\"breakers\":{\"cpu\":\"half-open\"");
+    static const int ok[] = {ZSAT_EV_BEGIN, ZSAT_EV_END, ZSAT_EV_HEARTBEAT};
+    s_events (rig, "cpu", ok, 3, 500, 0, "in=9");
+    s_wait_status (rig, "\"breakers\":{\"cpu\":\"closed\"");
+    static const int busy[] = {ZSAT_EV_HEARTBEAT, ZSAT_EV_BEGIN};
+    s_events (rig, "cpu", busy, 2, 600, 0, "in=10");
+    char *body = s_wait_topic (rig, "SCALE.a", 5000);
+    assert (body && strstr (body, "{\"node\":\"cpu\",\"delta\":1,\"host\":\"a\",\"idle\":0,"));
+    assert (strstr (body, "\"instances\":1,") && strstr (body, "\"max\":2}"));
+    zstr_free (&body);
+}
+
+void
+zsat_tracker_test (bool verbose)
+{
+    printf (" * zsat_tracker: ");
+    s_rig_t rig;
+    memset (&rig, 0, sizeof rig);
+    s_rig_start (&rig, "  scale: {low: 1, high: 3, window: 100ms, cooldown: 1s}\n"
+                       "  breaker: {threshold: 0.5, min_tasks: 3, window: 10s, cooldown: 200ms}\n");
+    //  the feed is PUB: wait for the first `stats` so nothing later is lost to a slow join
+    char *body = s_wait_topic (&rig, "stats", 5000);
+    assert (body && strstr (body, "\"tracker\":{"));
+    zstr_free (&body);
+    s_test_paths (&rig);
+    s_test_breaker_and_scale (&rig);
+    s_test_timeout_and_hostile (&rig);
+    s_rig_stop (&rig);
+    //  a node that is not a tracker on that host fails start with a reason
+    zsat_node_args_t args = {.topology = NULL, .node = "tracker", .host = "nowhere"};
+    s_rig_start (&rig, "");
+    args.topology = rig.topology;
+    zactor_t *bad = zactor_new (zsat_tracker_actor, &args);
+    char *status = zstr_recv (bad);
+    assert (status && strstr (status, "FAILED "));
+    zstr_free (&status);
+    zactor_destroy (&bad);
+    s_rig_stop (&rig);
+    printf ("OK\n");
+}
