@@ -27,7 +27,7 @@
 #define HARNESS_SINK_FILES    256
 #define HARNESS_PIDS_MAX      1024
 #define HARNESS_STOP_MS       20000  //  launchers stop their nodes in order; then SIGKILL
-#define HARNESS_DRAIN_MS      10000  //  after the load: until the sinks stop growing
+#define HARNESS_DRAIN_MS      30000  //  after the load: until the sinks stop growing
 #define HARNESS_QUERY_MS      1000   //  one tracker request
 
 static volatile sig_atomic_t s_interrupted;
