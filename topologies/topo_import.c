@@ -144,7 +144,7 @@ s_parse_ini (import_t *imp, const char *ini)
                                "watcher '%s' skipped (bad or repeated name)", name);
             else {
                 current = &imp->watchers[imp->watcher_count++];
-                snprintf (current->name, sizeof current->name, "%s", name);
+                snprintf (current->name, sizeof current->name, "%.*s", ZSAT_NAME_MAX - 1, name);
                 current->instances = 1;
             }
             continue;
