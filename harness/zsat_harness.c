@@ -945,10 +945,10 @@ s_make_dirs (zsat_harness_t *self)
     if (!realpath (self->out_dir, real))
         snprintf (real, sizeof real, "%s", self->out_dir);
     if (strlen (real) < 60)
-        snprintf (self->run_dir, sizeof self->run_dir, "%s/run", real);
+        snprintf (self->run_dir, sizeof self->run_dir, "%.1000s/run", real);
     else
         snprintf (self->run_dir, sizeof self->run_dir, "/tmp/zsat-harness-%d", (int)getpid ());
-    snprintf (self->topology_path, sizeof self->topology_path, "%s/topology.yaml", real);
+    snprintf (self->topology_path, sizeof self->topology_path, "%.1080s/topology.yaml", real);
     s_remove_tree (self->run_dir, 0);
     if (s_mkdir_p (self->run_dir) != 0) {
         snprintf (r->error, sizeof r->error, "cannot create %s: %s", self->run_dir,

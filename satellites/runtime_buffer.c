@@ -53,7 +53,8 @@ sat_bufout_destroy (sat_bufout_t **self_p)
 }
 
 int
-sat_bufout_send (sat_bufout_t *self, const zsat_vector_t *v, int timeout_ms, zsat_error_t *err)
+sat_bufout_send (sat_bufout_t *self, const zsat_vector_t *v, void *token, int timeout_ms,
+                 zsat_error_t *err)
 {
     char routing[ZSAT_ROUTING_MAX];
     uint8_t envelope[ZSAT_ENVELOPE_MAX];
@@ -61,20 +62,23 @@ sat_bufout_send (sat_bufout_t *self, const zsat_vector_t *v, int timeout_ms, zsa
     int elen = rlen < 0 ? -1 : zsat_vector_encode_envelope (v, envelope, sizeof envelope, err);
     if (elen < 0)
         return -1;
+    sat_bufanswer_t *task = (sat_bufanswer_t *)calloc (1, sizeof *task);
+    if (!task)
+        return zsat_fail (err, ZSAT_E_IO, "out of memory");
+    task->token = token;
+    task->task_id = v->task_id;
+    task->job_id = v->job_id;
+    snprintf (task->type, sizeof task->type, "%s", v->type);
     const void *payload = v->payload ? (const void *)v->payload : "";
     int64_t id = zsat_bufproducer_send (self->producer, routing, (size_t)rlen, envelope,
                                         (size_t)elen, payload, v->payload_size, timeout_ms, err);
-    if (id <= 0)
+    if (id <= 0) {
+        free (task);
         return id == 0 ? 1 : -1;
-    sat_bufanswer_t *task = (sat_bufanswer_t *)calloc (1, sizeof *task);
-    if (task) {  //  without it the answer still comes, only less detailed
-        task->task_id = v->task_id;
-        task->job_id = v->job_id;
-        snprintf (task->type, sizeof task->type, "%s", v->type);
-        char key[24];
-        snprintf (key, sizeof key, "%" PRId64, id);
-        zhashx_update (self->tasks, key, task);
     }
+    char key[24];
+    snprintf (key, sizeof key, "%" PRId64, id);
+    zhashx_update (self->tasks, key, task);
     return 0;
 }
 

@@ -9,7 +9,8 @@
     Links into and out of a `buffer` node (critical channels) use the buffer's client instead
     of a plain socket: an output counts a vector as sent once the buffer answered STORED
     (runtime_buffer.c); an input acknowledges a record only after the handler returned OK or
-    SKIP, so a crash or an ERROR leaves it to the buffer's replay.
+    SKIP and every vector it forwarded into a buffer was STORED, so a crash, an ERROR or a
+    refusal in between leaves it to the buffer's replay.
 */
 #include "zsat.h"
 #include "zsat_satellite.h"
@@ -41,6 +42,16 @@ typedef struct {
     zsat_bufconsumer_t *bufin;  //  a link out of a buffer node (sock is NULL)
 } s_port_t;
 
+//  A record from a buffer input, acknowledged once its handler finished and every vector it
+//  sent into a buffer was STORED: a crash in between leaves it to the buffer's replay.
+typedef struct {
+    zsat_bufconsumer_t *consumer;
+    uint64_t seq;
+    int holds;     //  answers awaited, plus one while the handler runs
+    bool failed;   //  the handler failed or a buffer refused: not acknowledged
+    void *handle;  //  in self->acks
+} s_ack_t;
+
 typedef struct {
     zsock_t *pipe;
     zsat_node_args_t *args;
@@ -64,6 +75,8 @@ typedef struct {
     bool buffered;         //  some port is a buffer link: poll them every SAT_BUFFER_POLL_MS
     bool buffer_busy;      //  a buffer input delivered a full burst: poll again at once
     zsat_result_t result;  //  of the last s_handle: a buffer input acknowledges on OK/SKIP
+    zlistx_t *acks;        //  s_ack_t * awaiting answers
+    s_ack_t *current;      //  of the record being handled, or NULL
     int max_retry;
     int64_t next_heartbeat, next_flush, next_tick_us;
     bool terminated;
@@ -312,6 +325,13 @@ s_evbatch_new (self_t *self)
     return self->evbatch ? 0 : -1;
 }
 
+static void
+s_ack_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
 static int
 s_setup (self_t *self)
 {
@@ -339,6 +359,12 @@ s_setup (self_t *self)
         return -1;
     }
     self->max_retry = zsat_topology_policy (args->topology)->max_retry;
+    self->acks = zlistx_new ();
+    if (!self->acks) {
+        snprintf (self->reason, sizeof self->reason, "out of memory");
+        return -1;
+    }
+    zlistx_set_destructor (self->acks, s_ack_free);
     if (zsat_topology_make_run_dir (args->topology, args->host)) {
         snprintf (self->reason, sizeof self->reason, "cannot create the run directory %.150s: %s",
                   zsat_topology_run_dir (args->topology), strerror (errno));
@@ -363,6 +389,7 @@ s_destroy (self_t *self)
         zsock_destroy (&self->output[i].sock);
         sat_bufout_destroy (&self->output[i].bufout);
     }
+    zlistx_destroy (&self->acks);
     zsock_destroy (&self->events);
     zsat_evbatch_destroy (&self->evbatch);
     zsat_ctx_destroy (&self->ctx);
@@ -425,6 +452,18 @@ s_heartbeat (self_t *self)
     self->next_heartbeat = zclock_mono () + ZSAT_SATELLITE_HEARTBEAT_MS;
 }
 
+//  Drops one hold of a buffer record; the last one acknowledges it unless something failed.
+static void
+s_ack_release (self_t *self, s_ack_t *ack, bool failed)
+{
+    ack->failed |= failed;
+    if (--ack->holds > 0)
+        return;
+    if (!ack->failed)
+        zsat_bufconsumer_ack (ack->consumer, ack->seq);
+    zlistx_delete (self->acks, ack->handle);
+}
+
 //  Takes the answers of every buffer output: STORED counts the vector sent, REFUSED (disk
 //  limit, I/O) is an ERROR event with the buffer's reason.
 static void
@@ -435,6 +474,8 @@ s_buffer_answers (self_t *self, int timeout_ms)
         for (int n = 0; self->output[i].bufout && n < 1000 &&
                         sat_bufout_poll (self->output[i].bufout, n ? 0 : timeout_ms, &answer) == 1;
              n++) {
+            if (answer.token)
+                s_ack_release (self, (s_ack_t *)answer.token, !answer.stored);
             if (answer.stored) {
                 self->out++;
                 continue;
@@ -563,9 +604,12 @@ s_send (self_t *self, s_port_t *port, const zsat_vector_t *v)
     int flags = port->type == ZMQ_PUB ? ZMQ_DONTWAIT : 0;
     while (port->bufout) {
         //  Counted in `out` when STORED (s_buffer_answers); a full window waits, like a PUSH.
-        int rc = sat_bufout_send (port->bufout, v, 100, &err);
-        if (rc == 0)
+        int rc = sat_bufout_send (port->bufout, v, self->current, 100, &err);
+        if (rc == 0) {
+            if (self->current)
+                self->current->holds++;
             return 0;
+        }
         if (rc < 0 || self->terminated)
             break;
         s_timers (self);
@@ -748,12 +792,19 @@ s_drain_buffer_input (self_t *self, s_port_t *port)
         if (rec.flags & ZSAT_FLAG_REPLAY)
             zsat_ctx_count (self->ctx, "replayed", 1);
         self->result = ZSAT_OK;
+        s_ack_t *ack = (s_ack_t *)calloc (1, sizeof *ack);
+        if (ack) {  //  without it the record is not acknowledged: the buffer replays it
+            *ack = (s_ack_t){.consumer = port->bufin, .seq = rec.seq, .holds = 1};
+            ack->handle = zlistx_add_end (self->acks, ack);
+        }
+        self->current = ack;
         if (self->kind->handle)
             s_handle (self, &self->vector);
         else
             s_event (self, ZSAT_EV_HAPPY_END, &self->vector, "kind has no handler");
-        if (self->result == ZSAT_OK || self->result == ZSAT_SKIP)
-            zsat_bufconsumer_ack (port->bufin, rec.seq);
+        self->current = NULL;
+        if (ack)
+            s_ack_release (self, ack, self->result != ZSAT_OK && self->result != ZSAT_SKIP);
         s_timers (self);
     }
     const char *denied = zsat_bufconsumer_denied (port->bufin);
