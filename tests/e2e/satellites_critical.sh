@@ -4,8 +4,9 @@
 # killed -9 mid-stream and restarted, then the buffer node is killed -9 mid-stream and
 # restarted. Every one of the COUNT task_ids must end up in the CSV (duplicates allowed,
 # counted). Then a buffer over its disk limit: each new vector is either STORED or REFUSED
-# and reported by the producer as an ERROR with the reason, never dropped silently. Also the
-# validation of buffer links. Assertions are on counts only; waits are bounded.
+# and reported by the producer as an ERROR with the reason, never dropped silently. Then a
+# worker between two buffers killed -9 twice mid-stream: every task_id reaches the CSV. Also
+# the validation of buffer links. Assertions are on counts only; waits are bounded.
 set -u
 Z=${ZSAT_BIN:?ZSAT_BIN is not set}
 COUNT=${ZSAT_CRITICAL_COUNT:-3000}
@@ -126,4 +127,55 @@ accounted=$( (refused_ids; stored_ids) | sort -u | wc -l)
     fail "$accounted of 20 vectors stored or reported refused ($(refused_ids | wc -l) refused)"
 echo "satellites_critical: full buffer: $(refused_ids | wc -l) refused (reported as errors)," \
      "$(stored_ids | wc -l) stored, none lost silently"
+
+# A worker between two buffers: gen -> vault -> worker -> results -> csv. The worker
+# acknowledges its input only once its output is STORED; killed -9 twice mid-stream, it
+# loses nothing.
+N2=2000
+cat > "$T/chain.yaml" <<YAML
+name: satchain
+hosts:
+  a: {address: 127.0.0.1}
+nodes:
+  gen:     {kind: gen, host: a, options: {rate: 500, count: $N2, size: 40, type: chain,
+            critical: true, channel: data}}
+  vault:   {kind: buffer, host: a, options: {channel: data, dir: "$T/buf2", ack_timeout: 2s}}
+  worker:  {kind: fault, host: a}
+  results: {kind: buffer, host: a, options: {channel: results, dir: "$T/buf2", ack_timeout: 2s}}
+  csv:     {kind: csv, host: a, options: {dir: "$T/csv2", flush: every}}
+links:
+  - gen -> vault
+  - vault -> worker
+  - worker -> results
+  - results -> csv
+channels:
+  data:    {critical: true, consumers: [worker]}
+  results: {critical: true, consumers: [csv]}
+YAML
+start2 () {  # node
+    "$Z" node --topology "$T/chain.yaml" --node "$1" --host a 2>> "$T/chain-$1.log" &
+    pid[$1]=$!
+    pids+=("$!")
+}
+rows2 () { cat "$T"/csv2/*.csv 2> /dev/null | grep -v '^time,' | cut -d, -f4; }
+for n in vault results csv worker gen; do start2 $n; done
+for _ in 1 2; do
+    sleep 1.5
+    kill -9 "${pid[worker]}"
+    sleep 0.5
+    start2 worker
+done
+for _ in $(seq 1 40); do
+    [ "$(rows2 | sort -u | wc -l)" -ge "$N2" ] && break
+    sleep 1
+done
+got=$(rows2 | sort -u | wc -l)
+total=$(rows2 | wc -l)
+[ "$got" -eq "$N2" ] || fail "chain: $got of $N2 task_ids reached the CSV ($total rows)"
+for n in gen worker csv vault results; do
+    kill -TERM "${pid[$n]}"
+    wait "${pid[$n]}" || fail "chain: node $n did not stop cleanly"
+done
+echo "satellites_critical: worker between two buffers killed -9 twice: $N2 task_ids all in" \
+     "the CSV ($total rows, $((total - got)) duplicates)"
 exit 0
