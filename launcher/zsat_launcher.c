@@ -473,8 +473,10 @@ s_stop_stage (self_t *self, int stage)
             if (program->stage != stage || !inst->proc)
                 continue;
             int64_t left = deadline - zclock_mono ();
+            //  SIGTERM went out above, once: a second one would run a node's handler twice.
             if (zsat_proc_running (inst->proc) &&
-                !zsat_proc_stop (inst->proc, SIGTERM, left > 0 ? (int)left : 0))
+                !zsat_proc_wait (inst->proc, left > 0 ? (int)left : 0) &&
+                !zsat_proc_stop (inst->proc, SIGKILL, 0))
                 LOG (self, ZSAT_LOG_WARN, "%s.%d: killed after %" PRId64 " ms", program->name, i,
                      self->spec.stop_timeout_ms);
             inst->state = ST_STOPPED;

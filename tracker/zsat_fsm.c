@@ -88,6 +88,12 @@ typedef struct {
 #define E(name)  ZSAT_EV_##name
 #define IE(name) ZSAT_FSM_EV_##name
 
+//  Task flags of the tracker's own, above the wire flags it keeps (CRITICAL, PROBE): the
+//  task began with an INIT (a source or the scheduler made it), and an orchester sent it
+//  (SEND seen), so that orchester can re-send it.
+#define S_TASK_BEGAN_WITH_INIT 0x20u
+#define S_TASK_ROUTED          0x40u
+
 //  THE TABLE.
 static const s_row_t s_table[] = {
     //  A task enters the table with its first event, whichever it is (the tracker may have
@@ -358,6 +364,8 @@ s_create_task (zsat_fsm_t *self, s_ctx_t *ctx)
     task->created_us = ctx->rec->timestamp > 0 ? ctx->rec->timestamp : ctx->now_us;
     task->home = task->origin = ctx->origin;
     task->state = ZSAT_TS_NONE;
+    if (ctx->rec->event == ZSAT_EV_INIT)
+        task->flags |= S_TASK_BEGAN_WITH_INIT;
     ctx->task = task;
     return 0;
 }
@@ -389,6 +397,7 @@ static int
 s_note_home (zsat_fsm_t *self, s_ctx_t *ctx)
 {
     ctx->task->home = ctx->origin;
+    ctx->task->flags |= S_TASK_ROUTED;
     return 0;
 }
 
@@ -486,9 +495,18 @@ s_describe_cause (zsat_fsm_t *self, s_ctx_t *ctx, char *buf, size_t cap)
 static int
 s_check_retry_budget (zsat_fsm_t *self, s_ctx_t *ctx)
 {
+    char cause[200];
+    //  Only an orchester keeps the vectors it sent: a task that began at a source and reached
+    //  its stage over plain links cannot be re-sent, so asking would change nothing. (A task
+    //  first seen mid-flight, after a tracker restart, may have been routed: it is asked.)
+    if ((ctx->task->flags & S_TASK_BEGAN_WITH_INIT) && !(ctx->task->flags & S_TASK_ROUTED)) {
+        s_describe_cause (self, ctx, cause, sizeof cause);
+        snprintf (ctx->reason, sizeof ctx->reason, "not re-sendable (no orchester sent it): %s",
+                  cause);
+        return ZSAT_FSM_EV_EXHAUSTED;
+    }
     if (ctx->task->retry < self->policy->max_retry)
         return 0;
-    char cause[200];
     s_describe_cause (self, ctx, cause, sizeof cause);
     snprintf (ctx->reason, sizeof ctx->reason, "retries exhausted (%d): %s",
               self->policy->max_retry, cause);
@@ -1144,6 +1162,27 @@ s_test_happy_path (void)
     s_rig_destroy (&rig);
 }
 
+//  A task a source made (INIT) that no orchester sent cannot be re-sent: its ERROR is its
+//  FAILURE, with that reason; the same task through an orchester would be re-sent.
+static void
+s_test_not_resendable (void)
+{
+    int64_t t = 2000000000;
+    s_rig_t rig;
+    s_rig_init (&rig, 8, false, t);
+    s_send (&rig, rig.cpu, ZSAT_EV_INIT, 11, 0, 0, t, NULL);
+    s_send (&rig, rig.csv, ZSAT_EV_BEGIN, 11, 0, 1, t + 10, NULL);
+    s_send (&rig, rig.csv, ZSAT_EV_ERROR, 11, 0, 1, t + 20, "disk full");
+    assert (zsat_fsm_task_state (rig.fsm, 11) == ZSAT_TS_FAILED);
+    assert (rig.sink.count == 1 && streq (s_last_topic (&rig.sink), "FAILURE"));
+    assert (strstr (s_last_body (&rig.sink), "not re-sendable (no orchester sent it)"));
+    s_send (&rig, rig.cpu, ZSAT_EV_INIT, 12, 0, 0, t, NULL);
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 12, 0, 1, t + 5, NULL);
+    s_send (&rig, rig.csv, ZSAT_EV_ERROR, 12, 0, 2, t + 20, "disk full");
+    assert (zsat_fsm_task_state (rig.fsm, 12) == ZSAT_TS_BACKOFF);
+    s_rig_destroy (&rig);
+}
+
 //  ERROR -> RESEND with backoff, the old attempt's stragglers are STALE, then max_retry.
 static void
 s_test_retries (void)
@@ -1378,6 +1417,7 @@ zsat_fsm_test (bool verbose)
     s_test_every_row (verbose);
     s_test_happy_path ();
     s_test_retries ();
+    s_test_not_resendable ();
     s_test_deadlines ();
     s_test_full_table ();
     s_test_hostile ();
