@@ -876,8 +876,10 @@ s_poll_timeout (self_t *self)
     if (self->next_flush && self->next_flush - now < wait)
         wait = self->next_flush - now;
     if (self->kind->tick && zsat_ctx_tick (self->ctx) > 0) {
+        //  Rounded up: rounding down polled with 0 ms whenever less than 1 ms was left, so a
+        //  source at >= 1000/s spun a whole core; the burst in s_ticks keeps the rate.
         int64_t tick_wait =
-            self->next_tick_us ? (self->next_tick_us - zsat_probe_now_us ()) / 1000 : 0;
+            self->next_tick_us ? (self->next_tick_us - zsat_probe_now_us () + 999) / 1000 : 0;
         if (tick_wait < wait)
             wait = tick_wait;
     }
