@@ -944,11 +944,18 @@ s_make_dirs (zsat_harness_t *self)
     char real[PATH_MAX];
     if (!realpath (self->out_dir, real))
         snprintf (real, sizeof real, "%s", self->out_dir);
+    if (strlen (real) + sizeof "/topology.yaml" > sizeof self->topology_path) {
+        snprintf (r->error, sizeof r->error, "report folder path too long (%zu bytes)",
+                  strlen (real));
+        return -1;
+    }
+    //  ipc paths must stay short (sun_path), so a deep report folder runs in /tmp.
     if (strlen (real) < 60)
-        snprintf (self->run_dir, sizeof self->run_dir, "%s/run", real);
+        snprintf (self->run_dir, sizeof self->run_dir, "%.60s/run", real);
     else
         snprintf (self->run_dir, sizeof self->run_dir, "/tmp/zsat-harness-%d", (int)getpid ());
-    snprintf (self->topology_path, sizeof self->topology_path, "%s/topology.yaml", real);
+    snprintf (self->topology_path, sizeof self->topology_path, "%.*s/topology.yaml",
+              (int)(sizeof self->topology_path - sizeof "/topology.yaml"), real);
     s_remove_tree (self->run_dir, 0);
     if (s_mkdir_p (self->run_dir) != 0) {
         snprintf (r->error, sizeof r->error, "cannot create %s: %s", self->run_dir,
