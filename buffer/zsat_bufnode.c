@@ -25,9 +25,9 @@ const zsat_option_t zsat_bufnode_options[] = {
     OPT ("channel", ZSAT_OPT_STRING, "", "critical channel stored (required)", channel),
     OPT ("dir", ZSAT_OPT_STRING, "", "buffer directory (default <run_dir>/<host>/buffer)", dir),
     OPT ("in", ZSAT_OPT_STRING, "",
-         "producers' endpoint (default ipc://<run_dir>/<host>/<node>.in.ipc)", in),
+         "producers' endpoint (default derived by the topology: ipc, plus tcp across hosts)", in),
     OPT ("out", ZSAT_OPT_STRING, "",
-         "consumers' endpoint (default ipc://<run_dir>/<host>/<node>.out.ipc)", out),
+         "consumers' endpoint (default derived by the topology: ipc, plus tcp across hosts)", out),
     OPT ("window", ZSAT_OPT_INT, "1000", "unacknowledged records in flight per consumer", window),
     OPT ("ack_timeout", ZSAT_OPT_DURATION, "5s", "no acknowledgement this long: replay",
          ack_timeout),
@@ -125,9 +125,13 @@ zsat_bufnode_config (zsat_topology_t *topology, const char *node, const char *ho
     const char *run = zsat_topology_run_dir (topology);
     if (!config->dir[0])
         snprintf (config->dir, sizeof config->dir, "%s/%s/buffer", run, host);
-    if (!config->in[0])
+    //  The topology derives both endpoints (ipc, plus tcp for peers on other hosts) so the
+    //  runtime's producers and consumers find them without options.
+    if (!config->in[0] &&
+        zsat_topology_buffer_endpoint (topology, node, "in", NULL, config->in, sizeof config->in))
         snprintf (config->in, sizeof config->in, "ipc://%s/%s/%s.in.ipc", run, host, node);
-    if (!config->out[0])
+    if (!config->out[0] && zsat_topology_buffer_endpoint (topology, node, "out", NULL, config->out,
+                                                          sizeof config->out))
         snprintf (config->out, sizeof config->out, "ipc://%s/%s/%s.out.ipc", run, host, node);
     return 0;
 }
@@ -183,14 +187,18 @@ s_now_us (void)
 static void
 s_ipc_dir (const char *endpoint)
 {
-    if (strncmp (endpoint, "ipc://", 6) != 0)
-        return;
-    char dir[512];
-    snprintf (dir, sizeof dir, "%s", endpoint + 6);
-    char *slash = strrchr (dir, '/');
-    if (slash && slash != dir) {
-        *slash = 0;
-        zsys_dir_create ("%s", dir);
+    char list[512];
+    snprintf (list, sizeof list, "%s", endpoint);
+    char *save = NULL;
+    for (char *e = strtok_r (list, ",", &save); e; e = strtok_r (NULL, ",", &save)) {
+        e += *e == '@';
+        if (strncmp (e, "ipc://", 6) != 0)
+            continue;
+        char *slash = strrchr (e + 6, '/');
+        if (slash && slash != e + 6) {
+            *slash = 0;
+            zsys_dir_create ("%s", e + 6);
+        }
     }
 }
 
@@ -215,7 +223,10 @@ s_router (const char *endpoint, bool mandatory, zsat_error_t *err)
     if (mandatory)
         zsock_set_router_mandatory (sock, 1);
     s_ipc_dir (endpoint);
-    if (zsock_bind (sock, "%s", endpoint) < 0) {
+    //  "@a,@b" (zsock_attach syntax, as the topology derives it) binds every endpoint.
+    int rc =
+        *endpoint == '@' ? zsock_attach (sock, endpoint, true) : zsock_bind (sock, "%s", endpoint);
+    if (rc < 0) {
         zsat_fail (err, ZSAT_E_IO, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
     }

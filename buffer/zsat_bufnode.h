@@ -21,8 +21,8 @@
 typedef struct {
     char channel[ZSAT_NAME_MAX];
     char dir[1024];         //  "" = <run_dir>/<host>/buffer
-    char in[512];           //  "" = ipc://<run_dir>/<host>/<node>.in.ipc
-    char out[512];          //  "" = ipc://<run_dir>/<host>/<node>.out.ipc
+    char in[512];           //  "" = derived by the topology (zsat_topology_buffer_endpoint)
+    char out[512];          //  "" = derived by the topology (zsat_topology_buffer_endpoint)
     int64_t window;         //  unacknowledged records in flight per consumer
     int64_t ack_timeout;    //  ms without acknowledgement progress before a replay
     int64_t replay_rate;    //  records/s per consumer while replaying

@@ -6,15 +6,25 @@
     whose `when` holds (END), or HAPPY_END at the last stage, or ERROR. Sources are ticked.
     Events are batched (256 records or 5 ms); a HEARTBEAT carries the counters every second.
     Malformed input is counted and dead-lettered, never fatal.
+    Links into and out of a `buffer` node (critical channels) use the buffer's client instead
+    of a plain socket: an output counts a vector as sent once the buffer answered STORED
+    (runtime_buffer.c); an input acknowledges a record only after the handler returned OK or
+    SKIP and every vector it forwarded into a buffer was STORED, so a crash, an ERROR or a
+    refusal in between leaves it to the buffer's replay.
 */
 #include "zsat.h"
 #include "zsat_satellite.h"
 #include "zsat_options.h"
 #include "zsat_probes.h"
+#include "runtime_buffer.h"
 #include <sys/stat.h>
 
 #define SAT_SOCKETS_MAX 64
 #define SAT_BURST       64  //  messages read from one input before the others get a turn
+//  Buffer clients have no socket to poll here: they are polled at least this often.
+#define SAT_BUFFER_POLL_MS 5
+//  At $TERM, how long the vectors awaiting STORED may keep the node alive.
+#define SAT_BUFFER_DRAIN_MS 5000
 
 typedef enum { WHEN_LT, WHEN_LE, WHEN_GT, WHEN_GE, WHEN_EQ, WHEN_NE } s_when_op_t;
 
@@ -28,7 +38,19 @@ typedef struct {
     char when_key[ZSAT_RECORD_KEY_MAX];
     s_when_op_t when_op;
     double when_value;
+    sat_bufout_t *bufout;       //  a link into a buffer node (sock is NULL)
+    zsat_bufconsumer_t *bufin;  //  a link out of a buffer node (sock is NULL)
 } s_port_t;
+
+//  A record from a buffer input, acknowledged once its handler finished and every vector it
+//  sent into a buffer was STORED: a crash in between leaves it to the buffer's replay.
+typedef struct {
+    zsat_bufconsumer_t *consumer;
+    uint64_t seq;
+    int holds;     //  answers awaited, plus one while the handler runs
+    bool failed;   //  the handler failed or a buffer refused: not acknowledged
+    void *handle;  //  in self->acks
+} s_ack_t;
 
 typedef struct {
     zsock_t *pipe;
@@ -50,6 +72,11 @@ typedef struct {
     zsat_record_t *record;  //  decoded once per vector for `when`
     int record_state;       //  0 not decoded, 1 decoded, -1 not a record
     uint64_t in, out, errors, retries, dropped, dead, ticks;
+    bool buffered;         //  some port is a buffer link: poll them every SAT_BUFFER_POLL_MS
+    bool buffer_busy;      //  a buffer input delivered a full burst: poll again at once
+    zsat_result_t result;  //  of the last s_handle: a buffer input acknowledges on OK/SKIP
+    zlistx_t *acks;        //  s_ack_t * awaiting answers
+    s_ack_t *current;      //  of the record being handled, or NULL
     int max_retry;
     int64_t next_heartbeat, next_flush, next_tick_us;
     bool terminated;
@@ -163,6 +190,47 @@ s_open (const zsat_socket_t *spec, char *reason, size_t cap)
     return sock;
 }
 
+static bool
+s_is_buffer_link (self_t *self, const zsat_socket_t *spec)
+{
+    const zsat_node_t *peer =
+        spec->peer ? zsat_topology_node_find (self->args->topology, spec->peer) : NULL;
+    return spec->socket_type == ZMQ_DEALER && peer && streq (peer->kind, "buffer");
+}
+
+//  A buffer link: the consumer is named after the node (validation lets it run once), so
+//  the buffer keeps one cursor for it across restarts.
+static int
+s_add_buffer_port (self_t *self, const zsat_socket_t *spec, bool input)
+{
+    size_t *count = input ? &self->input_count : &self->output_count;
+    s_port_t *port = input ? &self->input[*count] : &self->output[*count];
+    memset (port, 0, sizeof *port);
+    zsat_error_t err;
+    const char *endpoint = spec->endpoint + (spec->endpoint[0] == '>');
+    s_make_ipc_dirs (spec->endpoint);
+    if (input)
+        port->bufin = zsat_bufconsumer_new (endpoint, self->args->node, &err);
+    else
+        port->bufout = sat_bufout_new (endpoint, &err);
+    if (!port->bufin && !port->bufout) {
+        snprintf (self->reason, sizeof self->reason, "%.60s: buffer client: %.150s", spec->name,
+                  err.text);
+        return -1;
+    }
+    port->type = ZMQ_DEALER;
+    snprintf (port->name, sizeof port->name, "%s", spec->name);
+    snprintf (port->peer, sizeof port->peer, "%s", spec->peer);
+    (*count)++;
+    self->buffered = true;
+    if (spec->when && *spec->when && s_when_parse (port, spec->when)) {
+        snprintf (self->reason, sizeof self->reason, "%s: cannot parse when '%s'", spec->name,
+                  spec->when);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 s_add_port (self_t *self, const zsat_socket_t *spec)
 {
@@ -171,6 +239,8 @@ s_add_port (self_t *self, const zsat_socket_t *spec)
     bool events = streq (spec->name, "events");
     if (!input && !output && !events)
         return 0;  //  system sockets belong to system kinds
+    if (s_is_buffer_link (self, spec))
+        return s_add_buffer_port (self, spec, input);
     zsock_t *sock = s_open (spec, self->reason, sizeof self->reason);
     if (!sock)
         return -1;
@@ -255,6 +325,13 @@ s_evbatch_new (self_t *self)
     return self->evbatch ? 0 : -1;
 }
 
+static void
+s_ack_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
 static int
 s_setup (self_t *self)
 {
@@ -282,6 +359,12 @@ s_setup (self_t *self)
         return -1;
     }
     self->max_retry = zsat_topology_policy (args->topology)->max_retry;
+    self->acks = zlistx_new ();
+    if (!self->acks) {
+        snprintf (self->reason, sizeof self->reason, "out of memory");
+        return -1;
+    }
+    zlistx_set_destructor (self->acks, s_ack_free);
     if (zsat_topology_make_run_dir (args->topology, args->host)) {
         snprintf (self->reason, sizeof self->reason, "cannot create the run directory %.150s: %s",
                   zsat_topology_run_dir (args->topology), strerror (errno));
@@ -298,10 +381,15 @@ s_destroy (self_t *self)
     if (self->kind_started && self->kind->exit)
         self->kind->exit (self->ctx, self->state);
     zsat_frames_close (&self->frames);
-    for (size_t i = 0; i < self->input_count; i++)
+    for (size_t i = 0; i < self->input_count; i++) {
         zsock_destroy (&self->input[i].sock);
-    for (size_t i = 0; i < self->output_count; i++)
+        zsat_bufconsumer_destroy (&self->input[i].bufin);
+    }
+    for (size_t i = 0; i < self->output_count; i++) {
         zsock_destroy (&self->output[i].sock);
+        sat_bufout_destroy (&self->output[i].bufout);
+    }
+    zlistx_destroy (&self->acks);
     zsock_destroy (&self->events);
     zsat_evbatch_destroy (&self->evbatch);
     zsat_ctx_destroy (&self->ctx);
@@ -364,10 +452,57 @@ s_heartbeat (self_t *self)
     self->next_heartbeat = zclock_mono () + ZSAT_SATELLITE_HEARTBEAT_MS;
 }
 
+//  Drops one hold of a buffer record; the last one acknowledges it unless something failed.
+static void
+s_ack_release (self_t *self, s_ack_t *ack, bool failed)
+{
+    ack->failed |= failed;
+    if (--ack->holds > 0)
+        return;
+    if (!ack->failed)
+        zsat_bufconsumer_ack (ack->consumer, ack->seq);
+    zlistx_delete (self->acks, ack->handle);
+}
+
+//  Takes the answers of every buffer output: STORED counts the vector sent, REFUSED (disk
+//  limit, I/O) is an ERROR event with the buffer's reason.
+static void
+s_buffer_answers (self_t *self, int timeout_ms)
+{
+    for (size_t i = 0; i < self->output_count; i++) {
+        sat_bufanswer_t answer;
+        for (int n = 0; self->output[i].bufout && n < 1000 &&
+                        sat_bufout_poll (self->output[i].bufout, n ? 0 : timeout_ms, &answer) == 1;
+             n++) {
+            if (answer.token)
+                s_ack_release (self, (s_ack_t *)answer.token, !answer.stored);
+            if (answer.stored) {
+                self->out++;
+                continue;
+            }
+            zsat_vector_t v;
+            zsat_vector_init (&v);
+            v.task_id = answer.task_id;
+            v.job_id = answer.job_id;
+            snprintf (v.type, sizeof v.type, "%s", answer.type);
+            snprintf (v.where, sizeof v.where, "%s", self->args->host);
+            snprintf (v.step, sizeof v.step, "%s", self->args->node);
+            char detail[ZSAT_EVENT_DETAIL_MAX];
+            snprintf (detail, sizeof detail, "%.30s: REFUSED: %.70s", self->output[i].name,
+                      answer.reason);
+            self->errors++;
+            s_event (self, ZSAT_EV_ERROR, &v, detail);
+            zsat_ctx_log (self->ctx, ZSAT_LOG_ERROR, "task %" PRIu64 ": %s", v.task_id, detail);
+        }
+    }
+}
+
 static void
 s_timers (self_t *self)
 {
     int64_t now = zclock_mono ();
+    if (self->buffered)
+        s_buffer_answers (self, 0);
     if (self->next_flush && now >= self->next_flush)
         s_flush (self);
     if (now >= self->next_heartbeat)
@@ -467,7 +602,21 @@ s_send (self_t *self, s_port_t *port, const zsat_vector_t *v)
 {
     zsat_error_t err;
     int flags = port->type == ZMQ_PUB ? ZMQ_DONTWAIT : 0;
-    while (true) {
+    while (port->bufout) {
+        //  Counted in `out` when STORED (s_buffer_answers); a full window waits, like a PUSH.
+        int rc = sat_bufout_send (port->bufout, v, self->current, 100, &err);
+        if (rc == 0) {
+            if (self->current)
+                self->current->holds++;
+            return 0;
+        }
+        if (rc < 0 || self->terminated)
+            break;
+        s_timers (self);
+        if (s_pipe_ready (self, 0))
+            s_command (self);
+    }
+    while (!port->bufout) {
         if (zsat_vector_send (v, port->handle, flags, &err) == 0) {
             self->out++;
             return 0;
@@ -486,7 +635,7 @@ s_send (self_t *self, s_port_t *port, const zsat_vector_t *v)
 
 //  Forwards v to every output whose condition holds; reports END, or HAPPY_END when the
 //  task ends here (last stage, or no condition held).
-static void
+static bool
 s_forward (self_t *self, zsat_vector_t *v)
 {
     uint32_t seq = v->seq;
@@ -513,9 +662,11 @@ s_forward (self_t *self, zsat_vector_t *v)
     else if (sent == 0) {
         self->errors++;
         s_event (self, ZSAT_EV_ERROR, v, "not forwarded: every output refused it");
+        return false;
     }
     else
         s_event (self, ZSAT_EV_END, v, NULL);
+    return true;
 }
 
 //  --- handling ---
@@ -572,8 +723,11 @@ s_handle (self_t *self, zsat_vector_t *v)
     s_event (self, ZSAT_EV_ACK, v, NULL);
     s_event (self, ZSAT_EV_BEGIN, v, NULL);
     zsat_result_t result = s_call (self, v, detail, sizeof detail);
-    if (result == ZSAT_OK)
-        s_forward (self, v);
+    self->result = result;
+    if (result == ZSAT_OK) {
+        if (!s_forward (self, v))
+            self->result = ZSAT_ERROR;  //  counted and reported by s_forward
+    }
     else if (result == ZSAT_SKIP)
         s_event (self, ZSAT_EV_HAPPY_END, v, "skipped");
     else {
@@ -618,6 +772,49 @@ s_drain_input (self_t *self, s_port_t *port)
     }
 }
 
+//  Reads up to SAT_BURST records of a buffer input; acknowledges each one the handler
+//  finished (OK or SKIP). One the handler failed stays unacknowledged: the buffer replays it.
+static void
+s_drain_buffer_input (self_t *self, s_port_t *port)
+{
+    int n = 0;
+    zsat_bufrecord_t rec;
+    for (; n < SAT_BURST && !self->terminated && zsat_bufconsumer_recv (port->bufin, 0, &rec) == 1;
+         n++) {
+        zsat_error_t err;
+        if (zsat_vector_decode (&self->vector, rec.frame[0], rec.frame_size[0], rec.frame[1],
+                                rec.frame_size[1], rec.frame[2], rec.frame_size[2], &err)) {
+            s_dead_letter (self, port, err.text);
+            zsat_bufconsumer_ack (port->bufin, rec.seq);  //  replaying it would not help
+            continue;
+        }
+        self->in++;
+        if (rec.flags & ZSAT_FLAG_REPLAY)
+            zsat_ctx_count (self->ctx, "replayed", 1);
+        self->result = ZSAT_OK;
+        s_ack_t *ack = (s_ack_t *)calloc (1, sizeof *ack);
+        if (ack) {  //  without it the record is not acknowledged: the buffer replays it
+            *ack = (s_ack_t){.consumer = port->bufin, .seq = rec.seq, .holds = 1};
+            ack->handle = zlistx_add_end (self->acks, ack);
+        }
+        self->current = ack;
+        if (self->kind->handle)
+            s_handle (self, &self->vector);
+        else
+            s_event (self, ZSAT_EV_HAPPY_END, &self->vector, "kind has no handler");
+        self->current = NULL;
+        if (ack)
+            s_ack_release (self, ack, self->result != ZSAT_OK && self->result != ZSAT_SKIP);
+        s_timers (self);
+    }
+    const char *denied = zsat_bufconsumer_denied (port->bufin);
+    if (denied && !self->terminated) {
+        snprintf (self->reason, sizeof self->reason, "%.60s: %.180s", port->name, denied);
+        zsat_ctx_log (self->ctx, ZSAT_LOG_ERROR, "buffer denied this consumer: %s", self->reason);
+    }
+    self->buffer_busy |= n == SAT_BURST;
+}
+
 //  --- sources ---
 
 static void
@@ -640,7 +837,7 @@ s_tick_once (self_t *self)
     self->ticks++;
     s_event (self, ZSAT_EV_INIT, v, NULL);
     if (result == ZSAT_OK)
-        s_forward (self, v);
+        (void)s_forward (self, v);
     else {
         self->errors++;
         s_event (self, ZSAT_EV_ERROR, v,
@@ -684,7 +881,26 @@ s_poll_timeout (self_t *self)
         if (tick_wait < wait)
             wait = tick_wait;
     }
+    if (self->buffered && wait > SAT_BUFFER_POLL_MS)
+        wait = self->buffer_busy ? 0 : SAT_BUFFER_POLL_MS;
     return wait < 0 ? 0 : (long)wait;
+}
+
+//  At $TERM: waits (bounded) for the answers of the vectors still awaiting STORED, so a
+//  node that stops right after its last send does not abandon its tail.
+static void
+s_buffer_drain (self_t *self)
+{
+    int64_t until = zclock_mono () + SAT_BUFFER_DRAIN_MS;
+    while (zclock_mono () < until) {
+        size_t pending = 0;
+        for (size_t i = 0; i < self->output_count; i++)
+            pending += self->output[i].bufout ? sat_bufout_pending (self->output[i].bufout) : 0;
+        if (pending == 0)
+            return;
+        s_buffer_answers (self, 10);
+    }
+    zsat_ctx_log (self->ctx, ZSAT_LOG_WARN, "stopped with vectors not yet STORED by the buffer");
 }
 
 static void
@@ -693,7 +909,8 @@ s_loop (self_t *self)
     size_t count = 1 + self->input_count;
     self->items[0] = (zmq_pollitem_t){zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0};
     for (size_t i = 0; i < self->input_count; i++)
-        self->items[1 + i] = (zmq_pollitem_t){self->input[i].handle, 0, ZMQ_POLLIN, 0};
+        //  A buffer input has no socket here: a NULL socket with fd -1 is never ready.
+        self->items[1 + i] = (zmq_pollitem_t){self->input[i].handle, -1, ZMQ_POLLIN, 0};
     self->next_heartbeat = zclock_mono ();
     while (!self->terminated) {
         int rc = zmq_poll (self->items, (int)count, s_poll_timeout (self));
@@ -704,12 +921,17 @@ s_loop (self_t *self)
         for (size_t i = 0; rc > 0 && i < self->input_count && !self->terminated; i++)
             if (self->items[1 + i].revents & ZMQ_POLLIN)
                 s_drain_input (self, &self->input[i]);
+        self->buffer_busy = false;
+        for (size_t i = 0; i < self->input_count && !self->terminated; i++)
+            if (self->input[i].bufin)
+                s_drain_buffer_input (self, &self->input[i]);
         s_ticks (self);
         s_timers (self);
     }
     //  Drain: sources stopped (no more ticks), the current vector is done; the last
     //  counters and events go out before the kind flushes and the sockets linger.
     zsat_ctx_set_tick (self->ctx, 0);
+    s_buffer_drain (self);
     s_heartbeat (self);
 }
 

@@ -3,7 +3,8 @@
     Ports: base_port + 0..3 for the singletons (tracker.events, tracker.state, tracker.query,
     scheduler.jobs), then three per host in host order (orchester.any, orchester.control,
     launcher.control), then one per (routed node, host) in route order, then one per link in
-    file order. A binder binds ipc://<run_dir>/<host>/<port>.ipc when it has peers on its own
+    file order, then two per `buffer` node in node order (its `in` and `out` ROUTERs: every
+    link into a buffer connects a DEALER to `in`, every link out of it a DEALER to `out`). A binder binds ipc://<run_dir>/<host>/<port>.ipc when it has peers on its own
     host and tcp://0.0.0.0:<port> when it has peers on other hosts; a connecter uses ipc on
     the binder's host and tcp://<binder host address>:<port> elsewhere.
 */
@@ -103,6 +104,8 @@ topo_resolve_ports (zsat_topology_t *self, zsat_diag_t *diag)
             self->link_port[i] = port++;
     }
     port = s_more_route_ports (self, port);
+    for (size_t n = 0; n < self->node_count; n++)
+        port += streq (self->nodes[n].kind, "buffer") ? 2 : 0;
     self->next_port = port;
     if (port - 1 > 65535) {
         zsat_diag_add (diag, self->file, 0, 0,
@@ -275,6 +278,58 @@ s_peer_where (zsat_topology_t *self, const char *node, int host, bool same)
     return false;
 }
 
+//  The first of the two ports of buffer node index (in, then out), or 0: they follow the
+//  link ports, two per buffer node in node order.
+static int
+s_buffer_port (zsat_topology_t *self, int index)
+{
+    if (index < 0 || !streq (self->nodes[index].kind, "buffer"))
+        return 0;
+    int port = self->next_port;
+    for (size_t n = (size_t)index; n < self->node_count; n++)
+        port -= streq (self->nodes[n].kind, "buffer") ? 2 : 0;
+    return port;
+}
+
+//  True when some link of the buffer's side has a peer on host (same) or elsewhere (!same).
+static bool
+s_buffer_peer_where (zsat_topology_t *self, const char *buffer, bool in, int host, bool same)
+{
+    for (size_t i = 0; i < self->link_count; i++) {
+        const zsat_link_t *link = &self->links[i];
+        if (streq (in ? link->to : link->from, buffer) &&
+            s_peer_where (self, in ? link->from : link->to, host, same))
+            return true;
+    }
+    return false;
+}
+
+int
+zsat_topology_buffer_endpoint (zsat_topology_t *self, const char *buffer, const char *side,
+                               const char *from_host, char *buf, size_t cap)
+{
+    int index = self && buffer && side ? topo_node_index (self, buffer) : -1;
+    int port = s_buffer_port (self, index);
+    bool in = side && streq (side, "in");
+    if (port == 0 || (!in && !streq (side, "out")) || !buf || self->nodes[index].host_count == 0)
+        return -1;
+    int host = topo_host_index (self, self->nodes[index].hosts[0]);
+    const char *given = zsat_topology_node_option (&self->nodes[index], side);
+    if (given && *given)
+        snprintf (buf, cap, "%c%s", from_host ? '>' : '@', given);
+    else if (!from_host)
+        s_bind_at (self, in ? port : port + 1, host,
+                   s_buffer_peer_where (self, buffer, in, host, true),
+                   s_buffer_peer_where (self, buffer, in, host, false), buf, cap);
+    else {
+        int from = topo_host_index (self, from_host);
+        if (from < 0)
+            return -1;
+        s_connect_to (self, in ? port : port + 1, host, from, buf, cap);
+    }
+    return 0;
+}
+
 //  A binder of an explicit endpoint opens it once even when several links share it.
 static bool
 s_bound_before (zsat_topology_t *self, size_t index, const char *node)
@@ -289,12 +344,31 @@ s_bound_before (zsat_topology_t *self, size_t index, const char *node)
     return false;
 }
 
+//  A link into (out of) a buffer: a DEALER connected to the buffer's in (out) ROUTER.
+static void
+s_buffer_link_socket (sockets_t *s, size_t index, bool sender, const char *buffer)
+{
+    char name[128];
+    snprintf (name, sizeof name, "%s:%s", sender ? "out" : "in", s->self->links[index].name);
+    zsat_socket_t *socket = s_add (s, name, ZMQ_DEALER, false, buffer);
+    if (!socket)
+        return;
+    socket->when = sender ? s->self->links[index].when : NULL;
+    zsat_topology_buffer_endpoint (s->self, buffer, sender ? "in" : "out",
+                                   s->self->hosts[s->host].name, socket->endpoint,
+                                   sizeof socket->endpoint);
+}
+
 static void
 s_link_socket (sockets_t *s, size_t index, bool sender)
 {
     zsat_topology_t *self = s->self;
     const zsat_link_t *link = &self->links[index];
     const char *me = sender ? link->from : link->to, *peer = sender ? link->to : link->from;
+    if (s_buffer_port (self, topo_node_index (self, peer))) {
+        s_buffer_link_socket (s, index, sender, peer);
+        return;
+    }
     bool bind = sender == link->bind_from;
     if (bind && link->endpoint && s_bound_before (self, index, me))
         return;
@@ -349,6 +423,17 @@ zsat_topology_sockets (zsat_topology_t *self, const char *node, const char *host
     else if (streq (me->kind, "scheduler")) {
         s_add_server (&s, "jobs", ZMQ_PUB, "scheduler.jobs");
         s_add_client (&s, "events", ZMQ_PUSH, "tracker.events", NULL);
+    }
+    else if (streq (me->kind, "buffer")) {
+        //  One in and one out ROUTER serve every link of the buffer (no per-link socket).
+        s_add_client (&s, "events", ZMQ_PUSH, "tracker.events", NULL);
+        for (int side = 0; side < 2; side++) {
+            zsat_socket_t *socket = s_add (&s, side ? "out" : "in", ZMQ_ROUTER, true, NULL);
+            if (socket)
+                zsat_topology_buffer_endpoint (self, me->name, side ? "out" : "in", NULL,
+                                               socket->endpoint, sizeof socket->endpoint);
+        }
+        return s.full ? -1 : s.count;
     }
     else {
         s_add_client (&s, "events", ZMQ_PUSH, "tracker.events", NULL);

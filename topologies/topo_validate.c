@@ -200,6 +200,88 @@ s_check_channels (check_t *c)
             s_node_known (c, c->self->channels[i].consumers[n], "channel consumer");
 }
 
+static bool
+s_is_buffer (zsat_topology_t *self, const char *name)
+{
+    int index = topo_node_index (self, name);
+    return index >= 0 && streq (self->nodes[index].kind, "buffer");
+}
+
+//  A buffer node stores one declared channel, once: one host, one instance.
+static void
+s_check_buffer_node (check_t *c, const zsat_node_t *node)
+{
+    const zsat_option_kv_t *channel = NULL;
+    for (size_t i = 0; i < node->option_count; i++)
+        if (streq (node->options[i].key, "channel"))
+            channel = &node->options[i];
+    if (!channel)
+        s_error (c, node->name, node->line, node->col,
+                 "node '%s': a buffer needs option channel (a name under channels:)", node->name);
+    else if (!zsat_topology_channel_find (c->self, channel->value))
+        s_error (c, channel->value, channel->line, channel->col,
+                 "node '%s': channel '%s' is not declared under channels:", node->name,
+                 channel->value);
+    if (node->host_count != 1 || node->instances != 1 || node->max_instances > 1)
+        s_error (c, node->name, node->line, node->col,
+                 "node '%s': a buffer runs once (one host, instances: 1), not %d on %zu host(s)",
+                 node->name,
+                 node->max_instances > node->instances ? node->max_instances : node->instances,
+                 node->host_count);
+}
+
+//  Links into a buffer carry vectors to store, links out of it deliver them to a consumer
+//  named after the node: it must be listed in the channel's consumers (the buffer refuses
+//  others, or keeps unlisted ones forever) and run once (one name, one cursor).
+static void
+s_check_buffer_link (check_t *c, const zsat_link_t *link)
+{
+    zsat_topology_t *self = c->self;
+    if (link->endpoint)
+        s_error (c, link->name, link->line, link->col,
+                 "link '%s': a buffer link takes no endpoint (set the buffer's in/out options)",
+                 link->name);
+    if (link->pattern != ZSAT_PATTERN_PUSH_PULL && link->pattern != ZSAT_PATTERN_ROUTER_DEALER)
+        s_error (c, link->name, link->line, link->col,
+                 "link '%s': a buffer link is push or dealer, not %s", link->name,
+                 topo_pattern_name (link->pattern));
+    if (s_is_buffer (self, link->from) && s_is_buffer (self, link->to))
+        s_error (c, link->name, link->line, link->col, "link '%s': buffer to buffer", link->name);
+    if (!s_is_buffer (self, link->from))
+        return;
+    const zsat_node_t *buffer = &self->nodes[topo_node_index (self, link->from)];
+    const zsat_node_t *consumer = &self->nodes[topo_node_index (self, link->to)];
+    const char *name = zsat_topology_node_option (buffer, "channel");
+    const zsat_channel_t *channel = name ? zsat_topology_channel_find (self, name) : NULL;
+    bool listed = false;
+    for (size_t i = 0; channel && i < channel->consumer_count; i++)
+        listed |= streq (channel->consumers[i], consumer->name);
+    if (channel && !listed)
+        s_error (c, link->name, link->line, link->col,
+                 "link '%s': '%s' reads buffer '%s' but is not in channel '%s' consumers "
+                 "(add it to consumers:)",
+                 link->name, consumer->name, buffer->name, channel->name);
+    if (consumer->host_count != 1 || consumer->instances != 1 || consumer->max_instances > 1)
+        s_error (c, link->name, link->line, link->col,
+                 "link '%s': consumer '%s' of buffer '%s' must run once (one host, instances: 1)",
+                 link->name, consumer->name, buffer->name);
+}
+
+static void
+s_check_buffers (check_t *c)
+{
+    zsat_topology_t *self = c->self;
+    for (size_t n = 0; n < self->node_count; n++)
+        if (streq (self->nodes[n].kind, "buffer"))
+            s_check_buffer_node (c, &self->nodes[n]);
+    for (size_t i = 0; i < self->link_count; i++) {
+        const zsat_link_t *link = &self->links[i];
+        if (topo_node_index (self, link->from) >= 0 && topo_node_index (self, link->to) >= 0 &&
+            (s_is_buffer (self, link->from) || s_is_buffer (self, link->to)))
+            s_check_buffer_link (c, link);
+    }
+}
+
 static const char *
 s_binder (const zsat_link_t *link)
 {
@@ -212,6 +294,8 @@ s_check_link_sides (check_t *c, const zsat_link_t *link)
     zsat_topology_t *self = c->self;
     const zsat_node_t *binder = &self->nodes[topo_node_index (self, s_binder (link))];
     const zsat_node_t *reader = &self->nodes[topo_node_index (self, link->to)];
+    if (s_is_buffer (self, link->from) || s_is_buffer (self, link->to))
+        return;  //  the buffer binds both its sockets: s_check_buffer_link
     if (binder->host_count > 1 || binder->instances > 1)
         s_error (c, link->name, link->line, link->col,
                  "link '%s': two binders on one endpoint: binding side '%s' runs %d instance(s) "
@@ -355,6 +439,7 @@ topo_validate (zsat_topology_t *self, zsat_diag_t *diag)
     s_check_schedules (&c);
     s_check_channels (&c);
     s_check_links (&c);
+    s_check_buffers (&c);
     s_check_cycles (&c);
     return c.errors;
 }

@@ -191,6 +191,14 @@ int zsat_topology_endpoint (zsat_topology_t *self, const char *what, const char 
 int zsat_topology_bind_endpoint (zsat_topology_t *self, const char *what, const char *host,
                                  char *buf, size_t cap);
 
+//  Endpoint (zsock_attach syntax) of a `buffer` node's ROUTER, side "in" (producers) or
+//  "out" (consumers): with from_host NULL what the buffer binds ("@ipc://...", plus
+//  ",@tcp://0.0.0.0:<port>" when peers run on other hosts), else what a DEALER on from_host
+//  connects. A node option `in`/`out` is used as written instead. Returns 0, or -1 when
+//  buffer is not a buffer node or side/from_host is unknown.
+int zsat_topology_buffer_endpoint (zsat_topology_t *self, const char *buffer, const char *side,
+                                   const char *from_host, char *buf, size_t cap);
+
 //  Writes Graphviz dot of the whole topology: nodes coloured by role, one box per instance,
 //  edges labelled by pattern. Returns 0 or -1 on write error.
 int zsat_topology_dot (zsat_topology_t *self, FILE *out);

@@ -3,7 +3,9 @@
     Owns three bound sockets: PULL "events" (zsat_evbatch messages from every node), PUB
     "state" (topic + JSON: stats every second, RESEND.<host>, SCALE.<host>, BREAKER,
     FAILURE, ALERT) and REP "query" ("STATUS", "NODES", "TRACE <task_id>", each also with
-    a " TEXT" suffix for terminals). Everything else is plain data: zsat_fsm (tasks,
+    a " TEXT" suffix for terminals); plus one "out:<link>" socket per topology link from
+    the tracker, on which tracker_metrics sends its statistics as vectors every 10 s
+    (`tracker -> carbon`). Everything else is plain data: zsat_fsm (tasks,
     deadlines), zsat_stats, zsat_scaler, zsat_breaker, fed with the wall clock. A bad
     message or request is counted (bad_messages) and dropped; nothing a peer sends can
     stop the loop.
@@ -14,6 +16,9 @@
 #include "zsat_jsonw.h"
 #include "zsat_scaler.h"
 #include "zsat_stats.h"
+#include "tracker_metrics.h"
+#include "zsat_record.h"
+#include "zsat_vector.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -24,6 +29,8 @@
 #define QUERY_MAX    4096
 #define STATE_HWM    100000  //  PUB drops for a slow subscriber: keep bursts of FAILURE
 #define STATE_LINGER 200     //  ms to flush the last FAILUREs at exit
+#define METRICS_HWM  10000   //  vectors: several sends of 1024 stages while a sink catches up
+#define SOCKETS_MAX  (3 + TRACKER_METRICS_OUTPUTS)
 
 typedef struct {
     zsat_topology_t *topology;
@@ -32,6 +39,7 @@ typedef struct {
     zsock_t *events;
     zsock_t *state;
     zsock_t *query;
+    zsock_t *out[TRACKER_METRICS_OUTPUTS];  //  out:<link> sockets, for tracker_metrics
     zpoller_t *poller;
     zsat_tracker_policy_t policy;  //  copy: max_tasks clamped
     zsat_stats_t *stats;
@@ -39,6 +47,8 @@ typedef struct {
     zsat_scaler_t *scaler;
     zsat_breaker_t *breaker;
     zsat_jsonw_t *json;
+    tracker_metrics_t *metrics;
+    uint64_t metrics_dropped_logged;  //  drops already said in the log
     int64_t started_us;
     int64_t next_stats_us;
     //  the batch being decoded
@@ -58,6 +68,15 @@ static int64_t
 s_now (void)
 {
     return zclock_usecs ();
+}
+
+//  The time of day in µs: zclock_usecs (s_now) is czmq's monotonic clock.
+static int64_t
+s_epoch_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 //  A binding ipc endpoint needs its directory; the run directory is private (0700).
@@ -205,6 +224,9 @@ s_self_destroy (self_t **self_p)
         zsock_destroy (&self->events);
         zsock_destroy (&self->state);
         zsock_destroy (&self->query);
+        for (size_t i = 0; i < TRACKER_METRICS_OUTPUTS; i++)
+            zsock_destroy (&self->out[i]);
+        tracker_metrics_destroy (&self->metrics);
         zsat_fsm_destroy (&self->fsm);
         zsat_scaler_destroy (&self->scaler);
         zsat_breaker_destroy (&self->breaker);
@@ -215,17 +237,38 @@ s_self_destroy (self_t **self_p)
     }
 }
 
+//  An out:<link> socket: the tracker's statistics go there as vectors (tracker_metrics).
+static int
+s_open_output (self_t *self, const zsat_socket_t *spec)
+{
+    size_t index = tracker_metrics_outputs (self->metrics);
+    if (index == TRACKER_METRICS_OUTPUTS) {
+        snprintf (self->reason, sizeof self->reason, "more than %d links from '%s'",
+                  TRACKER_METRICS_OUTPUTS, self->node);
+        return -1;
+    }
+    if (!(self->out[index] = s_open (self, spec)))
+        return -1;
+    zsock_set_sndhwm (self->out[index], METRICS_HWM);
+    zsock_set_linger (self->out[index], 0);  //  dashboard numbers: a stop never waits for a sink
+    return tracker_metrics_add_output (self->metrics, zsock_resolve (self->out[index]), spec->peer);
+}
+
 static int
 s_open_sockets (self_t *self)
 {
-    zsat_socket_t sockets[8];
-    int count = zsat_topology_sockets (self->topology, self->node, self->host, sockets, 8);
+    zsat_socket_t sockets[SOCKETS_MAX];
+    int count =
+        zsat_topology_sockets (self->topology, self->node, self->host, sockets, SOCKETS_MAX);
     if (count < 0) {
-        snprintf (self->reason, sizeof self->reason, "node '%s' does not run on host '%s'",
-                  self->node, self->host);
+        snprintf (self->reason, sizeof self->reason,
+                  "node '%s' does not run on host '%s' (or has more than %d links)", self->node,
+                  self->host, TRACKER_METRICS_OUTPUTS);
         return -1;
     }
     for (int i = 0; i < count; i++) {
+        if (strncmp (sockets[i].name, "out:", 4) == 0 && s_open_output (self, &sockets[i]) != 0)
+            return -1;
         zsock_t **slot = streq (sockets[i].name, "events")  ? &self->events
                          : streq (sockets[i].name, "state") ? &self->state
                          : streq (sockets[i].name, "query") ? &self->query
@@ -265,9 +308,11 @@ s_self_new (const zsat_node_args_t *args, char *reason, size_t cap)
     self->json = zsat_jsonw_new ();
     self->scaler = zsat_scaler_new (&self->policy);
     self->breaker = zsat_breaker_new (&self->policy, s_on_breaker, self);
+    self->metrics = tracker_metrics_new (self->host, self->node, self->started_us);
     if (self->stats)
         self->fsm = zsat_fsm_new (&self->policy, self->stats, self->started_us);
-    if (!self->stats || !self->json || !self->scaler || !self->breaker || !self->fsm)
+    if (!self->stats || !self->json || !self->scaler || !self->breaker || !self->fsm ||
+        !self->metrics)
         snprintf (self->reason, sizeof self->reason,
                   "cannot allocate the tracker for %" PRId64 " tasks", self->policy.max_tasks);
     else if (s_open_sockets (self) == 0) {
@@ -417,6 +462,11 @@ s_write_status (self_t *self, zsat_jsonw_t *json, int64_t now_us)
                             zsat_breaker_state_name (zsat_breaker_state (self->breaker, node)));
     }
     zsat_jsonw_end (json);
+    zsat_jsonw_object (json, "metrics");
+    zsat_jsonw_uint (json, "outputs", tracker_metrics_outputs (self->metrics));
+    zsat_jsonw_uint (json, "sent", tracker_metrics_sent (self->metrics));
+    zsat_jsonw_uint (json, "dropped", tracker_metrics_dropped (self->metrics));
+    zsat_jsonw_end (json);
     zsat_jsonw_end (json);
 }
 
@@ -523,6 +573,9 @@ s_status_text (self_t *self, int64_t now_us)
              zsat_fsm_live (self->fsm), zsat_fsm_size (self->fsm) - zsat_fsm_live (self->fsm),
              zsat_fsm_capacity (self->fsm));
     fputs (table ? table : "", out);
+    if (tracker_metrics_outputs (self->metrics))
+        fprintf (out, "metrics: %" PRIu64 " vectors sent, %" PRIu64 " dropped\n",
+                 tracker_metrics_sent (self->metrics), tracker_metrics_dropped (self->metrics));
     for (uint16_t o = 1; o < zsat_stats_origin_count (self->stats); o++) {
         const char *node = zsat_stats_origin_node (self->stats, o);
         int state = zsat_breaker_state (self->breaker, node);
@@ -623,11 +676,31 @@ s_handle_query (self_t *self, int64_t now_us)
 
 //  --- the loop ---
 
+//  Sends the statistics on the out:<link> sockets; says in the log (once per send at most)
+//  when some were dropped. Returns the vectors sent.
+static int
+s_send_metrics (self_t *self, int64_t now_us)
+{
+    int sent = tracker_metrics_send (self->metrics, self->stats, zsat_fsm_live (self->fsm), now_us,
+                                     s_epoch_us ());
+    uint64_t dropped = tracker_metrics_dropped (self->metrics);
+    if (dropped > self->metrics_dropped_logged) {
+        zsat_log_line (stderr, ZSAT_LOG_WARN, self->who,
+                       "%" PRIu64 " metric vector(s) dropped (a sink is slow or away), %" PRIu64
+                       " in all",
+                       dropped - self->metrics_dropped_logged, dropped);
+        self->metrics_dropped_logged = dropped;
+    }
+    return sent;
+}
+
 static void
 s_on_time (self_t *self, int64_t now_us)
 {
     zsat_fsm_expire (self->fsm, now_us);
     zsat_breaker_tick (self->breaker, now_us);
+    if (tracker_metrics_due (self->metrics, now_us))
+        s_send_metrics (self, now_us);
     if (now_us < self->next_stats_us)
         return;
     s_publish_stats (self, now_us);
@@ -663,6 +736,8 @@ s_handle_pipe (self_t *self, zsock_t *pipe)
         zsat_jsonw_end (self->json);
         zstr_send (pipe, zsat_jsonw_text (self->json));
     }
+    else if (streq (command, "METRICS"))
+        zstr_sendf (pipe, "%d", s_send_metrics (self, s_now ()));
     zstr_free (&command);
     return running;
 }
@@ -733,8 +808,8 @@ s_rig_start (s_rig_t *rig, const char *extra_policy)
     snprintf (rig->run_dir, sizeof rig->run_dir, "/tmp/zsat-tracker-test-%d", (int)getpid ());
     char *text = zsys_sprintf ("name: trk\nrun_dir: %s\nhosts:\n  a: {address: 127.0.0.1}\n"
                                "nodes:\n  cpu: {kind: cpu, host: a, instances: 1, min: 1, max: 2}"
-                               "\n  csv: {kind: csv, host: a}\n"
-                               "links:\n  - cpu -> csv\n"
+                               "\n  csv: {kind: csv, host: a}\n  sink: {kind: carbon, host: a}\n"
+                               "links:\n  - cpu -> csv\n  - tracker -> sink\n"
                                "tracker:\n  timeout: 50ms\n  max_retry: 2\n  backoff: 10ms\n"
                                "  backoff_max: 20ms\n  max_tasks: 1000\n%s",
                                rig->run_dir, extra_policy);
@@ -965,6 +1040,56 @@ s_wait_status (s_rig_t *rig, const char *text)
     assert (false);
 }
 
+//  Binds a PULL where the sink node would (the topology's in:tracker->sink), has the tracker
+//  send its statistics now, and checks one vector per stage seen so far plus the global one.
+static void
+s_test_metrics (s_rig_t *rig)
+{
+    zsat_socket_t sockets[8];
+    int count = zsat_topology_sockets (rig->topology, "sink", "a", sockets, 8);
+    zsock_t *pull = NULL;
+    for (int i = 0; i < count; i++)
+        if (streq (sockets[i].name, "in:tracker->sink"))
+            pull = zsock_new (sockets[i].socket_type);
+    for (int i = 0; i < count && pull; i++)
+        if (streq (sockets[i].name, "in:tracker->sink"))
+            assert (zsock_attach (pull, sockets[i].endpoint, true) == 0);
+    assert (pull);
+    zsock_set_rcvtimeo (pull, 5000);
+    zstr_send (rig->tracker, "METRICS");
+    char *reply = zstr_recv (rig->tracker);
+    assert (reply && streq (reply, "4"));  //  orchester, cpu, csv, and the tracker's own
+    zstr_free (&reply);
+    zsat_record_t *record = (zsat_record_t *)malloc (sizeof *record);
+    assert (record);
+    char steps[256] = "";
+    for (int i = 0; i < 4; i++) {
+        zsat_frames_t frames;
+        zsat_frames_init (&frames);
+        assert (zsat_frames_recv (&frames, zsock_resolve (pull), 0) == 3);
+        zsat_vector_t v;
+        zsat_error_t err;
+        assert (zsat_vector_decode_frames (&v, &frames, &err) == 0);
+        assert (streq (v.where, "a") && streq (v.next, "sink") && streq (v.type, "tracker.stats"));
+        //  stamped with the time of day (carbon files points by it), not a monotonic clock
+        assert (llabs (v.timestamp - zclock_time () * 1000) < 86400000000LL);
+        assert (zsat_record_decode (record, v.payload, v.payload_size, &err) == 0);
+        zsat_frames_close (&frames);
+        strcat (steps, v.step);
+        strcat (steps, " ");
+        if (streq (v.step, "cpu"))
+            assert (record->count == 12 && zsat_record_find (record, "errors")->number == 3 &&
+                    zsat_record_find (record, "vectors_per_s_1m"));
+        if (streq (v.step, "tracker"))
+            assert (zsat_record_find (record, "happy_ends")->number == 1 &&
+                    zsat_record_find (record, "resends")->number == 2);
+    }
+    assert (streq (steps, "orchester cpu csv tracker "));
+    free (record);
+    zsock_destroy (&pull);
+    s_wait_status (rig, "\"metrics\":{\"outputs\":1,\"sent\":4,\"dropped\":0}");
+}
+
 //  Breaker: cpu failed 3 of 4 (min_tasks 3, threshold 0.5) in s_test_paths, so it opened
 //  with an ALERT, half-opens after 200 ms; a success closes it. Scale: one live cpu
 //  instance, busy, idle 0 < low 1 for the window: SCALE.a asks for one more (max 2).
@@ -990,6 +1115,7 @@ void
 zsat_tracker_test (bool verbose)
 {
     printf (" * zsat_tracker: ");
+    tracker_metrics_test (verbose);
     s_rig_t rig;
     memset (&rig, 0, sizeof rig);
     s_rig_start (&rig, "  scale: {low: 1, high: 3, window: 100ms, cooldown: 1s}\n"
@@ -999,6 +1125,7 @@ zsat_tracker_test (bool verbose)
     assert (body && strstr (body, "\"tracker\":{"));
     zstr_free (&body);
     s_test_paths (&rig);
+    s_test_metrics (&rig);
     s_test_breaker_and_scale (&rig);
     s_test_timeout_and_hostile (&rig);
     s_rig_stop (&rig);
