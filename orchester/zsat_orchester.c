@@ -4,8 +4,9 @@
       SUB  "jobs"          the scheduler's INIT jobs, topic "<host>/"
       PULL "any"           anyone: zsat send, other programs, BOUNCE from workers
       REP  "control"       ROUTE ADD|DEL|LIST, STATS
-      PUSH "route:<node>"  one per routed node; its instances share it (PUSH round-robin),
-                           opened on demand when a route to a new node is added
+      PUSH "route:<node>"  one per non-system node of the host, routed or not (a route's
+                           alternate, ROUTE ADD targets), opened at start; its instances
+                           share it (PUSH round-robin)
       PUSH "events"        batched tracker events (zsat_evbatch), never blocking
       SUB  "state"         tracker feed: RESEND.<host> and BREAKER
 
@@ -20,7 +21,7 @@
 #include <time.h>
 #include <sys/stat.h>
 
-#define S_TARGETS_MAX     64
+#define S_TARGETS_MAX     256  //  every worker of the host has a route socket (ROUTE ADD)
 #define S_SOCKETS_MAX     256
 #define S_BURST           512  //  messages read from one socket before polling again
 #define S_BATCH_RECORDS   256  //  tracker events per batch (flush by count)
@@ -915,7 +916,12 @@ s_open_sockets (self_t *self, char *reason, size_t cap)
         snprintf (reason, cap, "node %s does not run on host %s", self->node, self->host);
     for (int i = 0; i < n && rc == 0; i++) {
         if (strncmp (list[i].name, "route:", 6) == 0) {
-            if (!s_target_get (self, list[i].name + 6)) {
+            if (self->targets == S_TARGETS_MAX) {
+                snprintf (reason, cap, "more than %d route sockets on host %.100s", S_TARGETS_MAX,
+                          self->host);
+                rc = -1;
+            }
+            else if (!s_target_get (self, list[i].name + 6)) {
                 snprintf (reason, cap, "cannot open %.100s on %.120s", list[i].name,
                           list[i].endpoint);
                 rc = -1;
@@ -1092,6 +1098,7 @@ typedef struct {
     zsock_t *any;                          //  PUSH, as a client
     zsock_t *control;                      //  REQ
     zsock_t *cpu, *mem, *archive, *spare;  //  PULL, as the workers
+    zsock_t *broken, *backup, *lone;       //  PULL: a route, its alternate, an unrouted node
     uint64_t ev[ZSAT_EV_COUNT];
     uint64_t dead_detail[ZSAT_DEAD_COUNT];
     uint64_t probe_seen;
@@ -1229,7 +1236,9 @@ s_test_setup (s_test_t *t, const char *run_dir)
               "hosts:\n  h1: {address: 127.0.0.1}\n"
               "nodes:\n  cpu: {kind: cpu}\n  mem: {kind: mem}\n  archive: {kind: log}\n"
               "  spare: {kind: cpu}\n  idle: {kind: cpu}\n"
-              "routes:\n  cpu: cpu\n  mem: [mem, archive]\n  spare: spare\n  idle: idle\n",
+              "  broken: {kind: cpu}\n  backup: {kind: cpu}\n  lone: {kind: cpu}\n"
+              "routes:\n  cpu: cpu\n  mem: [mem, archive]\n  spare: spare\n  idle: idle\n"
+              "  job: {to: [broken], alternate: backup}\n",
               run_dir);
     zsat_diag_t *diag = zsat_diag_new ();
     t->topology = zsat_topology_parse (text, strlen (text), "otest.yaml", diag);
@@ -1250,6 +1259,9 @@ s_test_setup (s_test_t *t, const char *run_dir)
     t->mem = s_test_socket (t, "mem", "in:route", ZMQ_PULL, false);
     t->archive = s_test_socket (t, "archive", "in:route", ZMQ_PULL, false);
     t->spare = s_test_socket (t, "spare", "in:route", ZMQ_PULL, false);
+    t->broken = s_test_socket (t, "broken", "in:route", ZMQ_PULL, false);
+    t->backup = s_test_socket (t, "backup", "in:route", ZMQ_PULL, false);
+    t->lone = s_test_socket (t, "lone", "in:route", ZMQ_PULL, false);
     t->any = s_test_socket (t, "orchester", "any", ZMQ_PUSH, true);
     t->control = s_test_socket (t, "orchester", "control", ZMQ_REQ, true);
 }
@@ -1258,8 +1270,8 @@ static void
 s_test_teardown (s_test_t *t)
 {
     zactor_destroy (&t->actor);
-    zsock_t **socks[] = {&t->jobs, &t->events, &t->state,   &t->any,  &t->control,
-                         &t->cpu,  &t->mem,    &t->archive, &t->spare};
+    zsock_t **socks[] = {&t->jobs, &t->events,  &t->state, &t->any,    &t->control, &t->cpu,
+                         &t->mem,  &t->archive, &t->spare, &t->broken, &t->backup,  &t->lone};
     for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
         zsock_destroy (socks[i]);
     zsat_topology_destroy (&t->topology);
@@ -1372,7 +1384,7 @@ s_test_run_time_routes (s_test_t *t)
             seen[v.task_id - 10000] = 1;
     }
     reply = s_test_control (t, "ROUTE LIST");
-    assert (streq (reply, "cpu spare\nidle idle\nmem mem archive\nspare spare\n"));
+    assert (streq (reply, "cpu spare\nidle idle\njob broken\nmem mem archive\nspare spare\n"));
     zstr_free (&reply);
     for (int i = 0; i < 500 && s_test_stat (t, "routed") < cpu_before + count; i++)
         zclock_sleep (10);
@@ -1463,6 +1475,81 @@ s_test_feed (s_test_t *t)
     assert (s_test_recv (t->mem, &v, 50) == -1);
 }
 
+//  Sends one BREAKER message and waits until the orchester's STATS show the node's state.
+static void
+s_test_breaker (s_test_t *t, const char *body, const char *node, const char *state)
+{
+    char want[128];
+    snprintf (want, sizeof want, "\"%s\":{", node);
+    bool seen = false;
+    for (int i = 0; i < 300 && !seen; i++) {
+        zstr_sendm (t->state, "BREAKER");
+        zstr_send (t->state, body);
+        zclock_sleep (10);
+        char *json = s_test_stats (t);
+        const char *at = strstr (json, want);
+        const char *mark = at ? strstr (at, "\"breaker\":\"") : NULL;
+        seen = mark && strncmp (mark + 11, state, strlen (state)) == 0 &&
+               mark[11 + strlen (state)] == '"';
+        free (json);
+    }
+    assert (seen);
+}
+
+//  A route's alternate that no route's `to` names has its own route socket (topology): the
+//  breaker diverts to it while open, probes the main node when half-open, comes back when
+//  closed. A node no route names takes a route added at run time.
+static void
+s_test_alternate (s_test_t *t)
+{
+    zsat_vector_t v;
+    s_test_send (t->any, "h1", "job", ZSAT_EV_INIT, 0, 8001);
+    assert (s_test_recv (t->broken, &v, 3000) == 0 && v.task_id == 8001);
+    s_test_breaker (t, "{\"stage\":\"broken\",\"state\":\"open\",\"alternate\":\"backup\"}",
+                    "broken", "open");
+    uint64_t dead = s_test_stat (t, "circuit open");
+    for (uint64_t i = 0; i < 20; i++)
+        s_test_send (t->any, "h1", "job", ZSAT_EV_INIT, 0, 8100 + i);
+    for (uint64_t i = 0; i < 20; i++) {
+        assert (s_test_recv (t->backup, &v, 3000) == 0 && v.task_id == 8100 + i);
+        assert (v.seq == 1 && !(v.flags & ZSAT_FLAG_PROBE));
+    }
+    assert (s_test_recv (t->broken, &v, 50) == -1);
+    assert (s_test_stat (t, "circuit open") == dead);
+    //  half-open: one probe to the main node, then the alternate again
+    s_test_breaker (t, "{\"stage\":\"broken\",\"state\":\"half-open\"}", "broken", "half-open");
+    s_test_send (t->any, "h1", "job", ZSAT_EV_INIT, 0, 8201);
+    s_test_send (t->any, "h1", "job", ZSAT_EV_INIT, 0, 8202);
+    assert (s_test_recv (t->broken, &v, 3000) == 0 && v.task_id == 8201);
+    assert (v.flags & ZSAT_FLAG_PROBE);
+    assert (s_test_recv (t->backup, &v, 3000) == 0 && v.task_id == 8202);
+    //  closed: back to the main node only
+    s_test_breaker (t, "{\"stage\":\"broken\",\"state\":\"closed\"}", "broken", "closed");
+    s_test_send (t->any, "h1", "job", ZSAT_EV_INIT, 0, 8301);
+    assert (s_test_recv (t->broken, &v, 3000) == 0 && v.task_id == 8301);
+    assert (s_test_recv (t->backup, &v, 50) == -1);
+    //  open without an alternate in the message: the topology's alternate
+    s_test_breaker (t, "{\"stage\":\"broken\",\"state\":\"open\"}", "broken", "open");
+    s_test_send (t->any, "h1", "job", ZSAT_EV_INIT, 0, 8401);
+    assert (s_test_recv (t->backup, &v, 3000) == 0 && v.task_id == 8401);
+    s_test_breaker (t, "{\"stage\":\"broken\",\"state\":\"closed\"}", "broken", "closed");
+    assert (s_test_stat (t, "circuit open") == dead);
+    //  a node no route names: its socket is open and idle, a route added at run time works
+    assert (s_test_recv (t->lone, &v, 50) == -1);
+    char *reply = s_test_control (t, "ROUTE ADD solo lone");
+    assert (streq (reply, "OK"));
+    zstr_free (&reply);
+    s_test_send (t->any, "h1", "solo", ZSAT_EV_INIT, 0, 8501);
+    assert (s_test_recv (t->lone, &v, 3000) == 0 && v.task_id == 8501 && v.seq == 1);
+    reply = s_test_control (t, "ROUTE DEL solo lone");
+    assert (streq (reply, "OK"));
+    zstr_free (&reply);
+    //  system nodes never take jobs
+    reply = s_test_control (t, "ROUTE ADD solo tracker");
+    assert (strncmp (reply, "ERROR node tracker has no route endpoint", 40) == 0);
+    zstr_free (&reply);
+}
+
 //  Jobs from the scheduler's PUB are routed like the rest (after the slow joiner).
 static void
 s_test_jobs (s_test_t *t)
@@ -1511,6 +1598,7 @@ zsat_orchester_test (bool verbose)
     s_test_malformed (&t);
     s_test_run_time_routes (&t);
     s_test_feed (&t);
+    s_test_alternate (&t);
     s_test_jobs (&t);
     s_test_route_full (&t);
     if (verbose) {

@@ -42,6 +42,36 @@ s_check_ipc_paths (zsat_topology_t *self, zsat_diag_t *diag, size_t *errors)
     }
 }
 
+//  Kinds that never take jobs from an orchester (they run their own actor, no in:route).
+static bool
+s_system_kind (const char *kind)
+{
+    static const char *kinds[] = {"orchester", "tracker",  "scheduler",
+                                  "buffer",    "launcher", "router"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (streq (kind, kinds[i]))
+            return true;
+    return false;
+}
+
+//  Every other non-system node (a route's alternate, a worker no route names yet) gets a
+//  route endpoint on each of its hosts, so the breaker can divert to the alternate and
+//  ROUTE ADD can reach any worker. These ports follow the links', so no earlier port moves.
+static int
+s_more_route_ports (zsat_topology_t *self, int port)
+{
+    for (size_t n = 0; n < self->node_count; n++) {
+        if (s_system_kind (self->nodes[n].kind))
+            continue;
+        for (size_t h = 0; h < self->nodes[n].host_count; h++) {
+            int host = topo_host_index (self, self->nodes[n].hosts[h]);
+            if (host >= 0 && self->route_port[n * self->host_count + (size_t)host] == 0)
+                self->route_port[n * self->host_count + (size_t)host] = port++;
+        }
+    }
+    return port;
+}
+
 size_t
 topo_resolve_ports (zsat_topology_t *self, zsat_diag_t *diag)
 {
@@ -73,6 +103,7 @@ topo_resolve_ports (zsat_topology_t *self, zsat_diag_t *diag)
         if (!link->endpoint)
             self->link_port[i] = port++;
     }
+    port = s_more_route_ports (self, port);
     for (size_t n = 0; n < self->node_count; n++)
         port += streq (self->nodes[n].kind, "buffer") ? 2 : 0;
     self->next_port = port;

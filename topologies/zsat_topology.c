@@ -491,11 +491,22 @@ s_test_default (void)
     const zsat_socket_t *in = s_socket (sockets, count, "in:mem->csv");
     assert (in && in->bind && in->socket_type == ZMQ_PULL);
     assert (streq (in->endpoint, "@ipc:///tmp/zt/local/7112.ipc"));
+    //  the sinks no route names get idle route endpoints after the links (ROUTE ADD)
     count = zsat_topology_sockets (self, "orchester", "local", sockets, 32);
-    assert (count == 9);  //  jobs any control route:x4 events state
+    assert (count == 11);  //  jobs any control route:x6 events state
     assert (streq (s_socket (sockets, count, "jobs")->topic, "local/"));
     assert (
         streq (s_socket (sockets, count, "route:proc")->endpoint, "@ipc:///tmp/zt/local/7110.ipc"));
+    assert (
+        streq (s_socket (sockets, count, "route:csv")->endpoint, "@ipc:///tmp/zt/local/7119.ipc"));
+    assert (
+        streq (s_socket (sockets, count, "route:hdf5")->endpoint, "@ipc:///tmp/zt/local/7120.ipc"));
+    count = zsat_topology_sockets (self, "csv", "local", sockets, 32);
+    assert (
+        streq (s_socket (sockets, count, "in:route")->endpoint, ">ipc:///tmp/zt/local/7119.ipc"));
+    assert (streq (s_socket (sockets, count, "in:route")->peer, "orchester"));
+    count = zsat_topology_sockets (self, "tracker", "local", sockets, 32);
+    assert (count == 3 && !s_socket (sockets, count, "in:route"));
     char endpoint[256];
     assert (zsat_topology_endpoint (self, "tracker.query", NULL, NULL, endpoint, 256) == 0);
     assert (streq (endpoint, ">ipc:///tmp/zt/local/7102.ipc"));
@@ -524,6 +535,8 @@ s_test_two_hosts (void)
     assert (streq (s_socket (sockets, count, "in:cpu->csv")->endpoint,
                    "@ipc:///tmp/zt/a/7114.ipc,@tcp://0.0.0.0:7114"));
     assert (zsat_topology_sockets (self, "csv", "b", sockets, 32) == -1);
+    count = zsat_topology_sockets (self, "csv", "a", sockets, 32);
+    assert (streq (s_socket (sockets, count, "in:route")->endpoint, ">ipc:///tmp/zt/a/7116.ipc"));
     count = zsat_topology_sockets (self, "tracker", "a", sockets, 32);
     assert (count == 3);
     assert (streq (s_socket (sockets, count, "state")->endpoint,
@@ -559,8 +572,52 @@ s_test_two_hosts (void)
                 ports[port_count++] = port;
             }
         }
-    assert (port_count == 2 * 3 + 4 + 4 + 2 - 2);  //  no launcher node: its port is unbound
+    //  no launcher node: its port is unbound; csv's idle route endpoint on a
+    assert (port_count == 2 * 3 + 4 + 4 + 2 - 2 + 1);
     zsat_topology_destroy (&self);
+}
+
+//  A route's alternate gets a route endpoint on each of its hosts (the breaker diverts to it),
+//  after the links, in node order; system nodes never get one.
+static void
+s_test_alternate (void)
+{
+    const char *text = "hosts: {a: 198.18.0.1, b: 198.18.0.2}\n"
+                       "nodes:\n"
+                       "  broken: {kind: cpu, host: a}\n"
+                       "  spare: {kind: cpu, hosts: all}\n"
+                       "  csv: {kind: csv, host: a}\n"
+                       "links: [broken -> csv]\n"
+                       "routes: {job: {to: [broken], alternate: spare}}\n"
+                       "schedules: [{type: job, every: 1s}]\n";
+    zsat_diag_t *diag = zsat_diag_new ();
+    zsat_topology_t *self = zsat_topology_parse (text, strlen (text), "alt.yaml", diag);
+    if (!self)
+        zsat_diag_print (diag, stderr);
+    assert (self);
+    zsat_socket_t sockets[32];
+    //  7100..7109 system, 7110 route:broken on a, 7111 link, then spare on a and b, csv on a
+    int count = zsat_topology_sockets (self, "spare", "a", sockets, 32);
+    assert (count == 2);
+    assert (streq (s_socket (sockets, count, "in:route")->endpoint, ">ipc:///tmp/zt/a/7112.ipc"));
+    count = zsat_topology_sockets (self, "spare", "b", sockets, 32);
+    assert (streq (s_socket (sockets, count, "in:route")->endpoint, ">ipc:///tmp/zt/b/7113.ipc"));
+    count = zsat_topology_sockets (self, "orchester", "a", sockets, 32);
+    assert (
+        streq (s_socket (sockets, count, "route:broken")->endpoint, "@ipc:///tmp/zt/a/7110.ipc"));
+    assert (
+        streq (s_socket (sockets, count, "route:spare")->endpoint, "@ipc:///tmp/zt/a/7112.ipc"));
+    assert (streq (s_socket (sockets, count, "route:csv")->endpoint, "@ipc:///tmp/zt/a/7114.ipc"));
+    assert (!s_socket (sockets, count, "route:tracker"));
+    count = zsat_topology_sockets (self, "orchester", "b", sockets, 32);
+    assert (
+        streq (s_socket (sockets, count, "route:spare")->endpoint, "@ipc:///tmp/zt/b/7113.ipc"));
+    assert (!s_socket (sockets, count, "route:broken"));
+    count = zsat_topology_sockets (self, "broken", "a", sockets, 32);
+    assert (streq (s_socket (sockets, count, "out:broken->csv")->endpoint,
+                   ">ipc:///tmp/zt/a/7111.ipc"));
+    zsat_topology_destroy (&self);
+    zsat_diag_destroy (&diag);
 }
 
 static void
@@ -722,8 +779,8 @@ s_test_import (void)
     //  three links share csvw's endpoint: csvw binds it once
     zsat_socket_t sockets[16];
     int count = zsat_topology_sockets (self, "csvw", "local", sockets, 16);
-    assert (count == 2);  //  events, in:ping->csvw
-    assert (streq (sockets[1].endpoint, "@tcp://127.0.0.1:9558"));
+    assert (count == 3);  //  events, in:route (idle), in:ping->csvw
+    assert (streq (sockets[2].endpoint, "@tcp://127.0.0.1:9558"));
     zsat_topology_destroy (&self);
     free (yaml);
     assert (zsat_topology_import_dsat ("[1, 2]", s_dsat_ini, diag) == NULL);
@@ -798,6 +855,7 @@ zsat_topology_test (bool verbose)
     setenv ("ZSAT_RUN_DIR", "/tmp/zt", 1);
     s_test_default ();
     s_test_two_hosts ();
+    s_test_alternate ();
     s_test_syntax ();
     s_test_problems ();
     s_test_run_dir ();
