@@ -1118,7 +1118,10 @@ zsat_tracker_test (bool verbose)
     tracker_metrics_test (verbose);
     s_rig_t rig;
     memset (&rig, 0, sizeof rig);
-    s_rig_start (&rig, "  scale: {low: 1, high: 3, window: 100ms, cooldown: 1s}\n"
+    //  Paths, metrics, breaker and scaling are checked with long stage deadlines: with 50 ms
+    //  ones, a loaded machine let a deadline fire between two steps and reorder the feed.
+    s_rig_start (&rig, "  timeouts: {orchester: 30s, cpu: 30s, csv: 30s}\n"
+                       "  scale: {low: 1, high: 3, window: 100ms, cooldown: 1s}\n"
                        "  breaker: {threshold: 0.5, min_tasks: 3, window: 10s, cooldown: 200ms}\n");
     //  the feed is PUB: wait for the first `stats` so nothing later is lost to a slow join
     char *body = s_wait_topic (&rig, "stats", 5000);
@@ -1127,6 +1130,12 @@ zsat_tracker_test (bool verbose)
     s_test_paths (&rig);
     s_test_metrics (&rig);
     s_test_breaker_and_scale (&rig);
+    s_rig_stop (&rig);
+    //  Deadlines themselves, with the rig's 50 ms ones.
+    s_rig_start (&rig, "");
+    body = s_wait_topic (&rig, "stats", 5000);
+    assert (body && strstr (body, "\"tracker\":{"));
+    zstr_free (&body);
     s_test_timeout_and_hostile (&rig);
     s_rig_stop (&rig);
     //  a node that is not a tracker on that host fails start with a reason
