@@ -3,8 +3,10 @@
     Ports: base_port + 0..3 for the singletons (tracker.events, tracker.state, tracker.query,
     scheduler.jobs), then three per host in host order (orchester.any, orchester.control,
     launcher.control), then one per (routed node, host) in route order, then one per link in
-    file order, then two per `buffer` node in node order (its `in` and `out` ROUTERs: every
-    link into a buffer connects a DEALER to `in`, every link out of it a DEALER to `out`). A binder binds ipc://<run_dir>/<host>/<port>.ipc when it has peers on its own
+    file order, then one per (other non-system node, host) in node order (so routes can be
+    added at run time to any worker), then two per `buffer` node in node order (its `in` and
+    `out` ROUTERs: every link into a buffer connects a DEALER to `in`, every link out of it a
+    DEALER to `out`). A binder binds ipc://<run_dir>/<host>/<port>.ipc when it has peers on its own
     host and tcp://0.0.0.0:<port> when it has peers on other hosts; a connecter uses ipc on
     the binder's host and tcp://<binder host address>:<port> elsewhere.
 */
