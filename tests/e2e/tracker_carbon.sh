@@ -10,13 +10,9 @@ BIN=${ZSAT_BIN:?ZSAT_BIN not set}
 "$BIN" help carbon >/dev/null 2>&1 || { echo "FAIL: this build has no carbon kind"; exit 1; }
 TMP=$(mktemp -d /tmp/zsat-tracker-carbon-XXXXXX)
 export ZSAT_RUN_DIR=$TMP/run
-carbon_pid=""
+. "$(dirname "$0")/../lib/carbon.sh"
 cleanup() {
-    if [ -n "$carbon_pid" ]; then
-        kill "$carbon_pid" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$carbon_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$carbon_pid" 2>/dev/null
-    fi
+    carbon_stop
     # every process of this zsat run inherited ZSAT_RUN_DIR: none may outlive the test
     for env in /proc/[0-9]*/environ; do
         if { tr '\0' '\n' <"$env"; } 2>/dev/null | grep -qxF "ZSAT_RUN_DIR=$ZSAT_RUN_DIR"; then
@@ -36,50 +32,7 @@ fail() {
     exit 1
 }
 
-# the carbon-cache recipe of tests/e2e/sinks_carbon.sh (FACTS.md): private config, loopback
-read -r line_port pickle_port query_port < <(/usr/bin/python3 - <<'PY'
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-PY
-)
-mkdir -p "$TMP/storage/whisper" "$TMP/log" "$TMP/pid"
-cat > "$TMP/carbon.conf" <<CONF
-[cache]
-STORAGE_DIR = $TMP/storage
-LOCAL_DATA_DIR = $TMP/storage/whisper
-WHITELISTS_DIR = $TMP/storage/lists
-LOG_DIR = $TMP/log
-PID_DIR = $TMP/pid
-ENABLE_LOGROTATION = False
-USER =
-LINE_RECEIVER_INTERFACE = 127.0.0.1
-LINE_RECEIVER_PORT = $line_port
-PICKLE_RECEIVER_INTERFACE = 127.0.0.1
-PICKLE_RECEIVER_PORT = $pickle_port
-CACHE_QUERY_INTERFACE = 127.0.0.1
-CACHE_QUERY_PORT = $query_port
-ENABLE_UDP_LISTENER = False
-ENABLE_TAGS = False
-MAX_CREATES_PER_MINUTE = 5000
-MAX_UPDATES_PER_SECOND = 5000
-CONF
-cat > "$TMP/storage-schemas.conf" <<CONF
-[default]
-pattern = .*
-retentions = 1s:1h
-CONF
-carbon-cache --config="$TMP/carbon.conf" --nodaemon start >"$TMP/log/stdout" 2>&1 &
-carbon_pid=$!
-up=0
-for _ in $(seq 200); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$line_port") 2>/dev/null; then up=1; break; fi
-    kill -0 "$carbon_pid" 2>/dev/null || break
-    sleep 0.1
-done
-[ "$up" = 1 ] || fail "carbon-cache did not start"
+carbon_start "$TMP" || fail "carbon-cache did not start"
 
 cat > "$TMP/trkcarbon.yaml" <<YAML
 name: trkcarbon
