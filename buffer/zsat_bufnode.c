@@ -5,6 +5,7 @@
     to consumers only from the store, so whatever a consumer saw is on disk first.
 */
 #include "zsat_bufnode.h"
+#include "zsat_options.h"
 #include "zsat_bufclient.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -15,10 +16,10 @@
 #define DRAIN_MAX     1000  //  messages read per socket per loop turn: keeps the loop fair
 #define DELIVER_BURST 256   //  records sent per consumer per loop turn
 
-#define OPT(name, type, def, desc, field)                                                          \
+#define OPT(name, type, def, desc, field, ...)                                                     \
     {                                                                                              \
         name, type, def, desc, offsetof (zsat_bufnode_config_t, field),                            \
-            sizeof (((zsat_bufnode_config_t *)0)->field)                                           \
+            sizeof (((zsat_bufnode_config_t *)0)->field), __VA_ARGS__                              \
     }
 
 const zsat_option_t zsat_bufnode_options[] = {
@@ -28,100 +29,42 @@ const zsat_option_t zsat_bufnode_options[] = {
          "producers' endpoint (default derived by the topology: ipc, plus tcp across hosts)", in),
     OPT ("out", ZSAT_OPT_STRING, "",
          "consumers' endpoint (default derived by the topology: ipc, plus tcp across hosts)", out),
-    OPT ("window", ZSAT_OPT_INT, "1000", "unacknowledged records in flight per consumer", window),
+    //  Acks beyond the cursors' window could not be remembered: the window must fit in it.
+    OPT ("window", ZSAT_OPT_INT, "1000", "unacknowledged records in flight per consumer", window,
+         ZSAT_RANGE (1, ZSAT_CURSOR_WINDOW)),
     OPT ("ack_timeout", ZSAT_OPT_DURATION, "5s", "no acknowledgement this long: replay",
-         ack_timeout),
+         ack_timeout, ZSAT_ABOVE (0)),
     OPT ("replay_rate", ZSAT_OPT_INT, "20000", "records/s per consumer while replaying",
-         replay_rate),
-    OPT ("segment_size", ZSAT_OPT_SIZE, "64MiB", "log segment size before rotation", segment_size),
+         replay_rate, ZSAT_AT_LEAST (1)),
+    OPT ("segment_size", ZSAT_OPT_SIZE, "64MiB", "log segment size before rotation", segment_size,
+         ZSAT_AT_LEAST (4096)),
     OPT ("compact_every", ZSAT_OPT_DURATION, "10s", "compaction and garbage collection period",
-         compact_every),
+         compact_every, ZSAT_ABOVE (0)),
     ZSAT_OPTIONS_END};
 
 //  --- Configuration ---
-
-static int
-s_parse_scaled (const char *text, bool duration, int64_t *value)
-{
-    char *end;
-    errno = 0;
-    //  A bare number is a size or a count; a duration needs its unit (decision D9).
-    double v = strtod (text, &end);
-    if (errno || end == text || v < 0)
-        return -1;
-    static const struct {
-        const char *unit;
-        double scale;
-        bool duration;
-    } units[] = {{"ms", 1, true},         {"s", 1000, true},     {"m", 60000, true},
-                 {"h", 3600000, true},    {"", 1, false},        {"k", 1024, false},
-                 {"K", 1024, false},      {"KiB", 1024, false},  {"M", 1 << 20, false},
-                 {"MiB", 1 << 20, false}, {"G", 1 << 30, false}, {"GiB", 1 << 30, false}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (units[i].duration == duration && streq (end, units[i].unit)) {
-            *value = (int64_t)(v * units[i].scale);
-            return 0;
-        }
-    return -1;
-}
-
-static int
-s_set_option (const zsat_option_t *opt, const char *value, void *config, zsat_error_t *err)
-{
-    char *field = (char *)config + opt->offset;
-    if (opt->type == ZSAT_OPT_STRING) {
-        if (strlen (value) >= opt->size)
-            return zsat_fail (err, ZSAT_E_CONFIG, "option %s is longer than %zu bytes", opt->name,
-                              opt->size - 1);
-        snprintf (field, opt->size, "%s", value);
-        return 0;
-    }
-    int64_t v;
-    bool ok = opt->type == ZSAT_OPT_INT
-                  ? s_parse_scaled (value, false, &v) == 0 &&
-                        strspn (value, "0123456789") == strlen (value)
-                  : s_parse_scaled (value, opt->type == ZSAT_OPT_DURATION, &v) == 0;
-    if (!ok)
-        return zsat_fail (err, ZSAT_E_CONFIG, "option %s: '%s' is not a valid %s", opt->name, value,
-                          opt->type == ZSAT_OPT_DURATION ? "duration" : "number");
-    memcpy (field, &v, sizeof v);
-    return 0;
-}
-
-static void
-s_defaults (zsat_bufnode_config_t *config)
-{
-    memset (config, 0, sizeof *config);
-    for (const zsat_option_t *o = zsat_bufnode_options; o->name; o++)
-        s_set_option (o, o->default_value, config, NULL);
-}
 
 int
 zsat_bufnode_config (zsat_topology_t *topology, const char *node, const char *host,
                      zsat_bufnode_config_t *config, zsat_error_t *err)
 {
-    s_defaults (config);
     const zsat_node_t *n = zsat_topology_node_find (topology, node);
     if (!n)
         return zsat_fail (err, ZSAT_E_CONFIG, "no node '%s' in the topology", node);
-    for (size_t i = 0; i < n->option_count; i++) {
-        const zsat_option_t *o = zsat_bufnode_options;
-        while (o->name && !streq (o->name, n->options[i].key))
-            o++;
-        if (!o->name)
-            return zsat_fail (err, ZSAT_E_CONFIG, "node %s: unknown option '%s' of kind buffer",
-                              node, n->options[i].key);
-        if (s_set_option (o, n->options[i].value, config, err))
-            return -1;
-    }
+    //  The option table (types and constraints) is the one `zsat check` applies.
+    const zsat_kind_t kind = {.name = "buffer",
+                              .options = zsat_bufnode_options,
+                              .config_size = sizeof *config};
+    zsat_diag_t *diag = zsat_diag_new ();
+    int rc = zsat_options_parse_at (&kind, n->options, n->option_count, config,
+                                    zsat_topology_file (topology), n->line, n->col, diag);
+    if (rc)
+        zsat_fail (err, ZSAT_E_CONFIG, "node %s: %s", node, zsat_diag_get (diag, 0));
+    zsat_diag_destroy (&diag);
+    if (rc)
+        return -1;
     if (!zsat_name_valid (config->channel))
         return zsat_fail (err, ZSAT_E_CONFIG, "node %s: option channel must name a channel", node);
-    //  Acks beyond the cursors' window could not be remembered: the window must fit in it.
-    if (config->window < 1 || config->window > ZSAT_CURSOR_WINDOW || config->replay_rate < 1 ||
-        config->segment_size < 4096)
-        return zsat_fail (err, ZSAT_E_CONFIG,
-                          "node %s: window must be 1..%d, replay_rate >= 1, segment_size >= 4096",
-                          node, ZSAT_CURSOR_WINDOW);
     const char *run = zsat_topology_run_dir (topology);
     if (!config->dir[0])
         snprintf (config->dir, sizeof config->dir, "%s/%s/buffer", run, host);

@@ -150,7 +150,23 @@ typedef struct {
     const char *description;
     size_t offset;
     size_t size;  //  ZSAT_OPT_STRING: capacity of the char array
+    //  Constraints, checked by `zsat check` and at the node's start from this same table
+    //  (satellites/zsat_options.c): ZSAT_OPT_* flags below, inclusive bounds on the parsed
+    //  value (ms for durations, bytes for sizes, length for strings) and, for a string, the
+    //  values it may take ("every|interval|none").
+    unsigned flags;
+    double min, max;
+    const char *choices;
 } zsat_option_t;
+#define ZSAT_OPT_REQUIRED 1u   //  must be given (a string: not empty)
+#define ZSAT_OPT_MIN      2u   //  value >= min
+#define ZSAT_OPT_MAX      4u   //  value <= max
+#define ZSAT_OPT_ABOVE    8u   //  value > min (with ZSAT_OPT_MIN: strictly above)
+#define ZSAT_OPT_NAMED    16u  //  a string that is a valid name (1..63 bytes of [A-Za-z0-9_.-])
+//  Table shorthands: `{"timeout", ZSAT_OPT_DURATION, "10s", "...", off, 0, ZSAT_RANGE (1, 1e9)}`
+#define ZSAT_RANGE(lo, hi) .flags = ZSAT_OPT_MIN | ZSAT_OPT_MAX, .min = (lo), .max = (hi)
+#define ZSAT_AT_LEAST(lo)  .flags = ZSAT_OPT_MIN, .min = (lo)
+#define ZSAT_ABOVE(lo)     .flags = ZSAT_OPT_MIN | ZSAT_OPT_ABOVE, .min = (lo)
 #define ZSAT_OPTIONS_END                                                                           \
     {                                                                                              \
         NULL, ZSAT_OPT_STRING, NULL, NULL, 0, 0                                                    \

@@ -15,16 +15,16 @@ typedef struct {
 
 static const zsat_option_t s_options[] = {
     {"hwm", ZSAT_OPT_SIZE, "10000", "send/receive high-water mark of every socket, in messages",
-     offsetof (s_config_t, hwm), 0},
+     offsetof (s_config_t, hwm), 0, ZSAT_RANGE (1, 10000000)},
     {"route_timeout", ZSAT_OPT_DURATION, "200ms",
      "how long a vector waits for a full route before it is dead-lettered \"route full\"",
-     offsetof (s_config_t, route_timeout), 0},
+     offsetof (s_config_t, route_timeout), 0, ZSAT_ABOVE (0)},
     {"retry_cache", ZSAT_OPT_SIZE, "8192",
      "vectors kept for the tracker's RESEND (0: none; a RESEND then fails \"not retained\")",
      offsetof (s_config_t, retry_cache), 0},
     {"retry_slot", ZSAT_OPT_SIZE, "1024",
      "bytes per kept vector (routing + envelope + payload); bigger vectors are not kept",
-     offsetof (s_config_t, retry_slot), 0},
+     offsetof (s_config_t, retry_slot), 0, ZSAT_RANGE (64, 16777216)},
     ZSAT_OPTIONS_END};
 
 const zsat_kind_t zsat_kind_orchester = {

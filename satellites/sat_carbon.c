@@ -251,10 +251,7 @@ static int
 s_carbon_init (zsat_ctx_t *ctx, const void *config, void **state_p)
 {
     const carbon_config_t *cfg = (const carbon_config_t *)config;
-    if (cfg->port <= 0 || cfg->port > 65535 || cfg->queue <= 0 || cfg->queue > 10000000) {
-        zsat_ctx_log (ctx, ZSAT_LOG_ERROR, "carbon: port must be 1..65535 and queue 1..1e7");
-        return -1;
-    }
+    //  port and queue are checked by the option table.
     carbon_t *self = (carbon_t *)calloc (1, sizeof (carbon_t));
     if (!self)
         return -1;
@@ -363,11 +360,11 @@ static const zsat_option_t s_carbon_options[] = {
     {"host", ZSAT_OPT_STRING, "127.0.0.1", "carbon-cache line receiver host (resolved at start)",
      offsetof (carbon_config_t, host), sizeof (((carbon_config_t *)0)->host)},
     {"port", ZSAT_OPT_INT, "2003", "carbon-cache line receiver port",
-     offsetof (carbon_config_t, port), 0},
+     offsetof (carbon_config_t, port), 0, ZSAT_RANGE (1, 65535)},
     {"queue", ZSAT_OPT_INT, "10000", "lines kept while carbon is slow or away; more are dropped",
-     offsetof (carbon_config_t, queue), 0},
+     offsetof (carbon_config_t, queue), 0, ZSAT_RANGE (1, 10000000)},
     {"reconnect_min", ZSAT_OPT_DURATION, "100ms", "first reconnect delay (doubles each failure)",
-     offsetof (carbon_config_t, reconnect_min), 0},
+     offsetof (carbon_config_t, reconnect_min), 0, ZSAT_ABOVE (0)},
     {"reconnect_max", ZSAT_OPT_DURATION, "5s", "largest reconnect delay",
      offsetof (carbon_config_t, reconnect_max), 0},
     {"exit_timeout", ZSAT_OPT_DURATION, "2s", "how long exit tries to send the queued lines",

@@ -512,9 +512,10 @@ static const zsat_option_t s_csv_options[] = {
     {"flush", ZSAT_OPT_STRING, "interval",
      "every (write each row), interval (write + fdatasync every flush_interval), none (when "
      "the buffer is full and at exit)",
-     offsetof (csv_config_t, flush), sizeof (((csv_config_t *)0)->flush)},
+     offsetof (csv_config_t, flush), sizeof (((csv_config_t *)0)->flush),
+     .choices = "every|interval|none"},
     {"flush_interval", ZSAT_OPT_DURATION, "1s", "how often buffered rows are written (interval)",
-     offsetof (csv_config_t, flush_interval), 0},
+     offsetof (csv_config_t, flush_interval), 0, ZSAT_ABOVE (0)},
     ZSAT_OPTIONS_END};
 
 const zsat_kind_t zsat_kind_csv = {

@@ -39,13 +39,9 @@ typedef struct {
 static int
 s_init (zsat_ctx_t *ctx, const void *config, void **state_p)
 {
+    //  command, timeout and max_output are checked by the option table (s_options): at
+    //  start by the runtime and by `zsat check`, from the same rows.
     const s_config_t *c = (const s_config_t *)config;
-    if (!*c->command || c->timeout <= 0 || c->max_output <= 0 || c->max_output > ZSAT_PAYLOAD_MAX) {
-        zsat_ctx_log (ctx, ZSAT_LOG_ERROR,
-                      "exec: needs a command, a timeout > 0 and 0 < max_output <= %d",
-                      ZSAT_PAYLOAD_MAX);
-        return -1;
-    }
     s_state_t *self = (s_state_t *)calloc (1, sizeof (s_state_t));
     self->config = *c;
     self->input_cap = 256 * 1024;
@@ -300,15 +296,15 @@ s_exit (zsat_ctx_t *ctx, void *state)
 
 static const zsat_option_t s_options[] = {
     {"command", ZSAT_OPT_STRING, "", "shell command run per vector (/bin/sh -c)",
-     offsetof (s_config_t, command), sizeof ((s_config_t *)0)->command},
+     offsetof (s_config_t, command), sizeof ((s_config_t *)0)->command, .flags = ZSAT_OPT_REQUIRED},
     {"timeout", ZSAT_OPT_DURATION, "10s",
      "the command is killed (and the vector is an ERROR) "
      "after this long",
-     offsetof (s_config_t, timeout), 0},
+     offsetof (s_config_t, timeout), 0, ZSAT_ABOVE (0)},
     {"max_output", ZSAT_OPT_SIZE, "1MiB", "most stdout bytes accepted",
-     offsetof (s_config_t, max_output), 0},
+     offsetof (s_config_t, max_output), 0, ZSAT_RANGE (1, ZSAT_PAYLOAD_MAX)},
     {"retry_code", ZSAT_OPT_INT, "75", "exit code that asks for a RETRY (75: EX_TEMPFAIL)",
-     offsetof (s_config_t, retry_code), 0},
+     offsetof (s_config_t, retry_code), 0, ZSAT_RANGE (1, 255)},
     ZSAT_OPTIONS_END};
 
 const zsat_kind_t zsat_kind_exec = {

@@ -33,13 +33,8 @@ static int
 s_init (zsat_ctx_t *ctx, const void *config, void **state_p)
 {
     const s_config_t *c = (const s_config_t *)config;
+    //  mode, fail_first, fail_ratio and crash_after are checked by the option table.
     bool retry = streq (c->mode, "retry");
-    if (!(retry || streq (c->mode, "error")) || c->fail_first < 0 || c->fail_ratio < 0 ||
-        c->fail_ratio > 1 || c->crash_after < 0) {
-        zsat_ctx_log (ctx, ZSAT_LOG_ERROR,
-                      "fault: needs mode retry|error, fail_first >= 0, 0 <= fail_ratio <= 1");
-        return -1;
-    }
     s_state_t *self = (s_state_t *)calloc (1, sizeof (s_state_t));
     self->config = *c;
     self->failure = retry ? ZSAT_RETRY : ZSAT_ERROR;
@@ -112,17 +107,19 @@ s_exit (zsat_ctx_t *ctx, void *state)
     free (state);
 }
 
-#define S_OPT(name, type, def, desc, field)                                                        \
+#define S_OPT(name, type, def, desc, field, ...)                                                   \
     {                                                                                              \
-        name, type, def, desc, offsetof (s_config_t, field), sizeof ((s_config_t *)0)->field       \
+        name, type, def, desc, offsetof (s_config_t, field), sizeof ((s_config_t *)0)->field,      \
+            __VA_ARGS__                                                                            \
     }
 
 static const zsat_option_t s_options[] = {
     S_OPT ("mode", ZSAT_OPT_STRING, "retry", "what an injected failure returns: retry or error",
-           mode),
-    S_OPT ("fail_first", ZSAT_OPT_INT, "0", "fail the first N attempts of each task", fail_first),
+           mode, .choices = "retry|error"),
+    S_OPT ("fail_first", ZSAT_OPT_INT, "0", "fail the first N attempts of each task", fail_first,
+           ZSAT_AT_LEAST (0)),
     S_OPT ("fail_ratio", ZSAT_OPT_DOUBLE, "0", "fail this fraction of attempts (0..1, seeded)",
-           fail_ratio),
+           fail_ratio, ZSAT_RANGE (0, 1)),
     S_OPT ("always_fail", ZSAT_OPT_BOOL, "false", "fail every attempt", always_fail),
     S_OPT ("hang", ZSAT_OPT_DURATION, "0",
            "hold each vector this long, then ERROR (a stuck "
@@ -132,7 +129,7 @@ static const zsat_option_t s_options[] = {
     S_OPT ("crash_after", ZSAT_OPT_INT, "0",
            "_exit(1) when a vector arrives after N were handled; "
            "0: never",
-           crash_after),
+           crash_after, ZSAT_AT_LEAST (0)),
     S_OPT ("seed", ZSAT_OPT_INT, "0", "seed of fail_ratio's choices", seed),
     ZSAT_OPTIONS_END};
 

@@ -46,15 +46,8 @@ static int
 s_init (zsat_ctx_t *ctx, const void *config, void **state_p)
 {
     const s_config_t *c = (const s_config_t *)config;
+    //  rate, size, count, format and type are checked by the option table.
     bool raw = streq (c->format, "raw");
-    if (c->rate <= 0 || c->rate > 1e6 || c->size < 0 || c->size > ZSAT_PAYLOAD_MAX ||
-        c->count < 0 || !(raw || streq (c->format, "record")) || !zsat_name_valid (c->type)) {
-        zsat_ctx_log (ctx, ZSAT_LOG_ERROR,
-                      "gen: needs 0 < rate <= 1e6, 0 <= size <= %d, count >= 0, format "
-                      "record|raw and a valid type",
-                      ZSAT_PAYLOAD_MAX);
-        return -1;
-    }
     s_state_t *self = (s_state_t *)calloc (1, sizeof (s_state_t));
     self->config = *c;
     self->raw = raw;
@@ -150,23 +143,29 @@ s_exit (zsat_ctx_t *ctx, void *state)
     free (self);
 }
 
-#define S_OPT(name, type, def, desc, field)                                                        \
+#define S_OPT(name, type, def, desc, field, ...)                                                   \
     {                                                                                              \
-        name, type, def, desc, offsetof (s_config_t, field), sizeof ((s_config_t *)0)->field       \
+        name, type, def, desc, offsetof (s_config_t, field), sizeof ((s_config_t *)0)->field,      \
+            __VA_ARGS__                                                                            \
     }
 
 static const zsat_option_t s_options[] = {
-    S_OPT ("rate", ZSAT_OPT_DOUBLE, "10", "vectors per second (at most 1e6)", rate),
-    S_OPT ("size", ZSAT_OPT_SIZE, "64", "payload bytes (format raw; record pads up to 127)", size),
-    S_OPT ("count", ZSAT_OPT_INT, "0", "vectors to send, then stop; 0: no limit", count),
+    S_OPT ("rate", ZSAT_OPT_DOUBLE, "10", "vectors per second (at most 1e6)", rate,
+           .flags = ZSAT_OPT_MIN | ZSAT_OPT_ABOVE | ZSAT_OPT_MAX, .min = 0, .max = 1e6),
+    S_OPT ("size", ZSAT_OPT_SIZE, "64", "payload bytes (format raw; record pads up to 127)", size,
+           ZSAT_RANGE (0, ZSAT_PAYLOAD_MAX)),
+    S_OPT ("count", ZSAT_OPT_INT, "0", "vectors to send, then stop; 0: no limit", count,
+           ZSAT_AT_LEAST (0)),
     S_OPT ("critical", ZSAT_OPT_BOOL, "false", "flag every vector CRITICAL (replay buffer)",
            critical),
-    S_OPT ("type", ZSAT_OPT_STRING, "gen", "job type of the vectors (routing key)", type),
+    S_OPT ("type", ZSAT_OPT_STRING, "gen", "job type of the vectors (routing key)", type,
+           .flags = ZSAT_OPT_NAMED),
     S_OPT ("channel", ZSAT_OPT_STRING, "", "logical channel of the vectors", channel),
     S_OPT ("seed", ZSAT_OPT_INT, "0", "seed of the payload bytes (same seed, same bytes)", seed),
     S_OPT ("duration", ZSAT_OPT_DURATION, "0", "stop after this long; 0: no limit", duration),
     S_OPT ("format", ZSAT_OPT_STRING, "record",
-           "record: a zsat.record {seq, time_us, pad}; raw: size bytes", format),
+           "record: a zsat.record {seq, time_us, pad}; raw: size bytes", format,
+           .choices = "record|raw"),
     ZSAT_OPTIONS_END};
 
 const zsat_kind_t zsat_kind_gen = {

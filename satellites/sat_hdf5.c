@@ -592,10 +592,10 @@ static const zsat_option_t s_hdf5_options[] = {
     {"file", ZSAT_OPT_STRING, "", "HDF5 file (default <run_dir>/<host>/measurements.h5)",
      offsetof (h5s_config_t, file), sizeof (((h5s_config_t *)0)->file)},
     {"batch", ZSAT_OPT_INT, "256", "records buffered per table before one append",
-     offsetof (h5s_config_t, batch), 0},
+     offsetof (h5s_config_t, batch), 0, ZSAT_RANGE (1, 100000)},
     {"flush_interval", ZSAT_OPT_DURATION, "1s",
      "buffered records are appended and the file H5Fflush'ed at most this often",
-     offsetof (h5s_config_t, flush_interval), 0},
+     offsetof (h5s_config_t, flush_interval), 0, ZSAT_ABOVE (0)},
     ZSAT_OPTIONS_END};
 
 const zsat_kind_t zsat_kind_hdf5 = {

@@ -150,6 +150,127 @@ zsat_options_set (const zsat_option_t *option, const char *text, void *config, c
     return rc;
 }
 
+//  The parsed value of option in config as a number; a string's is its length.
+static double
+s_value (const zsat_option_t *option, const void *config)
+{
+    const uint8_t *field = (const uint8_t *)config + option->offset;
+    switch (option->type) {
+        case ZSAT_OPT_STRING:
+            return (double)strnlen ((const char *)field, option->size);
+        case ZSAT_OPT_DOUBLE:
+            return *(const double *)field;
+        case ZSAT_OPT_BOOL:
+            return *(const bool *)field;
+        default:
+            return (double)*(const int64_t *)field;
+    }
+}
+
+static bool
+s_choice_ok (const char *choices, const char *text)
+{
+    size_t length = strlen (text);
+    for (const char *c = choices; c && *c;) {
+        size_t n = strcspn (c, "|");
+        if (n == length && strncmp (c, text, n) == 0)
+            return true;
+        c += n + (c[n] == '|');
+    }
+    return false;
+}
+
+static const char *
+s_unit (zsat_opt_type_t type)
+{
+    return type == ZSAT_OPT_DURATION ? " ms" : type == ZSAT_OPT_SIZE ? " bytes" : "";
+}
+
+//  "between 1 and 16777216 bytes", "above 0 ms", "at least 1".
+static void
+s_bounds_text (const zsat_option_t *o, char *out, size_t cap)
+{
+    const char *unit = o->type == ZSAT_OPT_STRING ? " bytes long" : s_unit (o->type);
+    bool low = o->flags & ZSAT_OPT_MIN, high = o->flags & ZSAT_OPT_MAX;
+    bool above = o->flags & ZSAT_OPT_ABOVE;
+    if (low && high && !above)
+        snprintf (out, cap, "between %.15g and %.15g%s", o->min, o->max, unit);
+    else if (low && high)
+        snprintf (out, cap, "above %.15g and at most %.15g%s", o->min, o->max, unit);
+    else if (low)
+        snprintf (out, cap, "%s %.15g%s", above ? "above" : "at least", o->min, unit);
+    else
+        snprintf (out, cap, "at most %.15g%s", o->max, unit);
+}
+
+int
+zsat_options_validate (const zsat_option_t *option, const void *config, const char *text,
+                       char *err, size_t cap)
+{
+    const char *shown = text ? text : option->default_value ? option->default_value : "";
+    const char *string =
+        option->type == ZSAT_OPT_STRING ? (const char *)config + option->offset : NULL;
+    if (string && (option->flags & ZSAT_OPT_NAMED) && !zsat_name_valid (string)) {
+        snprintf (err, cap, "option '%s' must be a name (1..63 bytes of [A-Za-z0-9_.-]), got '%s'",
+                  option->name, string);
+        return -1;
+    }
+    if (string && option->choices && !s_choice_ok (option->choices, string)) {
+        char list[256];
+        snprintf (list, sizeof list, "%s", option->choices);
+        for (char *bar = strchr (list, '|'); bar; bar = strchr (bar, '|'))
+            *bar = ',';
+        snprintf (err, cap, "option '%s' must be one of %s; got '%s'", option->name, list, string);
+        return -1;
+    }
+    double value = s_value (option, config);
+    bool low_ok = !(option->flags & ZSAT_OPT_MIN) ||
+                  ((option->flags & ZSAT_OPT_ABOVE) ? value > option->min : value >= option->min);
+    bool high_ok = !(option->flags & ZSAT_OPT_MAX) || value <= option->max;
+    if (!string && (!low_ok || !high_ok)) {
+        char bounds[128];
+        s_bounds_text (option, bounds, sizeof bounds);
+        snprintf (err, cap, "option '%s' must be %s, got '%s'", option->name, bounds, shown);
+        return -1;
+    }
+    if (string && (!low_ok || !high_ok) && *string) {
+        char bounds[128];
+        s_bounds_text (option, bounds, sizeof bounds);
+        snprintf (err, cap, "option '%s' must be %s, got '%s'", option->name, bounds, string);
+        return -1;
+    }
+    return 0;
+}
+
+//  Every constraint of the table on the parsed config; an option the node did not give is
+//  reported at the node (a required one as missing, a bad default as the kind's bug).
+static int
+s_validate_all (const zsat_kind_t *kind, const zsat_option_kv_t *options, size_t count,
+                const void *config, const char *file, int line, int col, zsat_diag_t *diag)
+{
+    int problems = 0;
+    char err[256];
+    for (const zsat_option_t *o = kind->options; o && o->name; o++) {
+        const zsat_option_kv_t *given = NULL;
+        for (size_t i = 0; i < count; i++)
+            if (streq (options[i].key, o->name))
+                given = &options[i];
+        bool empty = o->type == ZSAT_OPT_STRING && !*((const char *)config + o->offset);
+        if ((o->flags & ZSAT_OPT_REQUIRED) && (!given || empty)) {
+            zsat_diag_add (diag, file, given ? given->line : line, given ? given->col : col,
+                           "kind '%s' needs option '%s' (%s)", kind->name, o->name,
+                           o->description ? o->description : "see `zsat help`");
+            problems++;
+        }
+        else if (zsat_options_validate (o, config, given ? given->value : NULL, err, sizeof err)) {
+            zsat_diag_add (diag, file, given ? given->line : line, given ? given->col : col, "%s",
+                           err);
+            problems++;
+        }
+    }
+    return problems;
+}
+
 static size_t
 s_distance (const char *a, const char *b)
 {
@@ -226,6 +347,13 @@ int
 zsat_options_parse (const zsat_kind_t *kind, const zsat_option_kv_t *options, size_t count,
                     void *config, const char *file, zsat_diag_t *diag)
 {
+    return zsat_options_parse_at (kind, options, count, config, file, 0, 0, diag);
+}
+
+int
+zsat_options_parse_at (const zsat_kind_t *kind, const zsat_option_kv_t *options, size_t count,
+                       void *config, const char *file, int line, int col, zsat_diag_t *diag)
+{
     int problems = 0;
     char err[256];
     if (config && kind->config_size)
@@ -255,56 +383,46 @@ zsat_options_parse (const zsat_kind_t *kind, const zsat_option_kv_t *options, si
             problems++;
         }
     }
+    //  Constraints only on values that parsed: a value that is not a number has one problem.
+    if (config && problems == 0)
+        problems += s_validate_all (kind, options, count, config, file, line, col, diag);
     return problems ? -1 : 0;
 }
 
-//  An unknown kind close to a known one is a typo: an error with the suggestion. Any other
-//  unknown kind names a program outside this zsat (a DSAT satellite, a satellite speaking
-//  the wire protocol) declared for its links: accepted here; `zsat node` refuses to run it.
-//  Returns 1 when a problem was added.
+//  A kind this build does not have cannot run: refused, with the kinds it has (and the
+//  closest one when the name looks like a typo).
 static int
 s_unknown_kind (const zsat_node_t *node, const char *file, zsat_diag_t *diag)
 {
     const char *names[128];
-    size_t count = 0;
-    for (const zsat_kind_t *const *k = zsat_kinds_all (); *k && count < 127; k++)
+    char list[1024] = "";
+    size_t count = 0, used = 0;
+    for (const zsat_kind_t *const *k = zsat_kinds_all (); *k && count < 127; k++) {
         names[count++] = (*k)->name;
+        used += (size_t)snprintf (list + used, used < sizeof list ? sizeof list - used : 0, "%s%s",
+                                  count > 1 ? " " : "", (*k)->name);
+    }
     names[count] = NULL;
     const char *near = node->kind ? zsat_options_suggest (node->kind, names) : NULL;
-    if (!near)
-        return 0;
+    char hint[128] = "";
+    if (near)
+        snprintf (hint, sizeof hint, "did you mean '%s'? ", near);
     zsat_diag_add (diag, file, node->line, node->col,
-                   "node '%s': unknown kind '%s' (did you mean '%s'?)", node->name, node->kind,
-                   near);
+                   "node '%s': kind '%s' is not in this build (%skinds of this build: %s)",
+                   node->name, node->kind ? node->kind : "", hint, list);
     return 1;
-}
-
-//  Kinds zsat ships from other components (sinks, system nodes) that a build may lack: an
-//  optional part switched off, or not written yet. Their options cannot be checked here;
-//  the node fails at start with "unknown kind" instead of the whole file failing to load.
-static bool
-s_shipped_elsewhere (const char *kind)
-{
-    static const char *names[] = {"csv",     "log",       "hdf5",   "carbon", "orchester",
-                                  "tracker", "scheduler", "buffer", NULL};
-    for (size_t i = 0; kind && names[i]; i++)
-        if (streq (kind, names[i]))
-            return true;
-    return false;
 }
 
 int
 zsat_options_check_node (const zsat_node_t *node, const char *file, zsat_diag_t *diag)
 {
     const zsat_kind_t *kind = zsat_kind_find (node->kind);
-    if (!kind) {
-        if (node->implicit || s_shipped_elsewhere (node->kind))
-            return 0;
-        return s_unknown_kind (node, file, diag);
-    }
+    if (!kind)
+        return node->implicit ? 0 : s_unknown_kind (node, file, diag);
     size_t before = diag ? zsat_diag_count (diag) : 0;
     void *config = kind->config_size ? calloc (1, kind->config_size) : NULL;
-    int rc = zsat_options_parse (kind, node->options, node->option_count, config, file, diag);
+    int rc = zsat_options_parse_at (kind, node->options, node->option_count, config, file,
+                                    node->line, node->col, diag);
     free (config);
     if (!diag)
         return rc ? 1 : 0;
@@ -420,6 +538,44 @@ s_test_parse (void)
 }
 
 static void
+s_test_constraints (void)
+{
+    typedef struct {
+        char mode[16];
+        int64_t timeout;
+        int64_t limit;
+        double ratio;
+        char cmd[32];
+    } config_t;
+    static const zsat_option_t options[] = {
+        {"mode", ZSAT_OPT_STRING, "a", "mode", offsetof (config_t, mode), 16, .choices = "a|bb"},
+        {"timeout", ZSAT_OPT_DURATION, "1s", "t", offsetof (config_t, timeout), 0, ZSAT_ABOVE (0)},
+        {"limit", ZSAT_OPT_SIZE, "1k", "l", offsetof (config_t, limit), 0, ZSAT_RANGE (1, 16)},
+        {"ratio", ZSAT_OPT_DOUBLE, "0", "r", offsetof (config_t, ratio), 0, ZSAT_RANGE (0, 1)},
+        {"cmd", ZSAT_OPT_STRING, "", "the command", offsetof (config_t, cmd), 32,
+         .flags = ZSAT_OPT_REQUIRED},
+        ZSAT_OPTIONS_END};
+    zsat_kind_t kind = s_test_kind;
+    kind.options = options;
+    kind.config_size = sizeof (config_t);
+    config_t config;
+    zsat_option_kv_t good[] = {{"cmd", "true", 2, 3}, {"limit", "16", 3, 3}};
+    assert (zsat_options_parse_at (&kind, good, 2, &config, "c.yaml", 1, 1, NULL) == 0);
+    zsat_option_kv_t bad[] = {{"mode", "c", 2, 9}, {"timeout", "0s", 3, 9},
+                              {"limit", "1k", 4, 9}, {"ratio", "1.5", 5, 9}};
+    zsat_diag_t *diag = zsat_diag_new ();
+    assert (zsat_options_parse_at (&kind, bad, 4, &config, "c.yaml", 1, 3, diag) == -1);
+    assert (zsat_diag_count (diag) == 5);
+    assert (zsat_diag_contains (diag, "c.yaml:2:9: option 'mode' must be one of a,bb; got 'c'"));
+    assert (zsat_diag_contains (diag, "c.yaml:3:9: option 'timeout' must be above 0 ms, got '0s'"));
+    assert (zsat_diag_contains (
+        diag, "c.yaml:4:9: option 'limit' must be between 1 and 16 bytes, got '1k'"));
+    assert (zsat_diag_contains (diag, "c.yaml:5:9: option 'ratio' must be between 0 and 1"));
+    assert (zsat_diag_contains (diag, "c.yaml:1:3: kind 'testkind' needs option 'cmd'"));
+    zsat_diag_destroy (&diag);
+}
+
+static void
 s_test_nodes (void)
 {
     const char *names[] = {"cpu", "mem", "orchester", NULL};
@@ -430,23 +586,28 @@ s_test_nodes (void)
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_node_t node = {0};
     node.name = "n1";
-    node.kind = "ping";  //  far from every kind: an external program (DSAT's ping.py)
+    node.kind = "pingzzq";  //  far from every kind: not in this build, refused with the list
     node.line = 9;
     node.col = 3;
-    assert (zsat_options_check_node (&node, "x.yaml", diag) == 0);
+    assert (zsat_options_check_node (&node, "x.yaml", diag) == 1);
+    assert (zsat_diag_contains (diag, "x.yaml:9:3: node 'n1': kind 'pingzzq' is not in this "
+                                      "build (kinds of this build: "));
     node.kind = "cpuu";  //  a typo of a registered kind
     if (zsat_kind_find ("cpu")) {
         assert (zsat_options_check_node (&node, "x.yaml", diag) == 1);
-        assert (zsat_diag_contains (
-            diag, "x.yaml:9:3: node 'n1': unknown kind 'cpuu' (did you mean 'cpu'?)"));
+        assert (zsat_diag_contains (diag, "x.yaml:9:3: node 'n1': kind 'cpuu' is not in this "
+                                          "build (did you mean 'cpu'? kinds of this build: "));
     }
     node.implicit = true;
     assert (zsat_options_check_node (&node, "x.yaml", diag) == 0);
-    //  every registered kind accepts its own defaults
+    //  every registered kind accepts its own defaults, but for the options it requires
     for (const zsat_kind_t *const *k = zsat_kinds_all (); *k; k++) {
+        int required = 0;
+        for (const zsat_option_t *o = (*k)->options; o && o->name; o++)
+            required += (o->flags & ZSAT_OPT_REQUIRED) != 0;
         node.kind = (*k)->name;
         node.implicit = false;
-        assert (zsat_options_check_node (&node, "x.yaml", diag) == 0);
+        assert (zsat_options_check_node (&node, "x.yaml", diag) == required);
     }
     const zsat_kind_t *first = zsat_kinds_all ()[0];
     if (first) {
@@ -466,6 +627,7 @@ zsat_options_test (bool verbose)
     printf (" * zsat_options: ");
     s_test_units ();
     s_test_parse ();
+    s_test_constraints ();
     s_test_nodes ();
     printf ("OK\n");
 }

@@ -25,8 +25,19 @@ int zsat_options_set (const zsat_option_t *option, const char *text, void *confi
 int zsat_options_parse (const zsat_kind_t *kind, const zsat_option_kv_t *options, size_t count,
                         void *config, const char *file, zsat_diag_t *diag);
 
-//  Checks one node: its kind is registered and its options parse. Implicit nodes whose kind
-//  is not registered (yet) are accepted. Returns the number of problems added to diag.
+//  The same, with the node's position: an option the node must give but did not (the
+//  table's ZSAT_OPT_REQUIRED) is reported there. Every constraint of the table (required,
+//  bounds, choices, names) is checked on the parsed config: start and `zsat check` share it.
+int zsat_options_parse_at (const zsat_kind_t *kind, const zsat_option_kv_t *options, size_t count,
+                           void *config, const char *file, int line, int col, zsat_diag_t *diag);
+//  Checks option's constraints on its value in config (text: as written, for the message).
+//  Returns 0, or -1 with a one-line reason in err.
+int zsat_options_validate (const zsat_option_t *option, const void *config, const char *text,
+                           char *err, size_t cap);
+
+//  Checks one node: its kind is in this build (else an error listing the build's kinds) and
+//  its options parse and meet the table's constraints. Implicit nodes whose kind is not
+//  registered are accepted. Returns the number of problems added to diag.
 int zsat_options_check_node (const zsat_node_t *node, const char *file, zsat_diag_t *diag);
 
 //  The topology checker (zsat_topology_checker_fn), installed at start-up.

@@ -295,8 +295,8 @@ s_start_kind (self_t *self, const zsat_node_t *node)
     if (self->kind->config_size)
         self->config = calloc (1, self->kind->config_size);
     zsat_diag_t *diag = zsat_diag_new ();
-    int rc = zsat_options_parse (self->kind, node->options, node->option_count, self->config,
-                                 zsat_topology_file (topology), diag);
+    int rc = zsat_options_parse_at (self->kind, node->options, node->option_count, self->config,
+                                    zsat_topology_file (topology), node->line, node->col, diag);
     if (rc)
         snprintf (self->reason, sizeof self->reason, "options: %s", zsat_diag_get (diag, 0));
     zsat_diag_destroy (&diag);
