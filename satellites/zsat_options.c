@@ -233,7 +233,7 @@ zsat_options_validate (const zsat_option_t *option, const void *config, const ch
         snprintf (err, cap, "option '%s' must be %s, got '%s'", option->name, bounds, shown);
         return -1;
     }
-    if (string && (!low_ok || !high_ok) && *string) {
+    if (string && (!low_ok || !high_ok)) {
         char bounds[128];
         s_bounds_text (option, bounds, sizeof bounds);
         snprintf (err, cap, "option '%s' must be %s, got '%s'", option->name, bounds, string);
