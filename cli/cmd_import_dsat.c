@@ -56,7 +56,8 @@ s_run (int argc, char **argv)
     }
     char *json = s_read (files[0]), *ini = s_read (files[1]);
     zsat_diag_t *diag = zsat_diag_new ();
-    char *yaml = json && ini ? zsat_topology_import_dsat (json, ini, diag) : NULL;
+    char *yaml =
+        json && ini ? zsat_topology_import_dsat_named (json, ini, files[0], files[1], diag) : NULL;
     zsat_diag_print (diag, stderr);
     int status = yaml ? 0 : 1;
     if (yaml) {

@@ -56,6 +56,7 @@ typedef struct {
     char name[ZSAT_NAME_MAX];
     int instances;
     bool singleton;
+    char priority[16];
     char cmd[256];
     char args[256];
 } watcher_t;
@@ -67,12 +68,15 @@ typedef struct {
 
 typedef struct {
     zsat_diag_t *diag;
+    const char *json_name, *ini_name;  //  file names in messages
     yaml_document_t doc;
     yaml_node_t *root;
     watcher_t watchers[TOPO_IMPORT_MAX];
     size_t watcher_count;
     variable_t variables[TOPO_IMPORT_MAX];
     size_t variable_count;
+    char dropped_watcher[512];  //  watcher keys zsat has no use for, each named once
+    char dropped_sections[512];  //  other .ini sections ([circus]: circus' own settings)
     text_t out;
 } import_t;
 
@@ -97,6 +101,19 @@ s_watcher (import_t *imp, const char *name)
     return NULL;
 }
 
+//  Appends name to a space-separated list unless it is there already.
+static void
+s_note_once (char *list, size_t cap, const char *name)
+{
+    size_t length = strlen (name);
+    for (const char *at = strstr (list, name); at; at = strstr (at + 1, name))
+        if ((at == list || at[-1] == ' ') && (at[length] == ' ' || at[length] == 0))
+            return;
+    size_t used = strlen (list);
+    if (used + length + 2 < cap)
+        snprintf (list + used, cap - used, "%s%s", used ? " " : "", name);
+}
+
 static void
 s_ini_key (import_t *imp, watcher_t *w, const char *key, const char *value, int line)
 {
@@ -104,7 +121,7 @@ s_ini_key (import_t *imp, watcher_t *w, const char *key, const char *value, int 
         char *end;
         long n = strtol (value, &end, 10);
         if (*end || n < 0 || n > 1024)
-            zsat_diag_add (imp->diag, "edge.ini", line, 0, "numprocesses '%s' is not a count",
+            zsat_diag_add (imp->diag, imp->ini_name, line, 0, "numprocesses '%s' is not a count",
                            value);
         else
             w->instances = (int)n;
@@ -115,6 +132,12 @@ s_ini_key (import_t *imp, watcher_t *w, const char *key, const char *value, int 
         snprintf (w->cmd, sizeof w->cmd, "%s", value);
     else if (streq (key, "args"))
         snprintf (w->args, sizeof w->args, "%s", value);
+    else if (streq (key, "priority")) {
+        snprintf (w->priority, sizeof w->priority, "%s", value);
+        s_note_once (imp->dropped_watcher, sizeof imp->dropped_watcher, key);
+    }
+    else
+        s_note_once (imp->dropped_watcher, sizeof imp->dropped_watcher, key);
 }
 
 //  Reads every [watcher:NAME] section; other sections ([circus]) are circus' own settings.
@@ -135,12 +158,14 @@ s_parse_ini (import_t *imp, const char *ini)
         if (*line == '[') {
             current = NULL;
             char name[ZSAT_NAME_MAX + 16] = "";
-            if (sscanf (line, "[watcher:%79[^]]]", name) != 1)
+            if (sscanf (line, "[watcher:%79[^]]]", name) != 1) {
+                s_note_once (imp->dropped_sections, sizeof imp->dropped_sections, line);
                 continue;
+            }
             s_trim (name);
             if (!zsat_name_valid (name) || s_watcher (imp, name) ||
                 imp->watcher_count == TOPO_IMPORT_MAX)
-                zsat_diag_add (imp->diag, "edge.ini", line_number, 0,
+                zsat_diag_add (imp->diag, imp->ini_name, line_number, 0,
                                "watcher '%s' skipped (bad or repeated name)", name);
             else {
                 current = &imp->watchers[imp->watcher_count++];
@@ -159,24 +184,56 @@ s_parse_ini (import_t *imp, const char *ini)
     }
 }
 
+static const char *
+s_scalar (yaml_node_t *node)
+{
+    return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
+}
+
+//  The value of key in map: the LAST one when the key is repeated, as Python's json module
+//  (which DSAT read vertex.json with) keeps it.
 static yaml_node_t *
 s_get (import_t *imp, yaml_node_t *map, const char *key)
 {
     if (!map || map->type != YAML_MAPPING_NODE)
         return NULL;
+    yaml_node_t *found = NULL;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
         yaml_node_t *k = yaml_document_get_node (&imp->doc, p->key);
         if (k->type == YAML_SCALAR_NODE && streq ((char *)k->data.scalar.value, key))
-            return yaml_document_get_node (&imp->doc, p->value);
+            found = yaml_document_get_node (&imp->doc, p->value);
     }
-    return NULL;
+    return found;
 }
 
-static const char *
-s_scalar (yaml_node_t *node)
+//  Warns about every repeated key of every object, at the repetition that wins.
+static void
+s_warn_duplicates (import_t *imp)
 {
-    return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
+    for (yaml_node_t *map = imp->doc.nodes.start; map < imp->doc.nodes.top; map++) {
+        if (map->type != YAML_MAPPING_NODE)
+            continue;
+        yaml_node_pair_t *start = map->data.mapping.pairs.start, *top = map->data.mapping.pairs.top;
+        if (top - start > TOPO_IMPORT_MAX * 4)
+            continue;  //  no DSAT object is this big; the pairwise test would be slow
+        for (yaml_node_pair_t *p = start; p < top; p++) {
+            yaml_node_t *key = yaml_document_get_node (&imp->doc, p->key);
+            const char *name = s_scalar (key);
+            yaml_node_t *first = NULL;
+            for (yaml_node_pair_t *q = start; q < p && name && !first; q++) {
+                yaml_node_t *other = yaml_document_get_node (&imp->doc, q->key);
+                if (s_scalar (other) && streq (s_scalar (other), name))
+                    first = other;
+            }
+            if (first)
+                zsat_diag_add (imp->diag, imp->json_name, (int)key->start_mark.line + 1,
+                               (int)key->start_mark.column + 1,
+                               "warning: duplicate key '%s' (also at line %d): the last one is "
+                               "used, as DSAT's Python json did",
+                               name, (int)first->start_mark.line + 1);
+        }
+    }
 }
 
 static void
@@ -187,8 +244,13 @@ s_collect_variables (import_t *imp)
          p++) {
         const char *key = s_scalar (yaml_document_get_node (&imp->doc, p->key));
         const char *value = s_scalar (yaml_document_get_node (&imp->doc, p->value));
-        if (key && value && imp->variable_count < TOPO_IMPORT_MAX) {
-            variable_t *v = &imp->variables[imp->variable_count++];
+        variable_t *v = NULL;
+        for (size_t i = 0; key && i < imp->variable_count && !v; i++)
+            if (streq (imp->variables[i].name, key))
+                v = &imp->variables[i];  //  repeated: the last one wins
+        if (key && value && !v && imp->variable_count < TOPO_IMPORT_MAX)
+            v = &imp->variables[imp->variable_count++];
+        if (key && value && v) {
             snprintf (v->name, sizeof v->name, "%s", key);
             snprintf (v->value, sizeof v->value, "%s", value);
         }
@@ -215,7 +277,7 @@ s_substitute (import_t *imp, const char *in, char *out, size_t cap)
             if (streq (imp->variables[i].name, name))
                 v = &imp->variables[i];
         if (!v) {
-            zsat_diag_add (imp->diag, "vertex.json", 0, 0, "endpoint '%s': unknown variable '%s'",
+            zsat_diag_add (imp->diag, imp->json_name, 0, 0, "endpoint '%s': unknown variable '%s'",
                            in, name);
             return false;
         }
@@ -229,9 +291,18 @@ s_substitute (import_t *imp, const char *in, char *out, size_t cap)
 static const char *
 s_kind_of (const char *name, const char **note)
 {
-    static const char *known[] = {"cpu", "mem",  "net",    "disk", "proc",      "gen",    "exec",
-                                  "csv", "hdf5", "carbon", "log",  "orchester", "tracker"};
+    static const char *known[] = {"cpu",  "mem",    "net", "disk",      "proc",    "gen",
+                                  "exec", "csv",    "rrd", "hdf5",      "carbon",  "log",
+                                  "ping", "orchester", "tracker"};
     *note = NULL;
+    if (streq (name, "ping"))
+        return *note = "zsat's ping kind: ICMP echo round trips to options.targets "
+                       "(default 127.0.0.1)",
+               "ping";
+    if (streq (name, "rrd"))
+        return *note = "zsat's rrd kind: one .rrd file per host, type and record key in "
+                       "<run_dir>/<host>/rrd (DSAT's rrd.json is not read)",
+               "rrd";
     if (streq (name, "master"))
         return *note = "DSAT's master: zsat's scheduler", "scheduler";
     if (streq (name, "csvw"))
@@ -267,7 +338,7 @@ s_split_cnx (import_t *imp, const char *key, cnx_t *cnx)
     char a[ZSAT_NAME_MAX] = "", b[ZSAT_NAME_MAX] = "", p[16] = "";
     if (sscanf (key, "%15[^_]_%63[^_]_%63s", p, a, b) != 3 || !zsat_name_valid (a) ||
         !zsat_name_valid (b)) {
-        zsat_diag_add (imp->diag, "vertex.json", 0, 0, "cnx '%s' is not PATTERN_source_destination",
+        zsat_diag_add (imp->diag, imp->json_name, 0, 0, "cnx '%s' is not PATTERN_source_destination",
                        key);
         return false;
     }
@@ -282,7 +353,7 @@ s_split_cnx (import_t *imp, const char *key, cnx_t *cnx)
             cnx->route = !cnx->system && streq (cnx->from, "orchester") && streq (p, "PUSH");
             return true;
         }
-    zsat_diag_add (imp->diag, "vertex.json", 0, 0, "cnx '%s': unknown pattern '%s'", key, p);
+    zsat_diag_add (imp->diag, imp->json_name, 0, 0, "cnx '%s': unknown pattern '%s'", key, p);
     return false;
 }
 
@@ -329,10 +400,15 @@ s_emit_nodes (import_t *imp, cnx_t *cnx, size_t cnx_count)
     for (size_t i = 0; i < imp->watcher_count; i++) {
         const watcher_t *w = &imp->watchers[i];
         const char *note, *kind = s_kind_of (w->name, &note);
-        s_put (&imp->out, "  # [watcher:%s] numprocesses = %d%s; cmd: %s %s%s%s\n", w->name,
-               w->instances, w->singleton ? ", singleton" : "", w->cmd, w->args,
-               note ? "\n  # " : "", note ? note : "");
-        s_put (&imp->out, "  %s: {kind: %s, instances: %d}\n", w->name, kind, w->instances);
+        s_put (&imp->out, "  # [watcher:%s] numprocesses = %d%s%s%s; cmd: %s %s%s%s\n", w->name,
+               w->instances, w->singleton ? ", singleton" : "", *w->priority ? ", priority " : "",
+               w->priority, w->cmd, w->args, note ? "\n  # " : "", note ? note : "");
+        //  A circus singleton never runs twice: the scaler must not add an instance either.
+        if (w->singleton && w->instances <= 1)
+            s_put (&imp->out, "  %s: {kind: %s, instances: %d, max: 1}\n", w->name, kind,
+                   w->instances);
+        else
+            s_put (&imp->out, "  %s: {kind: %s, instances: %d}\n", w->name, kind, w->instances);
     }
     for (size_t i = 0; i < cnx_count; i++) {
         const char *sides[] = {cnx[i].from, cnx[i].to};
@@ -491,13 +567,62 @@ s_emit_system_notes (import_t *imp, cnx_t *cnx, size_t cnx_count)
     }
 }
 
+//  vertex.json keys that carry no zsat meaning; scalars are kept as %(var)s values.
+static void
+s_dropped_json (import_t *imp, char *list, size_t cap)
+{
+    static const char *used[] = {"cnx",     "bounce_to",   "polling_time_ms",
+                                 "max_retry", "timeout",   "check_delay", NULL};
+    for (yaml_node_pair_t *p = imp->root->data.mapping.pairs.start;
+         p < imp->root->data.mapping.pairs.top; p++) {
+        const char *key = s_scalar (yaml_document_get_node (&imp->doc, p->key));
+        bool scalar = s_scalar (yaml_document_get_node (&imp->doc, p->value)) != NULL;
+        bool known = false;
+        for (size_t i = 0; key && used[i] && !known; i++)
+            known = streq (key, used[i]);
+        bool dropped = key && !known && (!scalar || streq (key, "debug_integrity") ||
+                                         streq (key, "circus_cfg"));
+        if (dropped)
+            s_note_once (list, cap, key);
+    }
+}
+
+//  Says what has no equivalent here: in the output, and once on stderr.
+static void
+s_emit_dropped (import_t *imp)
+{
+    char json[512] = "";
+    s_dropped_json (imp, json, sizeof json);
+    s_put (&imp->out, "\n# Not carried over (no zsat equivalent):\n");
+    if (*json)
+        s_put (&imp->out,
+               "#   %s: %s (zsat logs per node in <run_dir>/<host>/logs; no state keeper; the "
+               "launcher reads this file, not circus')\n",
+               imp->json_name, json);
+    if (*imp->dropped_watcher)
+        s_put (&imp->out,
+               "#   %s watcher keys: %s (zsat starts nodes by stage: sources, orchester, "
+               "workers, sinks, tracker; it copies no environment)\n",
+               imp->ini_name, imp->dropped_watcher);
+    if (*imp->dropped_sections)
+        s_put (&imp->out, "#   %s sections: %s (circus' own settings)\n", imp->ini_name,
+               imp->dropped_sections);
+    if (*json || *imp->dropped_watcher || *imp->dropped_sections)
+        zsat_diag_add (imp->diag, "import-dsat", 0, 0,
+                       "warning: not carried over: %s%s%s%s%s%s (see the end of the output)",
+                       json, *json && *imp->dropped_watcher ? "; " : "",
+                       *imp->dropped_watcher ? "watcher keys " : "", imp->dropped_watcher,
+                       (*json || *imp->dropped_watcher) && *imp->dropped_sections ? "; " : "",
+                       imp->dropped_sections);
+}
+
 static size_t
 s_read_cnx (import_t *imp, cnx_t *cnx)
 {
     yaml_node_t *map = s_get (imp, imp->root, "cnx");
     size_t count = 0;
     if (!map || map->type != YAML_MAPPING_NODE) {
-        zsat_diag_add (imp->diag, "vertex.json", 0, 0, "no 'cnx' object");
+        zsat_diag_add (imp->diag, imp->json_name, 0, 0, "no 'cnx' object");
         return 0;
     }
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
@@ -505,14 +630,20 @@ s_read_cnx (import_t *imp, cnx_t *cnx)
         const char *key = s_scalar (yaml_document_get_node (&imp->doc, p->key));
         const char *value = s_scalar (yaml_document_get_node (&imp->doc, p->value));
         if (!key || !value || count == TOPO_IMPORT_MAX) {
-            zsat_diag_add (imp->diag, "vertex.json", 0, 0, "cnx entry skipped: not a string");
+            zsat_diag_add (imp->diag, imp->json_name, 0, 0, "cnx entry skipped: not a string");
             continue;
         }
-        cnx_t *entry = &cnx[count];
-        memset (entry, 0, sizeof *entry);
-        if (s_split_cnx (imp, key, entry) &&
-            s_substitute (imp, value, entry->endpoint, sizeof entry->endpoint))
-            count++;
+        size_t slot = count;
+        for (size_t i = 0; i < count; i++)
+            if (streq (cnx[i].key, key))
+                slot = i;  //  repeated: the last one wins
+        cnx_t entry;
+        memset (&entry, 0, sizeof entry);
+        if (s_split_cnx (imp, key, &entry) &&
+            s_substitute (imp, value, entry.endpoint, sizeof entry.endpoint)) {
+            cnx[slot] = entry;
+            count += slot == count;
+        }
     }
     return count;
 }
@@ -526,7 +657,7 @@ s_load_json (import_t *imp, const char *json)
     yaml_parser_set_input_string (&parser, (const unsigned char *)json, strlen (json));
     bool ok = yaml_parser_load (&parser, &imp->doc);
     if (!ok)
-        zsat_diag_add (imp->diag, "vertex.json", (int)parser.problem_mark.line + 1,
+        zsat_diag_add (imp->diag, imp->json_name, (int)parser.problem_mark.line + 1,
                        (int)parser.problem_mark.column + 1, "JSON syntax error: %s",
                        parser.problem ? parser.problem : "unknown");
     yaml_parser_delete (&parser);
@@ -534,7 +665,7 @@ s_load_json (import_t *imp, const char *json)
         return false;
     imp->root = yaml_document_get_root_node (&imp->doc);
     if (!imp->root || imp->root->type != YAML_MAPPING_NODE) {
-        zsat_diag_add (imp->diag, "vertex.json", 0, 0, "the top level must be an object");
+        zsat_diag_add (imp->diag, imp->json_name, 0, 0, "the top level must be an object");
         yaml_document_delete (&imp->doc);
         return false;
     }
@@ -544,6 +675,7 @@ s_load_json (import_t *imp, const char *json)
 static char *
 s_convert (import_t *imp, cnx_t *cnx)
 {
+    s_warn_duplicates (imp);
     s_collect_variables (imp);
     size_t cnx_count = s_read_cnx (imp, cnx);
     const char *types[TOPO_IMPORT_MAX], *wheres[TOPO_IMPORT_MAX];
@@ -558,6 +690,7 @@ s_convert (import_t *imp, cnx_t *cnx)
     s_emit_schedules (imp, cnx, cnx_count, types, wheres, type_count);
     s_emit_tracker (imp);
     s_emit_system_notes (imp, cnx, cnx_count);
+    s_emit_dropped (imp);
     if (imp->out.failed) {
         zsat_diag_add (imp->diag, "import", 0, 0, "out of memory");
         free (imp->out.data);
@@ -569,6 +702,14 @@ s_convert (import_t *imp, cnx_t *cnx)
 char *
 zsat_topology_import_dsat (const char *vertex_json, const char *circus_ini, zsat_diag_t *diag)
 {
+    return zsat_topology_import_dsat_named (vertex_json, circus_ini, "vertex.json", "edge.ini",
+                                            diag);
+}
+
+char *
+zsat_topology_import_dsat_named (const char *vertex_json, const char *circus_ini,
+                                 const char *json_name, const char *ini_name, zsat_diag_t *diag)
+{
     if (!vertex_json || !circus_ini)
         return NULL;
     import_t *imp = (import_t *)calloc (1, sizeof (import_t));
@@ -576,6 +717,8 @@ zsat_topology_import_dsat (const char *vertex_json, const char *circus_ini, zsat
     char *yaml = NULL;
     if (imp && cnx) {
         imp->diag = diag;
+        imp->json_name = json_name ? json_name : "vertex.json";
+        imp->ini_name = ini_name ? ini_name : "edge.ini";
         s_parse_ini (imp, circus_ini);
         if (s_load_json (imp, vertex_json)) {
             yaml = s_convert (imp, cnx);

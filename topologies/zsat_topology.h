@@ -208,6 +208,12 @@ int zsat_topology_dot (zsat_topology_t *self, FILE *out);
 //  endpoint and instance count is kept; problems go to diag. NULL on failure.
 char *zsat_topology_import_dsat (const char *vertex_json, const char *circus_ini,
                                  zsat_diag_t *diag);
+//  The same, naming the two files in messages (file:line:col). Repeated JSON keys keep the
+//  last value, as DSAT's Python json did, each with a warning; what has no zsat equivalent
+//  is listed at the end of the output and in one warning. Warnings start with "warning:".
+char *zsat_topology_import_dsat_named (const char *vertex_json, const char *circus_ini,
+                                       const char *json_name, const char *ini_name,
+                                       zsat_diag_t *diag);
 
 //  Duration syntax of topology files: an integer and a unit, ms s m h ("250ms", "2s").
 //  A bare number is refused (ambiguous). Returns 0 and sets *ms, or -1.
