@@ -4,6 +4,7 @@
 */
 #include "zsat.h"
 #include "zsat_launcher.h"
+#include "zsat_pidlock.h"
 #include <signal.h>
 
 static volatile sig_atomic_t s_signalled;
@@ -29,28 +30,18 @@ s_usage (FILE *out)
         "The run directory is the topology's (override with ZSAT_RUN_DIR).\n");
 }
 
-//  Refuses to run twice for one host: a live pid in the pid file means a launcher runs.
+//  Refuses to run twice for one host (or beside a `zsat up` of it): the pid file is locked
+//  for the launcher's life. Returns the lock's descriptor, or -1 after saying why.
 static int
-s_pid_file_write (const char *path)
+s_pid_file_lock (const char *path)
 {
-    FILE *file = fopen (path, "r");
-    if (file) {
-        int pid = 0;
-        int got = fscanf (file, "%d", &pid);
-        fclose (file);
-        if (got == 1 && pid > 0 && pid != getpid () && kill (pid, 0) == 0) {
-            fprintf (stderr, "zsat launch: a launcher (pid %d) already runs; see %s\n", pid, path);
-            return -1;
-        }
-    }
-    file = fopen (path, "w");
-    if (!file) {
-        fprintf (stderr, "zsat launch: cannot write %s: %s\n", path, strerror (errno));
-        return -1;
-    }
-    fprintf (file, "%d\n", (int)getpid ());
-    fclose (file);
-    return 0;
+    int holder = 0;
+    int fd = zsat_pidlock_acquire (path, &holder);
+    if (fd < 0 && holder > 0)
+        fprintf (stderr, "zsat launch: a launcher (pid %d) already runs; see %s\n", holder, path);
+    else if (fd < 0)
+        fprintf (stderr, "zsat launch: cannot lock %s: %s\n", path, strerror (errno));
+    return fd;
 }
 
 //  Writes where local tools reach the control socket: <run_dir>/<host>/launcher.control.
@@ -136,12 +127,14 @@ s_run (int argc, char **argv)
         fprintf (stderr, "zsat launch: %s\n", err.text);
     else {
         snprintf (pid_path, sizeof pid_path, "%s/launcher.pid", plan->host_dir);
-        if (s_pid_file_write (pid_path) == 0) {
+        int lock = s_pid_file_lock (pid_path);
+        if (lock >= 0) {
             s_control_file_write (topology, plan);
             rc = s_supervise (plan, who);
-            unlink (pid_path);
-            snprintf (pid_path, sizeof pid_path, "%s/launcher.control", plan->host_dir);
-            unlink (pid_path);
+            char control[1200];
+            snprintf (control, sizeof control, "%s/launcher.control", plan->host_dir);
+            unlink (control);
+            zsat_pidlock_release (lock, pid_path);
         }
     }
     free (plan);

@@ -5,6 +5,7 @@
 */
 #include "zsat.h"
 #include "zsat_launcher.h"
+#include "zsat_pidlock.h"
 #include "zsat_statusview.h"
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -39,6 +40,8 @@ typedef struct {
     size_t host_count;
     zactor_t *actors[UP_HOSTS_MAX];
     zsat_launcher_plan_t *plans[UP_HOSTS_MAX];
+    int locks[UP_HOSTS_MAX];  //  <host_dir>/launcher.pid, held while the host runs
+    char lock_paths[UP_HOSTS_MAX][1200];
     char query[1024];  //  tracker.query endpoint, "" when the topology has none
     zsat_status_row_t rows[UP_ROWS_MAX], previous[UP_ROWS_MAX];
     size_t row_count, previous_count;
@@ -108,6 +111,21 @@ s_start (up_t *up, zsat_topology_t *topology)
             free (plan);
             return -1;
         }
+        //  A host runs once: another `zsat up` or `zsat launch` of it holds this lock.
+        char *lock_path = up->lock_paths[up->host_count];
+        snprintf (lock_path, sizeof up->lock_paths[0], "%s/launcher.pid", plan->host_dir);
+        int holder = 0;
+        up->locks[up->host_count] = zsat_pidlock_acquire (lock_path, &holder);
+        if (up->locks[up->host_count] < 0) {
+            if (holder > 0)
+                fprintf (stderr,
+                         "zsat up: %s is already running: host %s is run by pid %d (see %s)\n",
+                         zsat_topology_name (topology), host, holder, lock_path);
+            else
+                fprintf (stderr, "zsat up: cannot lock %s: %s\n", lock_path, strerror (errno));
+            free (plan);
+            return -1;
+        }
         //  The status screen owns the terminal: the launchers log to a file instead.
         char log_file[1200];
         snprintf (log_file, sizeof log_file, "%s/launcher.log", plan->log_dir);
@@ -121,6 +139,7 @@ s_start (up_t *up, zsat_topology_t *topology)
         free (ready);
         if (!ok) {
             zactor_destroy (&actor);
+            zsat_pidlock_release (up->locks[up->host_count], lock_path);
             free (plan);
             return -1;
         }
@@ -335,6 +354,7 @@ s_run (int argc, char **argv)
         rc = s_run_up (&up, topology);
     for (size_t h = 0; h < up.host_count; h++) {
         zactor_destroy (&up.actors[h]);
+        zsat_pidlock_release (up.locks[h], up.lock_paths[h]);
         free (up.plans[h]);
     }
     zsat_topology_destroy (&topology);
