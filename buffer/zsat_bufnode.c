@@ -6,6 +6,7 @@
 */
 #include "zsat_bufnode.h"
 #include "zsat_options.h"
+#include "zsat_ipcguard.h"
 #include "zsat_bufclient.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -166,6 +167,12 @@ s_router (const char *endpoint, bool mandatory, zsat_error_t *err)
     if (mandatory)
         zsock_set_router_mandatory (sock, 1);
     s_ipc_dir (endpoint);
+    char guard[512];
+    if (zsat_ipcguard_check (endpoint, true, guard, sizeof guard) != 0) {
+        zsat_fail (err, ZSAT_E_IO, "%s", guard);
+        zsock_destroy (&sock);
+        return NULL;
+    }
     //  "@a,@b" (zsock_attach syntax, as the topology derives it) binds every endpoint.
     int rc =
         *endpoint == '@' ? zsock_attach (sock, endpoint, true) : zsock_bind (sock, "%s", endpoint);

@@ -16,6 +16,7 @@
     counted per reason and reported to the tracker as a DEAD_LETTER event.
 */
 #include "zsat_orchester.h"
+#include "zsat_ipcguard.h"
 #include "zsat_routes.h"
 #include "zsat_retrycache.h"
 #include <time.h>
@@ -145,7 +146,9 @@ s_socket_open (self_t *self, int type, const char *endpoint, int linger, int64_t
     if (immediate)
         zsock_set_immediate (sock, 1);
     s_ipc_dirs (endpoint);
-    if (zsock_attach (sock, endpoint, true) != 0) {
+    char guard[512];
+    if (zsat_ipcguard_check (endpoint, true, guard, sizeof guard) != 0 ||
+        zsock_attach (sock, endpoint, true) != 0) {
         zsock_destroy (&sock);
         return NULL;
     }

@@ -13,6 +13,7 @@
     refusal in between leaves it to the buffer's replay.
 */
 #include "zsat.h"
+#include "zsat_ipcguard.h"
 #include "zsat_satellite.h"
 #include "zsat_options.h"
 #include "zsat_probes.h"
@@ -182,7 +183,12 @@ s_open (const zsat_socket_t *spec, char *reason, size_t cap)
     }
     s_configure (sock, spec);
     s_make_ipc_dirs (spec->endpoint);
-    if (zsock_attach (sock, spec->endpoint, spec->bind) != 0) {
+    char guard[512];
+    if (zsat_ipcguard_check (spec->endpoint, spec->bind, guard, sizeof guard) != 0) {
+        snprintf (reason, cap, "socket %.50s: %.400s", spec->name, guard);
+        zsock_destroy (&sock);
+    }
+    else if (zsock_attach (sock, spec->endpoint, spec->bind) != 0) {
         snprintf (reason, cap, "socket %.50s: cannot attach %.120s: %.50s", spec->name,
                   spec->endpoint, zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);

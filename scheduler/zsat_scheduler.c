@@ -11,6 +11,7 @@
     and counted rather than bunched.
 */
 #include "zsat_scheduler.h"
+#include "zsat_ipcguard.h"
 #include <time.h>
 
 typedef struct {
@@ -190,8 +191,11 @@ s_open (s_self_t *self, char *reason, size_t cap)
             zsock_set_heartbeat_ivl (sock, 1000);
             zsock_set_heartbeat_timeout (sock, 3000);
         }
-        if (zsock_attach (sock, list[i].endpoint, true)) {
-            snprintf (reason, cap, "cannot attach %.60s to %.120s", list[i].name, list[i].endpoint);
+        char guard[512] = "";
+        if (zsat_ipcguard_check (list[i].endpoint, true, guard, sizeof guard) ||
+            zsock_attach (sock, list[i].endpoint, true)) {
+            snprintf (reason, cap, "cannot attach %.60s to %.120s %.200s", list[i].name,
+                      list[i].endpoint, guard);
             zsock_destroy (&sock);
             return -1;
         }

@@ -651,6 +651,8 @@ s_read_cnx (import_t *imp, cnx_t *cnx)
 static bool
 s_load_json (import_t *imp, const char *json)
 {
+    if (topo_check_depth (json, strlen (json), imp->json_name, imp->diag))
+        return false;
     yaml_parser_t parser;
     if (!yaml_parser_initialize (&parser))
         return false;

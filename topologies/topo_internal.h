@@ -22,6 +22,7 @@
 #define TOPO_PORT_TRACKER_QUERY  2
 #define TOPO_PORT_SCHEDULER_JOBS 3
 #define TOPO_PORT_HOSTS          4
+#define TOPO_DEPTH_MAX           32  //  nesting levels of a topology file or DSAT vertex.json
 #define TOPO_PORTS_PER_HOST      3  //  orchester.any, orchester.control, launcher.control
 
 typedef struct topo_chunk_t topo_chunk_t;
@@ -32,6 +33,7 @@ struct zsat_topology_t {
     const char *name;
     const char *run_dir;
     int base_port;
+    int base_port_line, base_port_col;  //  where base_port was written (0: the default)
     zsat_host_t *hosts;
     size_t host_count, host_cap;
     zsat_node_t *nodes;
@@ -76,6 +78,9 @@ const char *topo_closest (const char *word, const char *const *candidates, size_
 
 //  Parses the YAML text into self; returns the number of problems added.
 size_t topo_parse (zsat_topology_t *self, const char *text, size_t size, zsat_diag_t *diag);
+//  Refuses text nested deeper than TOPO_DEPTH_MAX (at the first such level), in linear time.
+//  Returns 0, or 1 with the problem in diag.
+size_t topo_check_depth (const char *text, size_t size, const char *file, zsat_diag_t *diag);
 //  Adds implicit nodes and routes, then checks the whole model; returns problems added.
 size_t topo_validate (zsat_topology_t *self, zsat_diag_t *diag);
 //  Assigns ports and binders; returns problems added (ports out of range, long ipc paths).

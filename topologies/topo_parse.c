@@ -834,8 +834,11 @@ s_parse_top (parse_t *p, yaml_node_t *root)
     if ((value = s_get (p, root, "run_dir")))
         self->run_dir = s_string (p, value, "run_dir");
     int64_t port;
-    if ((value = s_get (p, root, "base_port")) && s_int (p, value, "base_port", 1, 65535, &port))
+    if ((value = s_get (p, root, "base_port")) && s_int (p, value, "base_port", 1, 65535, &port)) {
         self->base_port = (int)port;
+        self->base_port_line = (int)value->start_mark.line + 1;
+        self->base_port_col = (int)value->start_mark.column + 1;
+    }
     if ((value = s_get (p, root, "hosts")))
         s_parse_hosts (p, value);
     if (self->host_count == 0) {
@@ -859,6 +862,41 @@ s_parse_top (parse_t *p, yaml_node_t *root)
         s_parse_channels (p, value);
 }
 
+//  libyaml's scanner does work proportional to the nesting depth for every token, so deep
+//  nesting costs quadratic time (100k '[' took 38 s) before any check of ours could run. The
+//  events are read first, and the file refused at the first level deeper than
+//  TOPO_DEPTH_MAX: the scan stays linear. Returns 0, or 1 with the problem in diag.
+size_t
+topo_check_depth (const char *text, size_t size, const char *file, zsat_diag_t *diag)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize (&parser))
+        return zsat_diag_add (diag, file, 0, 0, "out of memory"), 1;
+    yaml_parser_set_input_string (&parser, (const unsigned char *)text, size);
+    size_t problems = 0;
+    int depth = 0;
+    for (bool done = false; !done && !problems;) {
+        yaml_event_t event;
+        if (!yaml_parser_parse (&parser, &event))
+            break;  //  a syntax error: the loader reports it with its position
+        if (event.type == YAML_SEQUENCE_START_EVENT || event.type == YAML_MAPPING_START_EVENT)
+            depth++;
+        else if (event.type == YAML_SEQUENCE_END_EVENT || event.type == YAML_MAPPING_END_EVENT)
+            depth--;
+        done = event.type == YAML_STREAM_END_EVENT;
+        if (depth > TOPO_DEPTH_MAX) {
+            zsat_diag_add (diag, file, (int)event.start_mark.line + 1,
+                           (int)event.start_mark.column + 1,
+                           "nesting deeper than %d levels",
+                           TOPO_DEPTH_MAX);
+            problems++;
+        }
+        yaml_event_delete (&event);
+    }
+    yaml_parser_delete (&parser);
+    return problems;
+}
+
 size_t
 topo_parse (zsat_topology_t *self, const char *text, size_t size, zsat_diag_t *diag)
 {
@@ -868,6 +906,8 @@ topo_parse (zsat_topology_t *self, const char *text, size_t size, zsat_diag_t *d
                        TOPO_FILE_MAX);
         return 1;
     }
+    if (topo_check_depth (text, size, self->file, diag))
+        return 1;
     yaml_parser_t parser;
     yaml_document_t doc;
     if (!yaml_parser_initialize (&parser))

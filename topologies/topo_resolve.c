@@ -110,9 +110,11 @@ topo_resolve_ports (zsat_topology_t *self, zsat_diag_t *diag)
         port += streq (self->nodes[n].kind, "buffer") ? 2 : 0;
     self->next_port = port;
     if (port - 1 > 65535) {
-        zsat_diag_add (diag, self->file, 0, 0,
-                       "base_port %d leaves too few ports: the topology needs up to port %d",
-                       self->base_port, port - 1);
+        zsat_diag_add (diag, self->file, self->base_port_line ? self->base_port_line : 1,
+                       self->base_port_col ? self->base_port_col : 1,
+                       "base_port %d leaves too few ports: the topology needs up to port %d%s",
+                       self->base_port, port - 1,
+                       self->base_port_line ? "" : " (the default base_port: set a lower one)");
         errors++;
     }
     s_check_ipc_paths (self, diag, &errors);

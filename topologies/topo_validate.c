@@ -4,6 +4,7 @@
     reader), unbounded cycles. Every problem is reported at the text it is about.
 */
 #include "topo_internal.h"
+#include <sys/stat.h>
 
 typedef struct {
     zsat_topology_t *self;
@@ -425,6 +426,28 @@ s_check_cycles (check_t *c)
     free (w.path);
 }
 
+//  ZeroMQ deletes what lies at an ipc path it binds: `zsat node` refuses a path that is not
+//  a socket (common/zsat_ipcguard); check warns at the endpoint, not an error: the file may
+//  be gone by the time the topology runs, and check may run on another machine.
+static void
+s_warn_ipc_files (check_t *c)
+{
+    for (size_t i = 0; i < c->self->link_count; i++) {
+        const zsat_link_t *link = &c->self->links[i];
+        const char *endpoint = link->endpoint;
+        struct stat info;
+        if (!endpoint || strncmp (endpoint, "ipc://", 6) != 0 || lstat (endpoint + 6, &info) != 0 ||
+            S_ISSOCK (info.st_mode))
+            continue;
+        int line = 0, col = 0;
+        topo_mark (endpoint, &line, &col);
+        zsat_diag_add (c->diag, c->self->file, line, col,
+                       "warning: link '%s': endpoint '%s' names an existing %s, not a socket: "
+                       "its binder will refuse to start (binding would delete it)",
+                       link->name, endpoint, S_ISREG (info.st_mode) ? "regular file" : "file");
+    }
+}
+
 size_t
 topo_validate (zsat_topology_t *self, zsat_diag_t *diag)
 {
@@ -441,5 +464,6 @@ topo_validate (zsat_topology_t *self, zsat_diag_t *diag)
     s_check_links (&c);
     s_check_buffers (&c);
     s_check_cycles (&c);
+    s_warn_ipc_files (&c);
     return c.errors;
 }

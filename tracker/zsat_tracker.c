@@ -11,6 +11,7 @@
     stop the loop.
 */
 #include "zsat_tracker.h"
+#include "zsat_ipcguard.h"
 #include "zsat_breaker.h"
 #include "zsat_fsm.h"
 #include "zsat_jsonw.h"
@@ -104,7 +105,12 @@ s_open (self_t *self, const zsat_socket_t *spec)
     if (!sock)
         return NULL;
     s_make_ipc_dirs (spec->endpoint);
-    if (zsock_attach (sock, spec->endpoint, true) != 0) {
+    char guard[512];
+    if (zsat_ipcguard_check (spec->endpoint, true, guard, sizeof guard) != 0) {
+        snprintf (self->reason, sizeof self->reason, "%.200s", guard);
+        zsock_destroy (&sock);
+    }
+    else if (zsock_attach (sock, spec->endpoint, true) != 0) {
         //  The precision keeps gcc's truncation check quiet: a cut reason is fine.
         snprintf (self->reason, sizeof self->reason, "cannot bind %.160s: %.60s", spec->endpoint,
                   zmq_strerror (zmq_errno ()));
