@@ -25,6 +25,47 @@ done
 [ "$count" -ge 25 ] || fail "only $count broken fixtures"
 echo "broken fixtures: $count"
 
+# Every kind of this build has a fixture with a bad option that check refuses (file:line:col),
+# and a kind this build lacks is refused with the list of its kinds.
+kinds=$("$ZSAT_BIN" help | awk '/^Run / {started = 0} started && NF > 1 {print $1} /^KIND +ROLE/ {started = 1}')
+[ -n "$kinds" ] || fail "zsat help lists no kind"
+for kind in $kinds; do
+    [ -f "tests/topologies/broken-kind-$kind.yaml" ] || fail "kind $kind has no tests/topologies/broken-kind-$kind.yaml"
+done
+"$ZSAT_BIN" check tests/topologies/broken-kind-unknown.yaml 2>&1 | grep -q "kinds of this build: .*cpu .*exec" \
+    || fail "unknown kind: the kinds of this build are not listed"
+
+# 100k nested '[' (200 KB): refused for its depth at the first level too deep (no timing)
+python3 -c "import sys; n = 100000; sys.stdout.write('name: deep\nnodes: ' + '[' * n + ']' * n + '\n')" >"$tmp/deep.yaml"
+timeout 120 "$ZSAT_BIN" check "$tmp/deep.yaml" >"$tmp/out" 2>"$tmp/err"; status=$?
+[ "$status" -eq 1 ] || fail "deep nesting: exit $status, expected 1"
+grep -qF "$tmp/deep.yaml:2:39: nesting deeper than 32 levels" "$tmp/err" || { fail "deep nesting: no depth error"; cat "$tmp/err"; }
+python3 -c "import sys; sys.stdout.write('{\"cnx\": ' + '[' * 100 + '1' + ']' * 100 + '}\n')" >"$tmp/deep.json"
+printf '[watcher:cpu]\nnumprocesses = 1\n' >"$tmp/deep.ini"
+"$ZSAT_BIN" import-dsat "$tmp/deep.json" "$tmp/deep.ini" >/dev/null 2>"$tmp/err"; status=$?
+[ "$status" -eq 1 ] && grep -qF "$tmp/deep.json:1:40: nesting deeper than 32 levels" "$tmp/err" \
+    || { fail "import-dsat deep nesting: exit $status"; cat "$tmp/err"; }
+
+# An explicit ipc endpoint naming an existing regular file: check warns (and passes); the
+# node that binds it refuses to start and the file survives (ZeroMQ would unlink it).
+echo "precious" >"$tmp/precious"
+cat >"$tmp/ipc-file.yaml" <<EOF
+name: ipcfile
+nodes:
+  gen: {kind: gen, options: {rate: 5}}
+  log: {kind: log, options: {file: $tmp/log.txt}}
+links:
+  - {from: gen, to: log, endpoint: "ipc://$tmp/precious"}
+EOF
+"$ZSAT_BIN" check "$tmp/ipc-file.yaml" >"$tmp/out" 2>"$tmp/err" || { fail "ipc file: check failed"; cat "$tmp/err"; }
+grep -qF "$tmp/ipc-file.yaml:6:36: warning: link 'gen->log': endpoint 'ipc://$tmp/precious' names an existing regular file" "$tmp/err" \
+    || { fail "ipc file: no warning at file:line:col"; cat "$tmp/err"; }
+ZSAT_RUN_DIR="$tmp/run" timeout 60 "$ZSAT_BIN" node --topology "$tmp/ipc-file.yaml" --node log --host local >"$tmp/node.out" 2>&1
+status=$?
+[ "$status" -ne 0 ] || fail "ipc file: zsat node bound over a regular file"
+grep -q "exists and is a regular file: refusing to bind" "$tmp/node.out" || { fail "ipc file: no clear error"; cat "$tmp/node.out"; }
+[ "$(cat "$tmp/precious" 2>/dev/null)" = "precious" ] || fail "ipc file: the file was deleted"
+
 for topology in topologies/*.yaml; do
     "$ZSAT_BIN" check "$topology" >"$tmp/out" 2>&1 || { fail "$topology does not pass check"; cat "$tmp/out"; }
     grep -q "^$topology: ok (" "$tmp/out" || fail "$topology: no ok line"
