@@ -38,7 +38,7 @@ YAML
 # positions are the topology loader's (line:col of the option); messages are the checker's
 for want in "bad\.yaml:4:[0-9]+: unknown option 'rat' for kind 'gen' \(did you mean 'rate'\?\)" \
             "bad\.yaml:4:[0-9]+: option 'count': 'lots' is not an integer" \
-            "bad\.yaml:5:3: node 'c': unknown kind 'cpuu' \(did you mean 'cpu'\?\)" \
+            "bad\.yaml:5:3: node 'c': kind 'cpuu' is not in this build \(did you mean 'cpu'\? kinds of this build: " \
             "bad\.yaml:6:[0-9]+: option 'timeout': 'soon' is not a duration"; do
     grep -Eq "$want" "$tmp/out" || fail "zsat check output lacks: $want
 $(cat "$tmp/out")"
