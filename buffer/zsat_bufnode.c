@@ -53,9 +53,8 @@ zsat_bufnode_config (zsat_topology_t *topology, const char *node, const char *ho
     if (!n)
         return zsat_fail (err, ZSAT_E_CONFIG, "no node '%s' in the topology", node);
     //  The option table (types and constraints) is the one `zsat check` applies.
-    const zsat_kind_t kind = {.name = "buffer",
-                              .options = zsat_bufnode_options,
-                              .config_size = sizeof *config};
+    const zsat_kind_t kind = {
+        .name = "buffer", .options = zsat_bufnode_options, .config_size = sizeof *config};
     zsat_diag_t *diag = zsat_diag_new ();
     int rc = zsat_options_parse_at (&kind, n->options, n->option_count, config,
                                     zsat_topology_file (topology), n->line, n->col, diag);

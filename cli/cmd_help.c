@@ -95,8 +95,7 @@ s_describe (const zsat_kind_t *kind)
         return;
     }
     printf ("options:\n  %-14s %-9s %-10s %s\n", "NAME", "TYPE", "DEFAULT", "DESCRIPTION");
-    for (const zsat_option_t *o = kind->options; o->name; o++)
-    {
+    for (const zsat_option_t *o = kind->options; o->name; o++) {
         printf ("  %-14s %-9s %-10s %s\n", o->name, zsat_options_type_name (o->type),
                 *o->default_value ? o->default_value : "\"\"", o->description);
         s_constraints (o);

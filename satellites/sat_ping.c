@@ -159,9 +159,9 @@ s_send (s_state_t *self, size_t target, size_t slot)
     memcpy (packet + sizeof *h, "zsat ping", 9);
     h->checksum = s_checksum (packet, sizeof packet);
     int64_t now = zsat_probe_now_us ();
-    ssize_t n = sendto (self->fd, packet, sizeof packet, MSG_DONTWAIT,
-                        (struct sockaddr *)&self->targets[target].addr,
-                        sizeof self->targets[target].addr);
+    ssize_t n =
+        sendto (self->fd, packet, sizeof packet, MSG_DONTWAIT,
+                (struct sockaddr *)&self->targets[target].addr, sizeof self->targets[target].addr);
     self->targets[target].sent++;
     self->sent_us[slot] = n == (ssize_t)sizeof packet ? now : 0;  //  a failed send is a loss
 }
@@ -221,8 +221,10 @@ s_add_fields (zsat_record_t *r, const s_target_t *t)
     char key[ZSAT_NAME_MAX + 16];
     double loss = t->sent ? 100.0 * (t->sent - t->received) / t->sent : 100;
     const char *names[] = {"sent", "received", "loss", "rtt_min", "rtt_avg", "rtt_max"};
-    double values[] = {t->sent,    t->received,
-                       loss,       t->received ? t->rtt_min : 0,
+    double values[] = {t->sent,
+                       t->received,
+                       loss,
+                       t->received ? t->rtt_min : 0,
                        t->received ? t->rtt_sum / t->received : 0,
                        t->received ? t->rtt_max : 0};
     for (size_t i = 0; i < 6; i++) {
@@ -273,8 +275,8 @@ static const zsat_option_t s_options[] = {
     {"targets", ZSAT_OPT_STRING, "127.0.0.1",
      "comma-separated IPv4 hosts or addresses (at most 16), resolved at start",
      offsetof (s_config_t, targets), sizeof ((s_config_t *)0)->targets, ZSAT_AT_LEAST (1)},
-    {"count", ZSAT_OPT_INT, "3", "echo requests per target per job",
-     offsetof (s_config_t, count), 0, ZSAT_RANGE (1, PING_COUNT_MAX)},
+    {"count", ZSAT_OPT_INT, "3", "echo requests per target per job", offsetof (s_config_t, count),
+     0, ZSAT_RANGE (1, PING_COUNT_MAX)},
     {"interval", ZSAT_OPT_DURATION, "100ms", "between two echo requests to a target",
      offsetof (s_config_t, interval), 0, ZSAT_RANGE (1, 10000)},
     {"timeout", ZSAT_OPT_DURATION, "1s", "how long replies are awaited after the last request",

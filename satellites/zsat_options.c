@@ -204,8 +204,8 @@ s_bounds_text (const zsat_option_t *o, char *out, size_t cap)
 }
 
 int
-zsat_options_validate (const zsat_option_t *option, const void *config, const char *text,
-                       char *err, size_t cap)
+zsat_options_validate (const zsat_option_t *option, const void *config, const char *text, char *err,
+                       size_t cap)
 {
     const char *shown = text ? text : option->default_value ? option->default_value : "";
     const char *string =
@@ -561,8 +561,10 @@ s_test_constraints (void)
     config_t config;
     zsat_option_kv_t good[] = {{"cmd", "true", 2, 3}, {"limit", "16", 3, 3}};
     assert (zsat_options_parse_at (&kind, good, 2, &config, "c.yaml", 1, 1, NULL) == 0);
-    zsat_option_kv_t bad[] = {{"mode", "c", 2, 9}, {"timeout", "0s", 3, 9},
-                              {"limit", "1k", 4, 9}, {"ratio", "1.5", 5, 9}};
+    zsat_option_kv_t bad[] = {{"mode", "c", 2, 9},
+                              {"timeout", "0s", 3, 9},
+                              {"limit", "1k", 4, 9},
+                              {"ratio", "1.5", 5, 9}};
     zsat_diag_t *diag = zsat_diag_new ();
     assert (zsat_options_parse_at (&kind, bad, 4, &config, "c.yaml", 1, 3, diag) == -1);
     assert (zsat_diag_count (diag) == 5);

@@ -75,7 +75,7 @@ typedef struct {
     size_t watcher_count;
     variable_t variables[TOPO_IMPORT_MAX];
     size_t variable_count;
-    char dropped_watcher[512];  //  watcher keys zsat has no use for, each named once
+    char dropped_watcher[512];   //  watcher keys zsat has no use for, each named once
     char dropped_sections[512];  //  other .ini sections ([circus]: circus' own settings)
     text_t out;
 } import_t;
@@ -291,9 +291,9 @@ s_substitute (import_t *imp, const char *in, char *out, size_t cap)
 static const char *
 s_kind_of (const char *name, const char **note)
 {
-    static const char *known[] = {"cpu",  "mem",    "net", "disk",      "proc",    "gen",
-                                  "exec", "csv",    "rrd", "hdf5",      "carbon",  "log",
-                                  "ping", "orchester", "tracker"};
+    static const char *known[] = {"cpu",    "mem",  "net",  "disk",      "proc",
+                                  "gen",    "exec", "csv",  "rrd",       "hdf5",
+                                  "carbon", "log",  "ping", "orchester", "tracker"};
     *note = NULL;
     if (streq (name, "ping"))
         return *note = "zsat's ping kind: ICMP echo round trips to options.targets "
@@ -338,8 +338,8 @@ s_split_cnx (import_t *imp, const char *key, cnx_t *cnx)
     char a[ZSAT_NAME_MAX] = "", b[ZSAT_NAME_MAX] = "", p[16] = "";
     if (sscanf (key, "%15[^_]_%63[^_]_%63s", p, a, b) != 3 || !zsat_name_valid (a) ||
         !zsat_name_valid (b)) {
-        zsat_diag_add (imp->diag, imp->json_name, 0, 0, "cnx '%s' is not PATTERN_source_destination",
-                       key);
+        zsat_diag_add (imp->diag, imp->json_name, 0, 0,
+                       "cnx '%s' is not PATTERN_source_destination", key);
         return false;
     }
     for (size_t i = 0; i < sizeof patterns / sizeof patterns[0]; i++)
@@ -571,8 +571,8 @@ s_emit_system_notes (import_t *imp, cnx_t *cnx, size_t cnx_count)
 static void
 s_dropped_json (import_t *imp, char *list, size_t cap)
 {
-    static const char *used[] = {"cnx",     "bounce_to",   "polling_time_ms",
-                                 "max_retry", "timeout",   "check_delay", NULL};
+    static const char *used[] = {
+        "cnx", "bounce_to", "polling_time_ms", "max_retry", "timeout", "check_delay", NULL};
     for (yaml_node_pair_t *p = imp->root->data.mapping.pairs.start;
          p < imp->root->data.mapping.pairs.top; p++) {
         const char *key = s_scalar (yaml_document_get_node (&imp->doc, p->key));
@@ -580,8 +580,8 @@ s_dropped_json (import_t *imp, char *list, size_t cap)
         bool known = false;
         for (size_t i = 0; key && used[i] && !known; i++)
             known = streq (key, used[i]);
-        bool dropped = key && !known && (!scalar || streq (key, "debug_integrity") ||
-                                         streq (key, "circus_cfg"));
+        bool dropped = key && !known &&
+                       (!scalar || streq (key, "debug_integrity") || streq (key, "circus_cfg"));
         if (dropped)
             s_note_once (list, cap, key);
     }
@@ -609,8 +609,8 @@ s_emit_dropped (import_t *imp)
                imp->dropped_sections);
     if (*json || *imp->dropped_watcher || *imp->dropped_sections)
         zsat_diag_add (imp->diag, "import-dsat", 0, 0,
-                       "warning: not carried over: %s%s%s%s%s%s (see the end of the output)",
-                       json, *json && *imp->dropped_watcher ? "; " : "",
+                       "warning: not carried over: %s%s%s%s%s%s (see the end of the output)", json,
+                       *json && *imp->dropped_watcher ? "; " : "",
                        *imp->dropped_watcher ? "watcher keys " : "", imp->dropped_watcher,
                        (*json || *imp->dropped_watcher) && *imp->dropped_sections ? "; " : "",
                        imp->dropped_sections);

@@ -23,7 +23,7 @@
 #define TOPO_PORT_SCHEDULER_JOBS 3
 #define TOPO_PORT_HOSTS          4
 #define TOPO_DEPTH_MAX           32  //  nesting levels of a topology file or DSAT vertex.json
-#define TOPO_PORTS_PER_HOST      3  //  orchester.any, orchester.control, launcher.control
+#define TOPO_PORTS_PER_HOST      3   //  orchester.any, orchester.control, launcher.control
 
 typedef struct topo_chunk_t topo_chunk_t;
 

@@ -886,8 +886,7 @@ topo_check_depth (const char *text, size_t size, const char *file, zsat_diag_t *
         done = event.type == YAML_STREAM_END_EVENT;
         if (depth > TOPO_DEPTH_MAX) {
             zsat_diag_add (diag, file, (int)event.start_mark.line + 1,
-                           (int)event.start_mark.column + 1,
-                           "nesting deeper than %d levels",
+                           (int)event.start_mark.column + 1, "nesting deeper than %d levels",
                            TOPO_DEPTH_MAX);
             problems++;
         }
