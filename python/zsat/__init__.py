@@ -30,7 +30,8 @@ import zlib
 import msgpack
 import zmq
 
-__all__ = ["worker", "Worker", "Retry", "EVENTS"]
+__all__ = ["worker", "Worker", "Retry", "EVENTS", "current"]
+current = {}  # the vector in hand while the function runs (task_id, retry, where, ...)
 VERSION = "0.1.0-py"
 EVENTS = {"NONE": 0, "INIT": 1, "BOUNCE": 2, "ACK": 3, "SEND": 4, "BEGIN": 5, "END": 6,
           "HAPPY_END": 7, "PROPAGATE": 8, "ERROR": 9, "TIMEOUT": 10, "O_TIMEOUT": 11,
@@ -272,6 +273,8 @@ class Worker:
         self.event("ACK", v)
         self.event("BEGIN", v)
         self.flush()  # the tracker sees BEGIN even if the function never returns
+        current.clear()
+        current.update(v)
         result, error = self._call(v, record)
         if error is not None:
             self.counters["errors"] += 1
