@@ -5,7 +5,6 @@ import zsat
 
 last = None
 
-
 def cpu(record):
     global last
     load1, load5, load15 = open("/proc/loadavg").read().split()[:3]
@@ -15,7 +14,6 @@ def cpu(record):
     return {"load1": float(load1), "load5": float(load5), "load15": float(load15),
             "user": 100.0 * delta[0] / total, "system": 100.0 * delta[2] / total,
             "idle": 100.0 * delta[3] / total, "iowait": 100.0 * delta[4] / total}
-
 
 if __name__ == "__main__":
     zsat.worker(cpu).run()

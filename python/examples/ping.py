@@ -3,22 +3,15 @@
 """DSAT's ping satellite on zsat: ICMP echo to `target` (raw socket: needs CAP_NET_RAW)."""
 import os, socket, struct, time
 import zsat
-
-
 def echo(seq):  # an ICMP echo request with its checksum (RFC 792)
     body = struct.pack("!BBHHH", 8, 0, 0, os.getpid() & 0xFFFF, seq) + b"zsat"
-    s = sum(struct.unpack("!6H", body))
-    s = (s >> 16) + (s & 0xFFFF)
+    s = sum(struct.unpack("!6H", body)); s = (s >> 16) + (s & 0xFFFF)  # noqa: E702
     return body[:2] + struct.pack("!H", ~(s + (s >> 16)) & 0xFFFF) + body[4:]
-
 
 def ping(record, count=3):
     target, rtts = record.get("target", "127.0.0.1"), []
-    try:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
-    except PermissionError:
-        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-    with s:
+    kind = socket.SOCK_DGRAM if os.geteuid() else socket.SOCK_RAW
+    with socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP) as s:
         s.settimeout(1.0)
         for seq in range(count):
             start = time.monotonic()
@@ -32,7 +25,5 @@ def ping(record, count=3):
     ok = rtts or [float("nan")]
     return {"target": target, "loss_pct": 100.0 * (count - len(rtts)) / count,
             "rtt_min_ms": min(ok), "rtt_avg_ms": sum(ok) / len(ok), "rtt_max_ms": max(ok)}
-
-
 if __name__ == "__main__":
     zsat.worker(ping).run()

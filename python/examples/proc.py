@@ -4,7 +4,6 @@
 import os
 import zsat
 
-
 def proc(record):
     states, threads = {}, 0
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -17,7 +16,6 @@ def proc(record):
     return {"processes": sum(states.values()), "threads": threads,
             "running": states.get("R", 0), "sleeping": states.get("S", 0),
             "blocked": states.get("D", 0), "zombies": states.get("Z", 0)}
-
 
 if __name__ == "__main__":
     zsat.worker(proc).run()
