@@ -14,11 +14,13 @@ s_usage (FILE *out)
              "usage: zsat codec decode (--bind EP | --connect EP) [--count N] [--timeout MS]\n"
              "       zsat codec encode (--bind EP | --connect EP) [--legacy] [--timeout MS]\n\n"
              "decode  PULLs messages and prints one JSON line per message: the vector's fields,\n"
-             "        or {\"error\": CODE, \"message\": TEXT} for bad input; a zsat.record\n"
-             "        payload is also shown decoded (\"record\"). Stops after N\n"
+             "        or {\"error\": CODE, \"message\": TEXT} for bad input. A zsat.record\n"
+             "        payload is shown as \"record\": {...} (beside \"payload_hex\" when the\n"
+             "        object alone would not give the same bytes back). Stops after N\n"
              "        messages or when none came for MS milliseconds; counts on stderr.\n"
              "encode  reads one JSON object per line on stdin (keys as decode prints them) and\n"
              "        PUSHes each as a vector (three frames) or, with --legacy, as a DSAT frame.\n"
+             "        `decode | encode` gives every valid vector back byte for byte.\n"
              "        MS bounds each send and the drain at exit (default 5000).\n"
              "EP is a ZeroMQ endpoint, e.g. tcp://127.0.0.1:7000 or ipc:///tmp/x.ipc.\n");
 }
@@ -92,29 +94,6 @@ s_socket (int type, const s_args_t *a)
     return sock;
 }
 
-//  Ends a vector's JSON line with its payload decoded as a record, or why it is not one.
-static void
-s_print_record (const zsat_vector_t *v)
-{
-    zsat_record_t *r = malloc (sizeof *r);
-    size_t cap = 512 * 1024;  //  256 fields of escaped keys and texts fit
-    char *json = malloc (cap);
-    zsat_error_t err = {ZSAT_E_SIZE, "record does not fit the JSON buffer"};
-    if (!r || !json)
-        printf ("}\n");
-    else if (zsat_record_decode (r, v->payload, v->payload_size, &err) == 0 &&
-             zsat_record_to_json (r, json, cap) > 0)
-        printf (", \"record\": %s}\n", json);
-    else {
-        zsat_json_out_t o;
-        zsat_json_out_init (&o, json, cap);
-        zsat_json_string (&o, err.text, strlen (err.text));
-        printf (", \"record_error\": %s}\n", zsat_json_finish (&o) > 0 ? json : "\"\"");
-    }
-    free (json);
-    free (r);
-}
-
 //  Prints one received message as a JSON line; returns 0, or -1 when it was bad input.
 static int
 s_print_message (zsat_frames_t *f)
@@ -127,23 +106,20 @@ s_print_message (zsat_frames_t *f)
         zsat_json_out_init (&o, msg, sizeof msg);
         zsat_json_printf (&o, "{\"error\": %d, \"frames\": %d, \"message\": ", err.code,
                           f->received);
-        zsat_json_string (&o, err.text, strlen (err.text));
+        zsat_json_message (&o, err.text, strlen (err.text));
         zsat_json_raw (&o, "}", 1);
         printf ("%s\n", zsat_json_finish (&o) < 0 ? "{\"error\": 0}" : msg);
         return -1;
     }
     size_t cap = zsat_vector_json_size (&v);
     char *json = malloc (cap);
-    int len = json ? zsat_vector_to_json (&v, json, cap) : -1;
-    if (len > 0 && streq (v.serialization, ZSAT_RECORD_SERIALIZATION)) {
-        json[len - 1] = 0;  //  reopen the object to add the decoded record
-        printf ("%s", json);
-        s_print_record (&v);
-    }
-    else if (len > 0)
+    int len = json ? zsat_vector_to_json_decoded (&v, json, cap) : -1;
+    if (len > 0)
         printf ("%s\n", json);
+    else
+        fprintf (stderr, "zsat codec: out of memory for a %zu-byte payload\n", v.payload_size);
     free (json);
-    return 0;
+    return len > 0 ? 0 : -1;
 }
 
 static int
@@ -179,7 +155,7 @@ s_send_line (void *sock, const char *line, size_t len, uint8_t *payload, bool le
 {
     zsat_vector_t v;
     zsat_error_t err;
-    if (zsat_vector_from_json (&v, line, len, payload, ZSAT_PAYLOAD_MAX, &err) == 0) {
+    if (zsat_vector_from_json (&v, line, len, payload, ZSAT_VJSON_BUF_MAX, &err) == 0) {
         if (!legacy && zsat_vector_send (&v, sock, 0, &err) == 0)
             return 0;
         if (legacy) {
@@ -202,7 +178,7 @@ static int
 s_encode (const s_args_t *a)
 {
     zsock_t *push = s_socket (ZMQ_PUSH, a);
-    uint8_t *payload = malloc (ZSAT_PAYLOAD_MAX);
+    uint8_t *payload = malloc (ZSAT_VJSON_BUF_MAX);
     if (!push || !payload) {
         zsock_destroy (&push);
         free (payload);

@@ -16,6 +16,8 @@ s_role_name (zsat_role_t role)
             return "sink";
         case ZSAT_ROLE_SYSTEM:
             return "system";
+        case ZSAT_ROLE_EXTERNAL:
+            return "external";
     }
     return "?";
 }

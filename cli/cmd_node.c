@@ -89,6 +89,12 @@ s_actor_for (const zsat_node_t *node, const char *who)
                        node->kind);
         return NULL;
     }
+    if (kind->role == ZSAT_ROLE_EXTERNAL) {
+        zsat_log_line (stderr, ZSAT_LOG_ERROR, who,
+                       "kind external: zsat never starts this node; run your program, which "
+                       "joins with the endpoints of `zsat show --json` (docs/satellites.md)");
+        return NULL;
+    }
     return kind->role == ZSAT_ROLE_SYSTEM ? kind->actor : zsat_satellite_actor;
 }
 

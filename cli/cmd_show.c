@@ -2,11 +2,20 @@
     socket it binds or connects after endpoint resolution.
 */
 #include "zsat.h"
+#include "zsat_json.h"
 
 static const char *s_usage_text =
-    "usage: zsat show FILE [--host HOST]\n\n"
+    "usage: zsat show FILE [--host HOST] [--json]\n\n"
     "Prints every node on HOST (default: every host) with its instances, and every socket\n"
-    "it binds or connects, with the resolved endpoints.";
+    "it binds or connects, with the resolved endpoints. --json prints one JSON object\n"
+    "instead (what a program joining over the wire reads, docs/satellites.md):\n"
+    "  {\"topology\", \"run_dir\", \"base_port\", \"tracker\": {\"max_retry\", \"timeout_ms\"},\n"
+    "   \"hosts\": [{\"name\", \"address\", \"nodes\": [{\"name\", \"kind\", \"role\",\n"
+    "   \"instances\", \"min\", \"max\", \"implicit\", \"options\": {..}, \"sockets\": "
+    "[{\"name\",\n"
+    "   \"type\", \"bind\", \"endpoint\", \"peer\", \"topic\", \"when\"}]}]}]}\n"
+    "  endpoint is as zsat gives it to czmq: '@' (bind) or '>' (connect) before each of\n"
+    "  its comma-separated ZeroMQ endpoints.";
 
 static const char *
 s_type_name (int type)
@@ -72,10 +81,101 @@ s_show_host (zsat_topology_t *topology, const zsat_host_t *host)
     }
 }
 
+//  Prints ", \"key\": \"value\"" (first: without the comma), value escaped.
+static void
+s_json_kv (const char *key, const char *value, bool first)
+{
+    char buf[2048];
+    zsat_json_out_t o;
+    zsat_json_out_init (&o, buf, sizeof buf);
+    zsat_json_string (&o, value ? value : "", value ? strlen (value) : 0);
+    printf ("%s\"%s\": %s", first ? "" : ", ", key, zsat_json_finish (&o) < 0 ? "\"\"" : buf);
+}
+
+static const char *
+s_role_of (const zsat_node_t *node)
+{
+    static const char *names[] = {"source", "worker", "sink", "system", "external"};
+    const zsat_kind_t *kind = zsat_kind_find (node->kind);
+    return kind && (size_t)kind->role < 5 ? names[kind->role] : "unknown";
+}
+
+static void
+s_json_sockets (zsat_topology_t *topology, const zsat_node_t *node, const char *host)
+{
+    zsat_socket_t sockets[256];
+    int count = zsat_topology_sockets (topology, node->name, host, sockets, 256);
+    printf (", \"sockets\": [");
+    for (int i = 0; i < count; i++) {
+        const zsat_socket_t *s = &sockets[i];
+        printf ("%s{", i ? ", " : "");
+        s_json_kv ("name", s->name, true);
+        s_json_kv ("type", s_type_name (s->socket_type), false);
+        printf (", \"bind\": %s", s->bind ? "true" : "false");
+        s_json_kv ("endpoint", s->endpoint, false);
+        s_json_kv ("peer", s->peer, false);
+        s_json_kv ("topic", s->topic, false);
+        s_json_kv ("when", s->when, false);
+        printf ("}");
+    }
+    printf ("]");
+}
+
+static void
+s_json_node (zsat_topology_t *topology, const zsat_node_t *node, const char *host, bool first)
+{
+    printf ("%s{", first ? "" : ", ");
+    s_json_kv ("name", node->name, true);
+    s_json_kv ("kind", node->kind, false);
+    s_json_kv ("role", s_role_of (node), false);
+    printf (", \"instances\": %d, \"min\": %d, \"max\": %d, \"implicit\": %s, \"options\": {",
+            node->instances, node->min_instances, node->max_instances,
+            node->implicit ? "true" : "false");
+    for (size_t i = 0; i < node->option_count; i++)
+        s_json_kv (node->options[i].key, node->options[i].value, i == 0);
+    printf ("}");
+    s_json_sockets (topology, node, host);
+    printf ("}");
+}
+
+static void
+s_json (zsat_topology_t *topology, const char *host)
+{
+    const zsat_tracker_policy_t *policy = zsat_topology_policy (topology);
+    printf ("{");
+    s_json_kv ("topology", zsat_topology_name (topology), true);
+    s_json_kv ("run_dir", zsat_topology_run_dir (topology), false);
+    printf (", \"base_port\": %d, \"tracker\": {\"max_retry\": %d, \"timeout_ms\": %" PRId64
+            "}, \"hosts\": [",
+            zsat_topology_base_port (topology), policy->max_retry, policy->timeout_ms);
+    bool first_host = true;
+    for (size_t h = 0; h < zsat_topology_host_count (topology); h++) {
+        const zsat_host_t *entry = zsat_topology_host (topology, h);
+        if (host && !streq (host, entry->name))
+            continue;
+        printf ("%s{", first_host ? "" : ", ");
+        first_host = false;
+        s_json_kv ("name", entry->name, true);
+        s_json_kv ("address", entry->address, false);
+        printf (", \"nodes\": [");
+        bool first = true;
+        for (size_t n = 0; n < zsat_topology_node_count (topology); n++) {
+            const zsat_node_t *node = zsat_topology_node (topology, n);
+            if (zsat_topology_node_on_host (node, entry->name)) {
+                s_json_node (topology, node, entry->name, first);
+                first = false;
+            }
+        }
+        printf ("]}");
+    }
+    printf ("]}\n");
+}
+
 static int
 s_run (int argc, char **argv)
 {
     const char *file = NULL, *host = NULL;
+    bool json = false;
     for (int i = 1; i < argc; i++) {
         if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
             puts (s_usage_text);
@@ -83,6 +183,8 @@ s_run (int argc, char **argv)
         }
         if (streq (argv[i], "--host") && i + 1 < argc)
             host = argv[++i];
+        else if (streq (argv[i], "--json"))
+            json = true;
         else if (argv[i][0] != '-' && !file)
             file = argv[i];
         else {
@@ -104,6 +206,11 @@ s_run (int argc, char **argv)
     if (host && !zsat_topology_host_find (topology, host)) {
         fprintf (stderr, "zsat show: %s has no host '%s'\n", file, host);
         status = 1;
+    }
+    if (json && status == 0) {
+        s_json (topology, host);
+        zsat_topology_destroy (&topology);
+        return 0;
     }
     printf ("topology %s (run_dir %s, base_port %d)\n", zsat_topology_name (topology),
             zsat_topology_run_dir (topology), zsat_topology_base_port (topology));

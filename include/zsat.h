@@ -126,10 +126,11 @@ typedef enum {
 } zsat_result_t;
 
 typedef enum {
-    ZSAT_ROLE_SOURCE,  //  produces vectors on ticks (gen)
-    ZSAT_ROLE_WORKER,  //  turns a job into a measurement or transforms a vector (cpu, exec)
-    ZSAT_ROLE_SINK,    //  consumes vectors (csv, hdf5, carbon, log)
-    ZSAT_ROLE_SYSTEM   //  orchester, tracker, scheduler, buffer: not run by the satellite runtime
+    ZSAT_ROLE_SOURCE,   //  produces vectors on ticks (gen)
+    ZSAT_ROLE_WORKER,   //  turns a job into a measurement or transforms a vector (cpu, exec)
+    ZSAT_ROLE_SINK,     //  consumes vectors (csv, hdf5, carbon, log)
+    ZSAT_ROLE_SYSTEM,   //  orchester, tracker, scheduler, buffer: not run by the satellite runtime
+    ZSAT_ROLE_EXTERNAL  //  a program outside zsat (kind external): routed, tracked, never started
 } zsat_role_t;
 
 typedef enum {

@@ -162,8 +162,9 @@ zsat_launcher_spec_from_topology (zsat_launcher_spec_t *spec, zsat_topology_t *t
     int added = 0;
     for (size_t n = 0; n < zsat_topology_node_count (topology); n++) {
         const zsat_node_t *node = zsat_topology_node (topology, n);
-        if (!zsat_topology_node_on_host (node, host))
-            continue;
+        const zsat_kind_t *kind = zsat_kind_find (node->kind);
+        if (!zsat_topology_node_on_host (node, host) || (kind && kind->role == ZSAT_ROLE_EXTERNAL))
+            continue;  //  an external node's owner starts it: nothing to run here
         if (s_add_node (spec, node, exe, file, host, err) != 0)
             return -1;
         added++;

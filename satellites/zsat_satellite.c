@@ -350,10 +350,13 @@ s_setup (self_t *self)
         return -1;
     }
     self->kind = zsat_kind_find (node->kind);
-    if (!self->kind || self->kind->role == ZSAT_ROLE_SYSTEM) {
+    if (!self->kind || self->kind->role == ZSAT_ROLE_SYSTEM ||
+        self->kind->role == ZSAT_ROLE_EXTERNAL) {
         snprintf (self->reason, sizeof self->reason,
-                  self->kind ? "kind '%s' is a system kind: it runs its own actor"
-                             : "unknown kind '%s' (not compiled into this zsat)",
+                  !self->kind ? "unknown kind '%s' (not compiled into this zsat)"
+                  : self->kind->role == ZSAT_ROLE_EXTERNAL
+                      ? "kind '%s': an external program, never started by zsat"
+                      : "kind '%s' is a system kind: it runs its own actor",
                   node->kind);
         return -1;
     }

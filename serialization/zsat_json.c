@@ -22,6 +22,8 @@ zsat_json_open (zsat_json_parser_t *self, const char *json, size_t size, zsat_er
     self->end = json ? json + size : self->p;
     self->pairs = 0;
     self->done = false;
+    self->nested_ok = false;
+    self->nul_ok = false;
     s_skip_ws (self);
     if (self->p >= self->end || *self->p != '{')
         return zsat_fail (err, ZSAT_E_TYPE, "JSON: expected an object '{'");
@@ -96,8 +98,9 @@ s_utf8_put (char *out, uint32_t cp)
 }
 
 //  Decodes one escape at p (after the backslash) into out; returns bytes consumed or -1.
+//  \u0000 only when nul_ok: C strings (names, keys) end at a NUL.
 static int
-s_escape (const char *p, const char *end, char *out, size_t *out_len)
+s_escape (const char *p, const char *end, char *out, size_t *out_len, bool nul_ok)
 {
     if (p >= end)
         return -1;
@@ -110,7 +113,7 @@ s_escape (const char *p, const char *end, char *out, size_t *out_len)
     }
     uint32_t cp;
     int used = *p == 'u' ? s_unicode_escape (p + 1, end, &cp) : -1;
-    if (used < 0 || cp == 0)
+    if (used < 0 || (cp == 0 && !nul_ok))
         return -1;
     *out_len = s_utf8_put (out, cp);
     return used + 1;
@@ -118,7 +121,8 @@ s_escape (const char *p, const char *end, char *out, size_t *out_len)
 
 //  Reads a string at self->p (on the quote) into out (cap bytes with the NUL).
 static int
-s_string (zsat_json_parser_t *self, char *out, size_t cap, size_t *len, zsat_error_t *err)
+s_string (zsat_json_parser_t *self, char *out, size_t cap, size_t *len, bool nul_ok,
+          zsat_error_t *err)
 {
     const char *p = self->p + 1;
     size_t n = 0;
@@ -128,7 +132,7 @@ s_string (zsat_json_parser_t *self, char *out, size_t cap, size_t *len, zsat_err
         if ((unsigned char)*p < 0x20)
             return zsat_fail (err, ZSAT_E_FIELD, "JSON: control character in a string");
         if (*p == '\\') {
-            int used = s_escape (p + 1, self->end, tmp, &tlen);
+            int used = s_escape (p + 1, self->end, tmp, &tlen, nul_ok);
             if (used < 0)
                 return zsat_fail (err, ZSAT_E_FIELD, "JSON: bad escape in a string");
             p += used + 1;
@@ -192,6 +196,33 @@ s_number (zsat_json_parser_t *self, zsat_json_pair_t *pair, zsat_error_t *err)
     return 0;
 }
 
+//  Finds the end of the object at self->p (on its '{'), matching brackets outside strings;
+//  the content is not validated here. Sets pair->object/object_len.
+static int
+s_nested (zsat_json_parser_t *self, zsat_json_pair_t *pair, zsat_error_t *err)
+{
+    const char *p = self->p;
+    int depth = 0;
+    bool in_string = false;
+    for (; p < self->end; p++) {
+        if (in_string && *p == '\\')
+            p++;  //  the escaped character cannot end the string
+        else if (*p == '"')
+            in_string = !in_string;
+        else if (!in_string && (*p == '{' || *p == '['))
+            depth++;
+        else if (!in_string && (*p == '}' || *p == ']') && --depth == 0)
+            break;
+    }
+    if (p >= self->end)
+        return zsat_fail (err, ZSAT_E_TRUNCATED, "JSON: value of '%s' is not closed", pair->key);
+    pair->type = ZSAT_JSON_OBJECT;
+    pair->object = self->p;
+    pair->object_len = (size_t)(p + 1 - self->p);
+    self->p = p + 1;
+    return 0;
+}
+
 static int
 s_value (zsat_json_parser_t *self, zsat_json_pair_t *pair, zsat_error_t *err)
 {
@@ -202,12 +233,14 @@ s_value (zsat_json_parser_t *self, zsat_json_pair_t *pair, zsat_error_t *err)
     char c = *self->p;
     if (c == '"') {
         pair->type = ZSAT_JSON_STRING;
-        return s_string (self, pair->text, pair->text_cap, &pair->text_len, err);
+        return s_string (self, pair->text, pair->text_cap, &pair->text_len, self->nul_ok, err);
     }
     if (c == '-' || (c >= '0' && c <= '9')) {
         pair->type = ZSAT_JSON_NUMBER;
         return s_number (self, pair, err);
     }
+    if (c == '{' && self->nested_ok)
+        return s_nested (self, pair, err);
     if (c == '{' || c == '[')
         return zsat_fail (err, ZSAT_E_TYPE, "JSON: value of '%s' is nested; only flat objects",
                           pair->key);
@@ -253,7 +286,7 @@ zsat_json_next (zsat_json_parser_t *self, zsat_json_pair_t *pair, zsat_error_t *
     size_t klen;
     if (self->p >= self->end || *self->p != '"')
         return zsat_fail (err, ZSAT_E_FIELD, "JSON: expected a key string");
-    if (s_string (self, pair->key, sizeof pair->key, &klen, err))
+    if (s_string (self, pair->key, sizeof pair->key, &klen, false, err))
         return -1;
     s_skip_ws (self);
     if (self->p >= self->end || *self->p != ':')
@@ -391,6 +424,20 @@ zsat_json_string (zsat_json_out_t *o, const char *s, size_t n)
     }
     zsat_json_raw (o, s + run, n - run);
     zsat_json_raw (o, "\"", 1);
+}
+
+void
+zsat_json_message (zsat_json_out_t *o, const char *s, size_t n)
+{
+    char safe[1024];
+    n = n < sizeof safe ? n : sizeof safe;
+    if (zsat_json_utf8_valid (s, n)) {
+        zsat_json_string (o, s, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        safe[i] = (unsigned char)s[i] > 0x7f ? '?' : s[i];
+    zsat_json_string (o, safe, n);
 }
 
 void
