@@ -3,7 +3,8 @@
     Sockets (from zsat_topology_sockets for the orchester node on its host):
       SUB  "jobs"          the scheduler's INIT jobs, topic "<host>/"
       PULL "any"           anyone: zsat send, other programs, BOUNCE from workers
-      REP  "control"       ROUTE ADD|DEL|LIST, STATS
+      REP  "control"       ROUTE ADD|DEL|MOVE|LIST, STATS, SEND (a vector, answered with
+                           its verdict); read with zsat_control: never blocks the loop
       PUSH "route:<node>"  one per non-system node of the host, routed or not (a route's
                            alternate, ROUTE ADD targets), opened at start; its instances
                            share it (PUSH round-robin)
@@ -18,6 +19,7 @@
 #include "zsat_orchester.h"
 #include "zsat_routes.h"
 #include "zsat_retrycache.h"
+#include "zsat_control.h"
 #include <time.h>
 #include <sys/stat.h>
 
@@ -48,6 +50,14 @@ typedef struct {
     uint64_t sent, full;
 } s_target_t;
 
+//  What became of one vector sent through the control socket (SEND): the nodes that took it
+//  and the first dead-letter reason, for the answer to the sender.
+typedef struct {
+    char routed[512];
+    int dead;  //  -1: none
+    int routed_count;
+} s_verdict_t;
+
 //  What the hot path reads from a canonical envelope.
 typedef struct {
     uint64_t event, flags, seq, retry, task_id, job_id;
@@ -67,6 +77,8 @@ typedef struct {
     zsat_retrycache_t *cache;
     zsat_evbatch_t *batch;
     zsat_frames_t frames;
+    zsat_control_t ctl;
+    s_verdict_t *verdict;  //  set while a SEND from the control socket is routed
     zsat_event_rec_t rec;  //  reused for every event: no allocation, fields overwritten
     int max_seq;
     int hwm;
@@ -276,6 +288,8 @@ s_dead (self_t *self, int reason)
 {
     s_rec_sanitize (self);
     self->dead[reason]++;
+    if (self->verdict && self->verdict->dead < 0)
+        self->verdict->dead = reason;
     s_event (self, ZSAT_EV_DEAD_LETTER, s_dead_names[reason]);
 }
 
@@ -419,6 +433,14 @@ s_push_probe (self_t *self, s_target_t *t, zmq_msg_t *parts, uint64_t flags)
     return rc;
 }
 
+static void
+s_verdict_node (s_verdict_t *v, const char *node)
+{
+    size_t len = strlen (v->routed);
+    snprintf (v->routed + len, sizeof v->routed - len, "%s%s", len ? "," : "", node);
+    v->routed_count++;
+}
+
 //  Sends patched frames to every target of the route; one SEND event (or dead letter) per
 //  target. Returns the number of targets that took the vector.
 static int
@@ -440,6 +462,8 @@ s_forward (self_t *self, zsat_route_entry_t *e, zmq_msg_t *parts, const s_peek_t
             delivered++;
             self->sent++;
             s_event (self, ZSAT_EV_SEND, dest->node);
+            if (self->verdict)
+                s_verdict_node (self->verdict, dest->node);
         }
         else
             s_dead (self, ZSAT_DEAD_ROUTE_FULL);
@@ -749,10 +773,11 @@ s_stats_json (self_t *self)
     s_append (buf, cap, &len,
               "{\"node\":\"%s\",\"host\":\"%s\",\"received\":%" PRIu64 ",\"routed\":%" PRIu64
               ",\"sent\":%" PRIu64 ",\"resent\":%" PRIu64 ",\"resend_asked\":%" PRIu64
-              ",\"slow_path\":%" PRIu64 ",\"bad_control\":%" PRIu64 ",\"events_dropped\":%" PRIu64
-              ",\"dead_letters\":{",
+              ",\"slow_path\":%" PRIu64 ",\"bad_control\":%" PRIu64 ",\"control_dropped\":%" PRIu64
+              ",\"events_dropped\":%" PRIu64 ",\"dead_letters\":{",
               self->node, self->host, self->received, self->routed, self->sent, self->resent,
-              self->retry_asked, self->slow_path, self->bad_control,
+              self->retry_asked, self->slow_path, self->bad_control + self->ctl.bad,
+              self->ctl.dropped,
               self->batch ? zsat_evbatch_dropped (self->batch) : 0);
     for (int i = 0; i < ZSAT_DEAD_COUNT; i++) {
         dead += self->dead[i];
@@ -781,21 +806,41 @@ s_stats_json (self_t *self)
     return buf;
 }
 
+//  ROUTE MOVE: the route of type goes from one node to another in one step, between two
+//  messages of the loop, so no vector goes to both and none to neither.
+static char *
+s_route_move (self_t *self, const char *type, const char *from, const char *to)
+{
+    s_target_t *t = s_target_get (self, to);
+    if (!t)
+        return zsys_sprintf ("ERROR node %s has no route endpoint on host %s", to, self->host);
+    int rc = zsat_routes_move (self->routes, type, from, to, (int)(t - self->target));
+    return strdup (rc == 0   ? "OK"
+                   : rc == 1 ? "OK already routed (removed the route to the old node)"
+                             : "ERROR no such route");
+}
+
 //  Executes one text command. Returns a new reply string the caller frees.
 static char *
 s_command (self_t *self, const char *command)
 {
     char verb[16] = "", sub[16] = "", type[ZSAT_NAME_MAX] = "", node[ZSAT_NAME_MAX] = "";
-    int n = sscanf (command, "%15s %15s %63s %63s", verb, sub, type, node);
+    char to[ZSAT_NAME_MAX] = "", extra[2] = "";
+    int n = sscanf (command, "%15s %15s %63s %63s %63s %1s", verb, sub, type, node, to, extra);
     if (streq (verb, "STATS") && n == 1)
         return s_stats_json (self);
     if (!streq (verb, "ROUTE"))
-        return strdup ("ERROR unknown command (ROUTE ADD|DEL|LIST, STATS)");
+        return strdup ("ERROR unknown command (ROUTE ADD|DEL|MOVE|LIST, STATS, SEND)");
     if (streq (sub, "LIST") && n == 2) {
         char *buf = (char *)malloc (S_CONTROL_MAX * 4);
         zsat_routes_list (self->routes, buf, S_CONTROL_MAX * 4);
         return buf;
     }
+    if (streq (sub, "MOVE") && n == 5 && zsat_name_valid (type) && zsat_name_valid (node) &&
+        zsat_name_valid (to))
+        return s_route_move (self, type, node, to);
+    if (streq (sub, "MOVE"))
+        return strdup ("ERROR usage: ROUTE MOVE <type> <from-node> <to-node>");
     if (n != 4 || !zsat_name_valid (type) || !zsat_name_valid (node))
         return strdup ("ERROR usage: ROUTE ADD|DEL <type> <node>");
     if (streq (sub, "ADD")) {
@@ -813,27 +858,63 @@ s_command (self_t *self, const char *command)
     return strdup ("ERROR usage: ROUTE ADD|DEL <type> <node>");
 }
 
-//  Answers one request on the REP socket; a REP must always reply, even to garbage.
+//  SEND: frames 1.. of the request are one vector (three frames, or one legacy frame). It is
+//  routed exactly as if read from "any", and the answer says what became of it.
+static char *
+s_control_send (self_t *self)
+{
+    zsat_control_t *c = &self->ctl;
+    if (c->received != 4 && c->received != 2) {
+        zsat_control_bad (c);
+        return strdup ("ERROR usage: SEND, then the vector's frames (3, or 1 legacy frame)");
+    }
+    zsat_frames_close (&self->frames);
+    zsat_frames_init (&self->frames);
+    for (int i = 1; i < c->count; i++) {
+        zmq_msg_init (&self->frames.frame[i - 1]);
+        zmq_msg_move (&self->frames.frame[i - 1], zsat_control_frame (c, i));
+    }
+    self->frames.count = self->frames.received = c->count - 1;
+    self->frames.open = true;
+    s_verdict_t verdict = {.dead = -1};
+    self->verdict = &verdict;
+    s_route (self, self->frames.count);
+    self->verdict = NULL;
+    zsat_frames_close (&self->frames);
+    if (verdict.dead >= 0 && verdict.routed_count)
+        return zsys_sprintf ("ERROR dead letter: %s (routed to %s only)",
+                             s_dead_names[verdict.dead], verdict.routed);
+    if (verdict.dead >= 0)
+        return zsys_sprintf ("ERROR dead letter: %s", s_dead_names[verdict.dead]);
+    return zsys_sprintf ("OK routed to %s", verdict.routed);
+}
+
+//  Answers one request on the REP socket, read whole and without waiting (zsat_control): a
+//  message without the REP delimiter is dropped and counted, never waited on.
 static void
 s_handle_control (self_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->control);
-    if (!msg)
-        return;
-    zframe_t *frame = zmsg_first (msg);
-    char *reply;
-    if (zmsg_size (msg) != 1 || zframe_size (frame) >= 256) {
-        self->bad_control++;
-        reply = strdup ("ERROR one frame of text expected");
+    zsat_control_t *c = &self->ctl;
+    void *handle = zsock_resolve (self->control);
+    //  Bounded: a queue of requests must not starve the data sockets.
+    for (int round = 0; round < 16; round++) {
+        if (zsat_control_recv (c, handle) == 0)
+            break;
+        zmq_msg_t *first = zsat_control_frame (c, 0);
+        char *reply;
+        if (c->received > 1 && zmq_msg_size (first) == 4 && !memcmp (zmq_msg_data (first), "SEND", 4))
+            reply = s_control_send (self);
+        else {
+            char *command = zsat_control_text (c, 255);
+            if (!command)
+                zsat_control_bad (c);
+            reply = command ? s_command (self, command) : strdup ("ERROR one frame of text expected");
+            free (command);
+        }
+        zsat_control_reply (handle, reply);
+        free (reply);
+        zsat_control_close (c);
     }
-    else {
-        char *command = zframe_strdup (frame);
-        reply = s_command (self, command);
-        free (command);
-    }
-    zstr_send (self->control, reply);
-    free (reply);
-    zmsg_destroy (&msg);
 }
 
 static void
@@ -882,13 +963,17 @@ s_open_system (self_t *self, const zsat_socket_t *s, char *reason, size_t cap)
         return 0;  //  links of the orchester node, if any, are not its business
     bool data = slot == &self->jobs || slot == &self->any;
     int linger = slot == &self->events ? 1000 : slot == &self->control ? 100 : 0;
+    //  control takes a vector too (SEND): its frames are bounded like the data sockets'.
+    bool big = data || slot == &self->control;
     *slot = s_socket_open (self, s->socket_type, s->endpoint, linger,
-                           data ? ZSAT_PAYLOAD_MAX : 4 * S_CONTROL_MAX, false);
+                           big ? ZSAT_PAYLOAD_MAX : 4 * S_CONTROL_MAX, false);
     if (!*slot) {
         snprintf (reason, cap, "cannot open %.60s on %.120s: %.40s", s->name, s->endpoint,
                   zmq_strerror (zmq_errno ()));
         return -1;
     }
+    if (slot == &self->control)
+        zsat_control_options (*slot, ZSAT_PAYLOAD_MAX);
     if (slot == &self->jobs) {
         //  Only this host's jobs: the scheduler's topic is the routing frame "host/type".
         char topic[ZSAT_NAME_MAX + 2];
@@ -990,6 +1075,7 @@ static void
 s_destroy (self_t *self)
 {
     zsat_frames_close (&self->frames);
+    zsat_control_close (&self->ctl);
     zsock_destroy (&self->jobs);
     zsock_destroy (&self->any);
     zsock_destroy (&self->control);
