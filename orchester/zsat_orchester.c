@@ -884,6 +884,12 @@ s_control_send (self_t *self)
     if (verdict.dead >= 0 && verdict.routed_count)
         return zsys_sprintf ("ERROR dead letter: %s (routed to %s only)",
                              s_dead_names[verdict.dead], verdict.routed);
+    if (verdict.dead == ZSAT_DEAD_UNKNOWN_TYPE)
+        return zsys_sprintf ("ERROR dead letter: unknown type (no route for type '%s' on host "
+                             "%s: see ROUTE LIST)", self->rec.type, self->host);
+    if (verdict.dead == ZSAT_DEAD_WRONG_HOST)
+        return zsys_sprintf ("ERROR dead letter: wrong host (this orchester routes for host %s)",
+                             self->host);
     if (verdict.dead >= 0)
         return zsys_sprintf ("ERROR dead letter: %s", s_dead_names[verdict.dead]);
     return zsys_sprintf ("OK routed to %s", verdict.routed);
