@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 /*  zsat_control - the one way every REP control socket (orchester control, launcher control,
     tracker query) reads a request and answers it, so no peer can stall a node's loop.
 
