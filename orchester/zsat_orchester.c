@@ -44,6 +44,7 @@ typedef struct {
     zsock_t *sock;
     void *handle;  //  zsock_resolve (sock)
     bool stalled;  //  last send timed out: do not wait again until a send succeeds
+    bool remote;   //  a node of another host (its remote:<node> tcp port): run-time routes only
     s_breaker_t breaker;
     bool probe_sent;
     char alternate[ZSAT_NAME_MAX];
@@ -174,19 +175,23 @@ s_flip_endpoint (const char *endpoint, char *out, size_t cap)
             *p = *p == '@' ? '>' : '@';
 }
 
-//  Finds the endpoint the orchester uses to reach node: its own route:<node> socket, or the
-//  other side of the node's "in:route" socket. Returns 0, or -1 when node has none here.
+//  Finds the endpoint the orchester uses to reach node: its own route:<node> socket (or
+//  remote:<node> for a node of another host, *remote set), or the other side of the node's
+//  "in:route" socket. Returns 0, or -1 when node has none here.
 static int
-s_route_endpoint (self_t *self, const char *node, char *out, size_t cap)
+s_route_endpoint (self_t *self, const char *node, char *out, size_t cap, bool *remote)
 {
     zsat_socket_t *list = (zsat_socket_t *)calloc (S_SOCKETS_MAX, sizeof (zsat_socket_t));
-    char name[128];
+    char name[128], far[128];
     snprintf (name, sizeof name, "route:%s", node);
+    snprintf (far, sizeof far, "remote:%s", node);
     int rc = -1;
+    *remote = false;
     int n = zsat_topology_sockets (self->topology, self->node, self->host, list, S_SOCKETS_MAX);
     for (int i = 0; i < n && rc; i++)
-        if (streq (list[i].name, name)) {
+        if (streq (list[i].name, name) || streq (list[i].name, far)) {
             snprintf (out, cap, "%s", list[i].endpoint);
+            *remote = streq (list[i].name, far);
             rc = 0;
         }
     n = rc ? zsat_topology_sockets (self->topology, node, self->host, list, S_SOCKETS_MAX) : 0;
@@ -217,7 +222,8 @@ s_target_get (self_t *self, const char *node)
     if (t || self->targets == S_TARGETS_MAX || !zsat_name_valid (node))
         return t;
     char endpoint[512];
-    if (s_route_endpoint (self, node, endpoint, sizeof endpoint))
+    bool remote;
+    if (s_route_endpoint (self, node, endpoint, sizeof endpoint, &remote))
         return NULL;
     //  Linger: vectors queued for a worker are delivered at stop, not dropped.
     zsock_t *sock = s_socket_open (self, ZMQ_PUSH, endpoint, 2000, ZSAT_PAYLOAD_MAX, true);
@@ -228,6 +234,7 @@ s_target_get (self_t *self, const char *node)
     snprintf (t->node, sizeof t->node, "%s", node);
     t->sock = sock;
     t->handle = zsock_resolve (sock);
+    t->remote = remote;
     return t;
 }
 
@@ -1006,13 +1013,14 @@ s_open_sockets (self_t *self, char *reason, size_t cap)
     if (n < 0)
         snprintf (reason, cap, "node %s does not run on host %s", self->node, self->host);
     for (int i = 0; i < n && rc == 0; i++) {
-        if (strncmp (list[i].name, "route:", 6) == 0) {
+        bool far = strncmp (list[i].name, "remote:", 7) == 0;
+        if (strncmp (list[i].name, "route:", 6) == 0 || far) {
             if (self->targets == S_TARGETS_MAX) {
                 snprintf (reason, cap, "more than %d route sockets on host %.100s", S_TARGETS_MAX,
                           self->host);
                 rc = -1;
             }
-            else if (!s_target_get (self, list[i].name + 6)) {
+            else if (!s_target_get (self, list[i].name + (far ? 7 : 6))) {
                 snprintf (reason, cap, "cannot open %.100s on %.120s", list[i].name,
                           list[i].endpoint);
                 rc = -1;
@@ -1036,8 +1044,8 @@ s_load_routes (self_t *self)
         const zsat_route_t *r = zsat_topology_route (self->topology, i);
         for (size_t k = 0; k < r->node_count; k++) {
             s_target_t *t = s_target_find (self, r->nodes[k]);
-            if (!t)
-                continue;  //  a node of another host
+            if (!t || t->remote)
+                continue;  //  a node of another host: the file's routes are per host
             zsat_routes_add (self->routes, r->type, t->node, (int)(t - self->target));
             if (r->alternate)
                 snprintf (t->alternate, sizeof t->alternate, "%s", r->alternate);

@@ -39,9 +39,11 @@ hosts:
   b: {address: 127.0.0.1}
 nodes:
   cpu: {kind: cpu, hosts: all}
-  csv: {kind: csv, host: a}
+  far: {kind: cpu, host: b}
+  csv: {kind: csv, host: a, options: {flush: every}}
 links:
   - cpu -> csv
+  - far -> csv
 routes:
   cpu: cpu
 """
@@ -175,9 +177,25 @@ def two_hosts(tmp):
         r = zsat(["send", "--topology", path, "--host", "b", "--from", "nohost", "--type",
                   "cpu"], env)
         check(r.returncode == 1 and "no such host" in r.stderr, "--from of an unknown host", r)
+        # a route on a's orchester to a node that runs on b only (docs/orchester.md)
+        r = zsat(["route", "add", "farjob", "far", "--topology", path, "--host", "a"], env)
+        check(r.returncode == 0 and r.stdout.strip() == "OK", "route add to b's node on a", r)
+        r = zsat(["send", "--topology", path, "--host", "a", "--type", "farjob", "--count",
+                  "5"], env)
+        check(r.returncode == 0 and "5 vectors routed" in r.stdout and "routed to far" in
+              r.stdout, "a's orchester routes farjob to far on b", r)
+        wait_for("far's rows in a's csv sink", lambda: far_rows(env["ZSAT_RUN_DIR"]) >= 5)
     finally:
         stop(up, log)
-    print("two hosts: --host b over tcp from elsewhere, --from a")
+    print("two hosts: --host b over tcp from elsewhere, --from a, a route from a to b's node")
+
+
+def far_rows(run_dir):
+    count = 0
+    for path in glob.glob(os.path.join(run_dir, "**", "*.csv"), recursive=True):
+        with open(path, errors="replace") as handle:
+            count += sum(1 for line in handle if ",far," in line)
+    return count
 
 
 def main():
