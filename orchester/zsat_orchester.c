@@ -1416,6 +1416,43 @@ s_test_routing (s_test_t *t)
     assert (s_test_recv (t->cpu, &v, 50) == -1);
 }
 
+//  SEND through the control socket, answered with the verdict; a DEALER's bare frame (no REP
+//  delimiter) never stalls the loop.
+static void
+s_test_control_hostile (s_test_t *t)
+{
+    char endpoint[512];
+    assert (zsat_topology_endpoint (t->topology, "orchester.control", "h1", "h1", endpoint,
+                                    sizeof endpoint) == 0);
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    assert (zsock_attach (dealer, endpoint, false) == 0);
+    zstr_send (dealer, "STATS");
+    zstr_sendx (dealer, "ROUTE", "LIST", NULL);
+    s_test_send (t->any, "h1", "cpu", ZSAT_EV_INIT, 0, 2999);
+    zsat_vector_t v;
+    assert (s_test_recv (t->cpu, &v, 5000) == 0 && v.task_id == 2999);
+    zsock_destroy (&dealer);
+    //  SEND + a vector: routed, and the answer says where
+    zstr_sendm (t->control, "SEND");
+    s_test_send (t->control, "h1", "cpu", ZSAT_EV_INIT, 0, 2998);
+    char *reply = zstr_recv (t->control);
+    assert (reply && streq (reply, "OK routed to cpu"));
+    zstr_free (&reply);
+    assert (s_test_recv (t->cpu, &v, 5000) == 0 && v.task_id == 2998);
+    zstr_sendm (t->control, "SEND");
+    s_test_send (t->control, "h1", "nosuch", ZSAT_EV_INIT, 0, 2997);
+    reply = zstr_recv (t->control);
+    assert (reply && strstr (reply, "ERROR dead letter: unknown type") && strstr (reply, "nosuch"));
+    zstr_free (&reply);
+    zstr_sendx (t->control, "SEND", "x", "y", NULL);
+    reply = zstr_recv (t->control);
+    assert (reply && strstr (reply, "usage: SEND"));
+    zstr_free (&reply);
+    assert (s_test_stat (t, "control_dropped") >= 1);
+    s_test_events (t, ZSAT_EV_DEAD_LETTER, 1);
+}
+
+
 //  Garbage to every socket: counted, never a crash, good traffic unaffected.
 static void
 s_test_malformed (s_test_t *t)
@@ -1442,6 +1479,7 @@ s_test_malformed (s_test_t *t)
     reply = s_test_control (t, "ROUTE ADD bad/type cpu");
     assert (strncmp (reply, "ERROR", 5) == 0);
     zstr_free (&reply);
+    s_test_control_hostile (t);
     //  garbage on the tracker feed and on the jobs feed
     zstr_sendm (t->state, "RESEND.h1");
     zstr_send (t->state, "{not json");
@@ -1471,10 +1509,7 @@ s_test_run_time_routes (s_test_t *t)
     for (uint64_t i = 0; i < count; i++) {
         s_test_send (t->any, "h1", "cpu", ZSAT_EV_INIT, 0, 10000 + i);
         if (i == count / 2) {
-            reply = s_test_control (t, "ROUTE ADD cpu spare");
-            assert (streq (reply, "OK"));
-            zstr_free (&reply);
-            reply = s_test_control (t, "ROUTE DEL cpu cpu");
+            reply = s_test_control (t, "ROUTE MOVE cpu cpu spare");
             assert (streq (reply, "OK"));
             zstr_free (&reply);
         }
@@ -1499,8 +1534,18 @@ s_test_run_time_routes (s_test_t *t)
     assert (distinct == count);
     //  exactly what the orchester says it sent arrived, and nothing was dead-lettered
     assert (at_cpu + at_spare == s_test_stat (t, "sent") - sent_before);
-    assert (at_cpu + at_spare >= count);
+    //  MOVE: each vector went to exactly one of the two, none to both
+    assert (at_cpu + at_spare == count && at_cpu > 0 && at_spare > 0);
     free (seen);
+    reply = s_test_control (t, "ROUTE MOVE cpu cpu spare");
+    assert (streq (reply, "ERROR no such route"));
+    zstr_free (&reply);
+    reply = s_test_control (t, "ROUTE MOVE cpu spare tracker");
+    assert (strstr (reply, "has no route endpoint"));
+    zstr_free (&reply);
+    reply = s_test_control (t, "ROUTE MOVE cpu spare");
+    assert (strstr (reply, "usage: ROUTE MOVE"));
+    zstr_free (&reply);
     //  put the table back
     reply = s_test_control (t, "ROUTE ADD cpu cpu");
     zstr_free (&reply);
