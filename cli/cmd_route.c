@@ -127,5 +127,5 @@ s_run (int argc, char **argv)
     return s_ask (endpoint, request, timeout);
 }
 
-const zsat_command_t zsat_cmd_route = {"route", "add, delete or list an orchester's routes live",
-                                       s_run};
+const zsat_command_t zsat_cmd_route = {
+    "route", "add, delete, move or list an orchester's routes live", s_run};

@@ -221,14 +221,16 @@ typedef struct {
 
 //  Sends vector i and reads its verdict. Returns 0 to go on, 1 to stop (exit status set).
 static int
-s_confirm_one (const s_args_t *a, const zsat_vector_t *v, long i, void *req,
-               const char *endpoint, s_tally_t *t, int *rc)
+s_confirm_one (const s_args_t *a, const zsat_vector_t *v, long i, void *req, const char *endpoint,
+               s_tally_t *t, int *rc)
 {
     zsat_error_t err = {0, ""};
     if (s_request (req, v, &err)) {
         if (err.code == ZSAT_E_IO)
-            fprintf (stderr, "zsat send: nothing listens on %s (no orchester connected within %d "
-                     "ms): vector %ld not sent\n", endpoint, a->timeout, i + 1);
+            fprintf (stderr,
+                     "zsat send: nothing listens on %s (no orchester connected within %d "
+                     "ms): vector %ld not sent\n",
+                     endpoint, a->timeout, i + 1);
         else
             fprintf (stderr, "zsat send: vector %ld: %s\n", i + 1, err.text);
         *rc = 1;
@@ -236,8 +238,10 @@ s_confirm_one (const s_args_t *a, const zsat_vector_t *v, long i, void *req,
     }
     char *reply = zstr_recv (req);
     if (!reply) {
-        fprintf (stderr, "zsat send: vector %ld (task %" PRIu64 ") handed to %s, but no verdict "
-                 "within %d ms: delivery unconfirmed\n", i + 1, v->task_id, endpoint, a->timeout);
+        fprintf (stderr,
+                 "zsat send: vector %ld (task %" PRIu64 ") handed to %s, but no verdict "
+                 "within %d ms: delivery unconfirmed\n",
+                 i + 1, v->task_id, endpoint, a->timeout);
         t->unconfirmed = a->count - i;
         *rc = 3;
         return 1;
@@ -331,4 +335,5 @@ s_run (int argc, char **argv)
     return rc;
 }
 
-const zsat_command_t zsat_cmd_send = {"send", "inject vectors into a host's orchester", s_run};
+const zsat_command_t zsat_cmd_send = {
+    "send", "inject vectors into a host's orchester, with its verdict", s_run};

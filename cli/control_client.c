@@ -60,8 +60,7 @@ control_client_endpoint (const char *who, const char *path, const char *host, co
         if (from && !zsat_topology_host_find (topology, from))
             fprintf (stderr, "%s: --from %s: no such host in %s\n", who, from, path);
         else if (!host || s_resolve (topology, host, from, what, buf, cap))
-            fprintf (stderr, "%s: no orchester on host '%s' in %s\n", who, host ? host : "?",
-                     path);
+            fprintf (stderr, "%s: no orchester on host '%s' in %s\n", who, host ? host : "?", path);
         else
             rc = 0;
     }

@@ -12,9 +12,8 @@
 //  its socket file exists here (this machine runs that host), else the host's tcp endpoint.
 //  Writes the endpoint (without '>') into buf and the host's name into host_out. Returns 0,
 //  or 1 after printing why to stderr (prefixed by `who`).
-int control_client_endpoint (const char *who, const char *path, const char *host,
-                             const char *from, const char *what, char *host_out,
-                             char *buf, size_t cap);
+int control_client_endpoint (const char *who, const char *path, const char *host, const char *from,
+                             const char *what, char *host_out, char *buf, size_t cap);
 
 //  A REQ that refuses to queue for a peer that is not there (ZMQ_IMMEDIATE), with send and
 //  receive timeouts of timeout_ms and no linger. Returns NULL when the endpoint is bad.

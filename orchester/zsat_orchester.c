@@ -784,8 +784,7 @@ s_stats_json (self_t *self)
               ",\"events_dropped\":%" PRIu64 ",\"dead_letters\":{",
               self->node, self->host, self->received, self->routed, self->sent, self->resent,
               self->retry_asked, self->slow_path, self->bad_control + self->ctl.bad,
-              self->ctl.dropped,
-              self->batch ? zsat_evbatch_dropped (self->batch) : 0);
+              self->ctl.dropped, self->batch ? zsat_evbatch_dropped (self->batch) : 0);
     for (int i = 0; i < ZSAT_DEAD_COUNT; i++) {
         dead += self->dead[i];
         s_append (buf, cap, &len, "%s\"%s\":%" PRIu64, i ? "," : "", s_dead_names[i],
@@ -893,7 +892,8 @@ s_control_send (self_t *self)
                              s_dead_names[verdict.dead], verdict.routed);
     if (verdict.dead == ZSAT_DEAD_UNKNOWN_TYPE)
         return zsys_sprintf ("ERROR dead letter: unknown type (no route for type '%s' on host "
-                             "%s: see ROUTE LIST)", self->rec.type, self->host);
+                             "%s: see ROUTE LIST)",
+                             self->rec.type, self->host);
     if (verdict.dead == ZSAT_DEAD_WRONG_HOST)
         return zsys_sprintf ("ERROR dead letter: wrong host (this orchester routes for host %s)",
                              self->host);
@@ -915,13 +915,15 @@ s_handle_control (self_t *self)
             break;
         zmq_msg_t *first = zsat_control_frame (c, 0);
         char *reply;
-        if (c->received > 1 && zmq_msg_size (first) == 4 && !memcmp (zmq_msg_data (first), "SEND", 4))
+        if (c->received > 1 && zmq_msg_size (first) == 4 &&
+            !memcmp (zmq_msg_data (first), "SEND", 4))
             reply = s_control_send (self);
         else {
             char *command = zsat_control_text (c, 255);
             if (!command)
                 zsat_control_bad (c);
-            reply = command ? s_command (self, command) : strdup ("ERROR one frame of text expected");
+            reply =
+                command ? s_command (self, command) : strdup ("ERROR one frame of text expected");
             free (command);
         }
         zsat_control_reply (handle, reply);
@@ -1451,7 +1453,6 @@ s_test_control_hostile (s_test_t *t)
     assert (s_test_stat (t, "control_dropped") >= 1);
     s_test_events (t, ZSAT_EV_DEAD_LETTER, 1);
 }
-
 
 //  Garbage to every socket: counted, never a crash, good traffic unaffected.
 static void

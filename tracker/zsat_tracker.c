@@ -40,7 +40,7 @@ typedef struct {
     zsock_t *events;
     zsock_t *state;
     zsock_t *query;
-    zsat_control_t ctl;  //  query requests read whole and without waiting
+    zsat_control_t ctl;                     //  query requests read whole and without waiting
     zsock_t *out[TRACKER_METRICS_OUTPUTS];  //  out:<link> sockets, for tracker_metrics
     zpoller_t *poller;
     zsat_tracker_policy_t policy;  //  copy: max_tasks clamped
