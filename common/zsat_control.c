@@ -9,9 +9,10 @@ zsat_control_options (zsock_t *sock, int64_t max_frame)
 {
     //  An oversize frame is refused by libzmq before it costs memory.
     zsock_set_maxmsgsize (sock, max_frame);
-    //  Requests wait in a short queue: a flood of them costs bounded memory.
-    zsock_set_rcvhwm (sock, 1000);
-    zsock_set_sndhwm (sock, 1000);
+    //  Requests wait in a short queue per peer (a REQ has one in flight): a flood of them
+    //  costs bounded memory, at most 64 messages of ZSAT_CONTROL_FRAMES-ish frames per peer.
+    zsock_set_rcvhwm (sock, 64);
+    zsock_set_sndhwm (sock, 64);
     //  A reply to a client that is gone is not worth holding the node's exit.
     zsock_set_linger (sock, 100);
 }
