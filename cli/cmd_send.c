@@ -1,15 +1,19 @@
+// SPDX-License-Identifier: MPL-2.0
 /*  zsat send - injects vectors into a running topology: builds them from arguments (or one
-    JSON object on stdin) and PUSHes them to a host's orchester ("orchester.any"), waiting
-    (linger) until they are really handed to the network before it exits.
+    JSON object on stdin) and hands each to a host's orchester over its control socket
+    ("orchester.control", request SEND), which routes it as if it came on "any" and answers
+    with its verdict: routed (to which nodes) or dead-lettered (why). With --endpoint, a
+    plain PUSH instead, whose delivery nobody confirms (and the command says so).
 */
 #include "zsat.h"
 #include "zsat_vjson.h"
+#include "control_client.h"
 #include <time.h>
 
 #define S_STDIN_MAX (ZSAT_PAYLOAD_MAX + 64 * 1024)
 
 typedef struct {
-    const char *path, *host, *endpoint, *type, *payload, *event;
+    const char *path, *host, *from, *endpoint, *control, *type, *payload, *event;
     bool json, critical, quiet;
     long count;
     int timeout;
@@ -20,20 +24,30 @@ s_usage (FILE *out)
 {
     fprintf (out,
              "usage: zsat send --type T [--payload TEXT | --json] [OPTIONS]\n\n"
-             "Builds a vector and PUSHes it to the orchester of a host, which routes it by type.\n"
+             "Builds a vector and hands it to the orchester of a host, which routes it by type\n"
+             "and answers with its verdict: routed (to which nodes) or dead-lettered (why).\n"
              "With --json, one JSON object is read from stdin (keys: where, type, event, seq,\n"
              "task_id, payload, payload_hex, ...); --type and --host fill what it leaves out.\n\n"
+             "exit status: 0 every vector routed; 1 nothing listens, or a vector was\n"
+             "dead-lettered (the reason is printed); 3 delivery unconfirmed (the orchester\n"
+             "took a vector but gave no verdict within --timeout); 2 usage error.\n\n"
              "options:\n"
              "  --topology FILE   topology (default: $ZSAT_TOPOLOGY)\n"
              "  --host H          host the vector is for (default: the first host)\n"
-             "  --endpoint EP     push here instead of the host's orchester.any\n"
+             "  --from H          host this command runs on: H's orchester over ipc, another\n"
+             "                    host's over tcp (default: ipc when this machine runs the\n"
+             "                    host, i.e. its socket file exists here, else tcp)\n"
+             "  --control EP      the orchester's control endpoint (instead of the topology's)\n"
+             "  --endpoint EP     PUSH to this endpoint instead (e.g. any PULL): no verdict, so\n"
+             "                    delivery is unconfirmed; fails when nothing is connected\n"
              "  --type T          job type (the routing key)\n"
              "  --payload TEXT    payload bytes (serialization \"str\")\n"
              "  --json            read the vector as JSON from stdin\n"
              "  --event NAME      INIT (default) or BOUNCE, ...\n"
              "  --critical        set the critical flag (kept by the replay buffer)\n"
              "  --count N         send N vectors, each its own task (default 1)\n"
-             "  --timeout MS      give up when the orchester does not take them (default 5000)\n"
+             "  --timeout MS      wait at most this long for a connection, and for each\n"
+             "                    verdict (default 5000)\n"
              "  --quiet           print only the summary line\n");
 }
 
@@ -57,6 +71,10 @@ s_parse (int argc, char **argv, s_args_t *a)
             a->host = argv[++i];
         else if (streq (o, "--endpoint") && v)
             a->endpoint = argv[++i];
+        else if (streq (o, "--control") && v)
+            a->control = argv[++i];
+        else if (streq (o, "--from") && v)
+            a->from = argv[++i];
         else if (streq (o, "--type") && v)
             a->type = argv[++i];
         else if (streq (o, "--payload") && v)
@@ -76,6 +94,8 @@ s_parse (int argc, char **argv, s_args_t *a)
         else
             return s_bad ("unknown option or missing value");
     }
+    if (a->endpoint && a->control)
+        return s_bad ("--endpoint and --control exclude each other");
     if (a->json && a->payload)
         return s_bad ("--payload and --json exclude each other");
     if (!a->json && !a->type)
@@ -85,34 +105,6 @@ s_parse (int argc, char **argv, s_args_t *a)
     if (a->event && zsat_event_from_name (a->event) == ZSAT_EV_NONE)
         return s_bad ("--event: unknown event name");
     return 0;
-}
-
-//  Finds the host (default: first) and its orchester.any endpoint. Returns 0, or 1.
-static int
-s_resolve (s_args_t *a, char *host, char *endpoint, size_t cap)
-{
-    if (!a->path) {
-        fprintf (stderr, "zsat send: give --topology FILE or --endpoint EP (with --host)\n");
-        return 1;
-    }
-    zsat_diag_t *diag = zsat_diag_new ();
-    zsat_topology_t *topology = zsat_topology_load (a->path, diag);
-    int rc = 1;
-    if (!topology)
-        zsat_diag_print (diag, stderr);
-    else {
-        const char *h = a->host ? a->host
-                        : zsat_topology_host_count (topology)
-                            ? zsat_topology_host (topology, 0)->name
-                            : "";
-        snprintf (host, ZSAT_NAME_MAX, "%s", h);
-        rc = zsat_topology_endpoint (topology, "orchester.any", h, h, endpoint, cap) ? 1 : 0;
-        if (rc)
-            fprintf (stderr, "zsat send: no orchester on host '%s' in %s\n", h, a->path);
-    }
-    zsat_topology_destroy (&topology);
-    zsat_diag_destroy (&diag);
-    return rc;
 }
 
 //  Reads one JSON vector from stdin into v (payload in buf). Returns 0, or 1 with a message.
@@ -164,13 +156,15 @@ s_complete (zsat_vector_t *v, const s_args_t *a, const char *host)
     v->pid = (uint32_t)getpid ();
 }
 
+//  --endpoint: a plain PUSH. Nothing answers a PUSH, so the command says delivery is
+//  unconfirmed; IMMEDIATE makes a send to an endpoint where nothing is connected fail.
 static int
-s_send_all (const s_args_t *a, zsat_vector_t *v, const char *endpoint)
+s_push_all (const s_args_t *a, zsat_vector_t *v, const char *endpoint)
 {
     zsock_t *push = zsock_new (ZMQ_PUSH);
-    //  Really sent before exit: close waits up to the timeout for queued vectors to leave.
+    zsock_set_immediate (push, 1);
+    //  Handed to the network before exit: close waits up to the timeout for queued vectors.
     zsock_set_linger (push, a->timeout);
-    //  A send blocks at most this long when the orchester does not take vectors.
     zsock_set_sndtimeo (push, a->timeout);
     zsock_set_sndhwm (push, 10000);
     if (zsock_attach (push, endpoint, false)) {
@@ -178,17 +172,13 @@ s_send_all (const s_args_t *a, zsat_vector_t *v, const char *endpoint)
         zsock_destroy (&push);
         return 1;
     }
-    uint64_t base_task = v->task_id ? v->task_id : (uint64_t)s_now_us () << 12;
-    if (!v->job_id)
-        v->job_id = base_task;  //  one job for the whole batch of tasks
     long sent = 0;
     int rc = 0;
-    for (long i = 0; i < a->count && rc == 0; i++) {
-        v->task_id = base_task + (uint64_t)i;
+    for (long i = 0; i < a->count && rc == 0; i++, v->task_id++) {
         zsat_error_t err;
         if (zsat_vector_send (v, zsock_resolve (push), 0, &err)) {
             fprintf (stderr, "zsat send: vector %ld not sent to %s: %s\n", i + 1, endpoint,
-                     err.text);
+                     zmq_errno () == EAGAIN ? "nothing listens there (or it is full)" : err.text);
             rc = 1;
             continue;
         }
@@ -196,11 +186,109 @@ s_send_all (const s_args_t *a, zsat_vector_t *v, const char *endpoint)
         if (!a->quiet && i < 10) {
             char line[1024];
             zsat_vector_describe (v, line, sizeof line);
-            printf ("sent %s\n", line);
+            printf ("pushed %s\n", line);
         }
     }
     zsock_destroy (&push);
-    printf ("%ld vector%s sent to %s\n", sent, sent == 1 ? "" : "s", endpoint);
+    printf ("%ld vector%s pushed to %s; delivery unconfirmed (a PUSH gets no verdict)\n", sent,
+            sent == 1 ? "" : "s", endpoint);
+    return rc;
+}
+
+//  Sends one vector as a SEND request: the frames are encoded first, so a vector that does
+//  not encode never leaves half a request in the socket. Returns 0, or -1 (reason in err).
+static int
+s_request (void *req, const zsat_vector_t *v, zsat_error_t *err)
+{
+    char routing[ZSAT_ROUTING_MAX];
+    uint8_t envelope[ZSAT_ENVELOPE_MAX];
+    int rs = zsat_vector_encode_routing (v, routing, sizeof routing, err);
+    int es = rs < 0 ? -1 : zsat_vector_encode_envelope (v, envelope, sizeof envelope, err);
+    if (rs < 0 || es < 0)
+        return -1;
+    if (zmq_send (req, "SEND", 4, ZMQ_SNDMORE) < 0)
+        return zsat_fail (err, ZSAT_E_IO, "nothing listens");
+    //  libzmq takes the rest of a message once its first frame is in.
+    zmq_send (req, routing, (size_t)rs, ZMQ_SNDMORE);
+    zmq_send (req, envelope, (size_t)es, ZMQ_SNDMORE);
+    zmq_send (req, v->payload, v->payload_size, 0);
+    return 0;
+}
+
+typedef struct {
+    long routed, dead, unconfirmed;
+} s_tally_t;
+
+//  Sends vector i and reads its verdict. Returns 0 to go on, 1 to stop (exit status set).
+static int
+s_confirm_one (const s_args_t *a, const zsat_vector_t *v, long i, void *req, const char *endpoint,
+               s_tally_t *t, int *rc)
+{
+    zsat_error_t err = {0, ""};
+    if (s_request (req, v, &err)) {
+        if (err.code == ZSAT_E_IO)
+            fprintf (stderr,
+                     "zsat send: nothing listens on %s (no orchester connected within %d "
+                     "ms): vector %ld not sent\n",
+                     endpoint, a->timeout, i + 1);
+        else
+            fprintf (stderr, "zsat send: vector %ld: %s\n", i + 1, err.text);
+        *rc = 1;
+        return 1;
+    }
+    char *reply = zstr_recv (req);
+    if (!reply) {
+        fprintf (stderr,
+                 "zsat send: vector %ld (task %" PRIu64 ") handed to %s, but no verdict "
+                 "within %d ms: delivery unconfirmed\n",
+                 i + 1, v->task_id, endpoint, a->timeout);
+        t->unconfirmed = a->count - i;
+        *rc = 3;
+        return 1;
+    }
+    bool ok = strncmp (reply, "OK", 2) == 0;
+    if (ok)
+        t->routed++;
+    else {
+        t->dead++;
+        *rc = 1;
+    }
+    if (!ok && t->dead <= 10)
+        fprintf (stderr, "zsat send: vector %ld (task %" PRIu64 ", type %s) %s\n", i + 1,
+                 v->task_id, v->type, strncmp (reply, "ERROR ", 6) == 0 ? reply + 6 : reply);
+    else if (ok && !a->quiet && i < 10) {
+        char line[1024];
+        zsat_vector_describe (v, line, sizeof line);
+        printf ("%s: %s\n", reply + 3, line);
+    }
+    zstr_free (&reply);
+    return 0;
+}
+
+//  Hands each vector to the orchester's control socket and waits for its verdict.
+static int
+s_confirm_all (const s_args_t *a, zsat_vector_t *v, const char *endpoint)
+{
+    zsock_t *req = control_client_req (endpoint, a->timeout);
+    if (!req) {
+        fprintf (stderr, "zsat send: bad endpoint '%s'\n", endpoint);
+        return 1;
+    }
+    s_tally_t t = {0, 0, 0};
+    int rc = 0;
+    for (long i = 0; i < a->count; i++, v->task_id++)
+        if (s_confirm_one (a, v, i, zsock_resolve (req), endpoint, &t, &rc))
+            break;
+    zsock_destroy (&req);
+    printf ("%ld vector%s routed by the orchester at %s", t.routed, t.routed == 1 ? "" : "s",
+            endpoint);
+    if (t.dead)
+        printf (", %ld dead-lettered", t.dead);
+    if (t.unconfirmed)
+        printf (", %ld unconfirmed", t.unconfirmed);
+    if (t.routed + t.dead + t.unconfirmed < a->count)
+        printf (", %ld not sent", a->count - t.routed - t.dead - t.unconfirmed);
+    printf ("\n");
     return rc;
 }
 
@@ -216,11 +304,13 @@ s_run (int argc, char **argv)
     if (s_parse (argc, argv, &a))
         return 2;
     char host[ZSAT_NAME_MAX] = "", endpoint[512];
-    if (a.endpoint) {
+    const char *given = a.endpoint ? a.endpoint : a.control;
+    if (given) {
         snprintf (host, sizeof host, "%s", a.host ? a.host : "localhost");
-        snprintf (endpoint, sizeof endpoint, "%s", a.endpoint);
+        snprintf (endpoint, sizeof endpoint, "%s", given);
     }
-    else if (s_resolve (&a, host, endpoint, sizeof endpoint))
+    else if (control_client_endpoint ("zsat send", a.path, a.host, a.from, "orchester.control",
+                                      host, endpoint, sizeof endpoint))
         return 1;
     zsat_vector_t v;
     zsat_vector_init (&v);
@@ -235,10 +325,15 @@ s_run (int argc, char **argv)
     }
     if (rc == 0) {
         s_complete (&v, &a, host);
-        rc = s_send_all (&a, &v, endpoint);
+        if (!v.task_id)
+            v.task_id = (uint64_t)s_now_us () << 12;
+        if (!v.job_id)
+            v.job_id = v.task_id;  //  one job for the whole batch of tasks
+        rc = a.endpoint ? s_push_all (&a, &v, endpoint) : s_confirm_all (&a, &v, endpoint);
     }
     free (buf);
     return rc;
 }
 
-const zsat_command_t zsat_cmd_send = {"send", "inject vectors into a host's orchester", s_run};
+const zsat_command_t zsat_cmd_send = {
+    "send", "inject vectors into a host's orchester, with its verdict", s_run};

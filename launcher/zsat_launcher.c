@@ -7,6 +7,7 @@
 #include "zsat_launcher.h"
 #include "zsat_proc.h"
 #include "zsat_statusview.h"
+#include "zsat_control.h"
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -40,6 +41,7 @@ typedef struct {
 typedef struct {
     zsock_t *pipe;
     zsock_t *control;
+    zsat_control_t ctl;  //  requests read whole and without waiting (zsat_control)
     zsock_t *feed;
     zpoller_t *poller;
     FILE *log;                  //  stderr, or the spec's log file
@@ -266,6 +268,7 @@ s_self_destroy (self_t **self_p)
     }
     free (self->programs);
     zpoller_destroy (&self->poller);
+    zsat_control_close (&self->ctl);
     zsock_destroy (&self->control);
     zsock_destroy (&self->feed);
     if (self->log && self->log != stderr)
@@ -302,6 +305,8 @@ s_open_sockets (self_t *self, const zsat_launcher_spec_t *spec, zsat_error_t *er
     self->poller = zpoller_new (self->pipe, NULL);
     if (spec->control) {
         self->control = zsock_new (ZMQ_REP);
+        if (self->control)
+            zsat_control_options (self->control, 4096);
         if (!self->control || zsock_attach (self->control, spec->control, true) != 0)
             return zsat_fail (err, ZSAT_E_IO, "cannot bind the control socket %s: %s",
                               spec->control, zmq_strerror (zmq_errno ()));
@@ -603,8 +608,11 @@ s_status (self_t *self)
 {
     zchunk_t *out = zchunk_new (NULL, 0);
     char head[256];
-    int size = snprintf (head, sizeof head, "{\"host\":\"%s\",\"state\":\"%s\",\"nodes\":[",
-                         self->host, self->stopped ? "stopped" : "running");
+    int size = snprintf (head, sizeof head,
+                         "{\"host\":\"%s\",\"state\":\"%s\",\"bad_control\":%" PRIu64
+                         ",\"control_dropped\":%" PRIu64 ",\"nodes\":[",
+                         self->host, self->stopped ? "stopped" : "running", self->ctl.bad,
+                         self->ctl.dropped);
     zchunk_extend (out, head, (size_t)size);
     for (size_t p = 0; p < self->program_count; p++) {
         program_t *program = &self->programs[p];
@@ -673,30 +681,40 @@ s_on_pipe (self_t *self)
     zmsg_destroy (&msg);
 }
 
+//  Answers one control request; a message without the REP delimiter is dropped and counted
+//  by zsat_control and never waited on, so supervision goes on whatever a peer sends.
 static void
 s_on_control (self_t *self)
 {
-    char *request = zstr_recv (self->control);
-    if (!request)
+    void *handle = zsock_resolve (self->control);
+    if (zsat_control_recv (&self->ctl, handle) == 0)
         return;
+    char *request = zsat_control_text (&self->ctl, 255);
+    zsat_control_close (&self->ctl);
     char reply[256] = "ERROR unknown request (STATUS, SCALE <node> <+1|-1>, STOP)";
     char name[ZSAT_NAME_MAX + 1] = "";
     int delta = 0;
     bool stop = false;
-    if (streq (request, "STATUS")) {
+    if (request && streq (request, "STATUS")) {
         char *json = s_status (self);
-        zstr_send (self->control, json);
+        zsat_control_reply (handle, json);
         free (json);
         free (request);
         return;
     }
-    if (sscanf (request, "SCALE %64s %d", name, &delta) == 2)
+    if (!request) {
+        zsat_control_bad (&self->ctl);
+        snprintf (reply, sizeof reply, "ERROR one frame of text expected");
+    }
+    else if (sscanf (request, "SCALE %64s %d", name, &delta) == 2)
         s_scale (self, name, delta, reply, sizeof reply);
     else if (streq (request, "STOP")) {
         snprintf (reply, sizeof reply, "OK stopping");
         stop = !self->stopped;
     }
-    zstr_send (self->control, reply);
+    else
+        zsat_control_bad (&self->ctl);
+    zsat_control_reply (handle, reply);
     free (request);
     if (stop) {
         s_stop_all (self);

@@ -3,7 +3,8 @@
     Sockets (from zsat_topology_sockets for the orchester node on its host):
       SUB  "jobs"          the scheduler's INIT jobs, topic "<host>/"
       PULL "any"           anyone: zsat send, other programs, BOUNCE from workers
-      REP  "control"       ROUTE ADD|DEL|LIST, STATS
+      REP  "control"       ROUTE ADD|DEL|MOVE|LIST, STATS, SEND (a vector, answered with
+                           its verdict); read with zsat_control: never blocks the loop
       PUSH "route:<node>"  one per non-system node of the host, routed or not (a route's
                            alternate, ROUTE ADD targets), opened at start; its instances
                            share it (PUSH round-robin)
@@ -19,6 +20,7 @@
 #include "zsat_ipcguard.h"
 #include "zsat_routes.h"
 #include "zsat_retrycache.h"
+#include "zsat_control.h"
 #include <time.h>
 #include <sys/stat.h>
 
@@ -43,11 +45,20 @@ typedef struct {
     zsock_t *sock;
     void *handle;  //  zsock_resolve (sock)
     bool stalled;  //  last send timed out: do not wait again until a send succeeds
+    bool remote;   //  a node of another host (its remote:<node> tcp port): run-time routes only
     s_breaker_t breaker;
     bool probe_sent;
     char alternate[ZSAT_NAME_MAX];
     uint64_t sent, full;
 } s_target_t;
+
+//  What became of one vector sent through the control socket (SEND): the nodes that took it
+//  and the first dead-letter reason, for the answer to the sender.
+typedef struct {
+    char routed[512];
+    int dead;  //  -1: none
+    int routed_count;
+} s_verdict_t;
 
 //  What the hot path reads from a canonical envelope.
 typedef struct {
@@ -68,6 +79,8 @@ typedef struct {
     zsat_retrycache_t *cache;
     zsat_evbatch_t *batch;
     zsat_frames_t frames;
+    zsat_control_t ctl;
+    s_verdict_t *verdict;  //  set while a SEND from the control socket is routed
     zsat_event_rec_t rec;  //  reused for every event: no allocation, fields overwritten
     int max_seq;
     int hwm;
@@ -165,19 +178,23 @@ s_flip_endpoint (const char *endpoint, char *out, size_t cap)
             *p = *p == '@' ? '>' : '@';
 }
 
-//  Finds the endpoint the orchester uses to reach node: its own route:<node> socket, or the
-//  other side of the node's "in:route" socket. Returns 0, or -1 when node has none here.
+//  Finds the endpoint the orchester uses to reach node: its own route:<node> socket (or
+//  remote:<node> for a node of another host, *remote set), or the other side of the node's
+//  "in:route" socket. Returns 0, or -1 when node has none here.
 static int
-s_route_endpoint (self_t *self, const char *node, char *out, size_t cap)
+s_route_endpoint (self_t *self, const char *node, char *out, size_t cap, bool *remote)
 {
     zsat_socket_t *list = (zsat_socket_t *)calloc (S_SOCKETS_MAX, sizeof (zsat_socket_t));
-    char name[128];
+    char name[128], far[128];
     snprintf (name, sizeof name, "route:%s", node);
+    snprintf (far, sizeof far, "remote:%s", node);
     int rc = -1;
+    *remote = false;
     int n = zsat_topology_sockets (self->topology, self->node, self->host, list, S_SOCKETS_MAX);
     for (int i = 0; i < n && rc; i++)
-        if (streq (list[i].name, name)) {
+        if (streq (list[i].name, name) || streq (list[i].name, far)) {
             snprintf (out, cap, "%s", list[i].endpoint);
+            *remote = streq (list[i].name, far);
             rc = 0;
         }
     n = rc ? zsat_topology_sockets (self->topology, node, self->host, list, S_SOCKETS_MAX) : 0;
@@ -208,7 +225,8 @@ s_target_get (self_t *self, const char *node)
     if (t || self->targets == S_TARGETS_MAX || !zsat_name_valid (node))
         return t;
     char endpoint[512];
-    if (s_route_endpoint (self, node, endpoint, sizeof endpoint))
+    bool remote;
+    if (s_route_endpoint (self, node, endpoint, sizeof endpoint, &remote))
         return NULL;
     //  Linger: vectors queued for a worker are delivered at stop, not dropped.
     zsock_t *sock = s_socket_open (self, ZMQ_PUSH, endpoint, 2000, ZSAT_PAYLOAD_MAX, true);
@@ -219,6 +237,7 @@ s_target_get (self_t *self, const char *node)
     snprintf (t->node, sizeof t->node, "%s", node);
     t->sock = sock;
     t->handle = zsock_resolve (sock);
+    t->remote = remote;
     return t;
 }
 
@@ -279,6 +298,8 @@ s_dead (self_t *self, int reason)
 {
     s_rec_sanitize (self);
     self->dead[reason]++;
+    if (self->verdict && self->verdict->dead < 0)
+        self->verdict->dead = reason;
     s_event (self, ZSAT_EV_DEAD_LETTER, s_dead_names[reason]);
 }
 
@@ -422,6 +443,14 @@ s_push_probe (self_t *self, s_target_t *t, zmq_msg_t *parts, uint64_t flags)
     return rc;
 }
 
+static void
+s_verdict_node (s_verdict_t *v, const char *node)
+{
+    size_t len = strlen (v->routed);
+    snprintf (v->routed + len, sizeof v->routed - len, "%s%s", len ? "," : "", node);
+    v->routed_count++;
+}
+
 //  Sends patched frames to every target of the route; one SEND event (or dead letter) per
 //  target. Returns the number of targets that took the vector.
 static int
@@ -443,6 +472,8 @@ s_forward (self_t *self, zsat_route_entry_t *e, zmq_msg_t *parts, const s_peek_t
             delivered++;
             self->sent++;
             s_event (self, ZSAT_EV_SEND, dest->node);
+            if (self->verdict)
+                s_verdict_node (self->verdict, dest->node);
         }
         else
             s_dead (self, ZSAT_DEAD_ROUTE_FULL);
@@ -752,11 +783,11 @@ s_stats_json (self_t *self)
     s_append (buf, cap, &len,
               "{\"node\":\"%s\",\"host\":\"%s\",\"received\":%" PRIu64 ",\"routed\":%" PRIu64
               ",\"sent\":%" PRIu64 ",\"resent\":%" PRIu64 ",\"resend_asked\":%" PRIu64
-              ",\"slow_path\":%" PRIu64 ",\"bad_control\":%" PRIu64 ",\"events_dropped\":%" PRIu64
-              ",\"dead_letters\":{",
+              ",\"slow_path\":%" PRIu64 ",\"bad_control\":%" PRIu64 ",\"control_dropped\":%" PRIu64
+              ",\"events_dropped\":%" PRIu64 ",\"dead_letters\":{",
               self->node, self->host, self->received, self->routed, self->sent, self->resent,
-              self->retry_asked, self->slow_path, self->bad_control,
-              self->batch ? zsat_evbatch_dropped (self->batch) : 0);
+              self->retry_asked, self->slow_path, self->bad_control + self->ctl.bad,
+              self->ctl.dropped, self->batch ? zsat_evbatch_dropped (self->batch) : 0);
     for (int i = 0; i < ZSAT_DEAD_COUNT; i++) {
         dead += self->dead[i];
         s_append (buf, cap, &len, "%s\"%s\":%" PRIu64, i ? "," : "", s_dead_names[i],
@@ -784,21 +815,41 @@ s_stats_json (self_t *self)
     return buf;
 }
 
+//  ROUTE MOVE: the route of type goes from one node to another in one step, between two
+//  messages of the loop, so no vector goes to both and none to neither.
+static char *
+s_route_move (self_t *self, const char *type, const char *from, const char *to)
+{
+    s_target_t *t = s_target_get (self, to);
+    if (!t)
+        return zsys_sprintf ("ERROR node %s has no route endpoint on host %s", to, self->host);
+    int rc = zsat_routes_move (self->routes, type, from, to, (int)(t - self->target));
+    return strdup (rc == 0   ? "OK"
+                   : rc == 1 ? "OK already routed (removed the route to the old node)"
+                             : "ERROR no such route");
+}
+
 //  Executes one text command. Returns a new reply string the caller frees.
 static char *
 s_command (self_t *self, const char *command)
 {
     char verb[16] = "", sub[16] = "", type[ZSAT_NAME_MAX] = "", node[ZSAT_NAME_MAX] = "";
-    int n = sscanf (command, "%15s %15s %63s %63s", verb, sub, type, node);
+    char to[ZSAT_NAME_MAX] = "", extra[2] = "";
+    int n = sscanf (command, "%15s %15s %63s %63s %63s %1s", verb, sub, type, node, to, extra);
     if (streq (verb, "STATS") && n == 1)
         return s_stats_json (self);
     if (!streq (verb, "ROUTE"))
-        return strdup ("ERROR unknown command (ROUTE ADD|DEL|LIST, STATS)");
+        return strdup ("ERROR unknown command (ROUTE ADD|DEL|MOVE|LIST, STATS, SEND)");
     if (streq (sub, "LIST") && n == 2) {
         char *buf = (char *)malloc (S_CONTROL_MAX * 4);
         zsat_routes_list (self->routes, buf, S_CONTROL_MAX * 4);
         return buf;
     }
+    if (streq (sub, "MOVE") && n == 5 && zsat_name_valid (type) && zsat_name_valid (node) &&
+        zsat_name_valid (to))
+        return s_route_move (self, type, node, to);
+    if (streq (sub, "MOVE"))
+        return strdup ("ERROR usage: ROUTE MOVE <type> <from-node> <to-node>");
     if (n != 4 || !zsat_name_valid (type) || !zsat_name_valid (node))
         return strdup ("ERROR usage: ROUTE ADD|DEL <type> <node>");
     if (streq (sub, "ADD")) {
@@ -816,27 +867,72 @@ s_command (self_t *self, const char *command)
     return strdup ("ERROR usage: ROUTE ADD|DEL <type> <node>");
 }
 
-//  Answers one request on the REP socket; a REP must always reply, even to garbage.
+//  SEND: frames 1.. of the request are one vector (three frames, or one legacy frame). It is
+//  routed exactly as if read from "any", and the answer says what became of it.
+static char *
+s_control_send (self_t *self)
+{
+    zsat_control_t *c = &self->ctl;
+    if (c->received != 4 && c->received != 2) {
+        zsat_control_bad (c);
+        return strdup ("ERROR usage: SEND, then the vector's frames (3, or 1 legacy frame)");
+    }
+    zsat_frames_close (&self->frames);
+    zsat_frames_init (&self->frames);
+    for (int i = 1; i < c->count; i++) {
+        zmq_msg_init (&self->frames.frame[i - 1]);
+        zmq_msg_move (&self->frames.frame[i - 1], zsat_control_frame (c, i));
+    }
+    self->frames.count = self->frames.received = c->count - 1;
+    self->frames.open = true;
+    s_verdict_t verdict = {.dead = -1};
+    self->verdict = &verdict;
+    s_route (self, self->frames.count);
+    self->verdict = NULL;
+    zsat_frames_close (&self->frames);
+    if (verdict.dead >= 0 && verdict.routed_count)
+        return zsys_sprintf ("ERROR dead letter: %s (routed to %s only)",
+                             s_dead_names[verdict.dead], verdict.routed);
+    if (verdict.dead == ZSAT_DEAD_UNKNOWN_TYPE)
+        return zsys_sprintf ("ERROR dead letter: unknown type (no route for type '%s' on host "
+                             "%s: see ROUTE LIST)",
+                             self->rec.type, self->host);
+    if (verdict.dead == ZSAT_DEAD_WRONG_HOST)
+        return zsys_sprintf ("ERROR dead letter: wrong host (this orchester routes for host %s)",
+                             self->host);
+    if (verdict.dead >= 0)
+        return zsys_sprintf ("ERROR dead letter: %s", s_dead_names[verdict.dead]);
+    return zsys_sprintf ("OK routed to %s", verdict.routed);
+}
+
+//  Answers one request on the REP socket, read whole and without waiting (zsat_control): a
+//  message without the REP delimiter is dropped and counted, never waited on.
 static void
 s_handle_control (self_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->control);
-    if (!msg)
-        return;
-    zframe_t *frame = zmsg_first (msg);
-    char *reply;
-    if (zmsg_size (msg) != 1 || zframe_size (frame) >= 256) {
-        self->bad_control++;
-        reply = strdup ("ERROR one frame of text expected");
+    zsat_control_t *c = &self->ctl;
+    void *handle = zsock_resolve (self->control);
+    //  Bounded: a queue of requests must not starve the data sockets.
+    for (int round = 0; round < 16; round++) {
+        if (zsat_control_recv (c, handle) == 0)
+            break;
+        zmq_msg_t *first = zsat_control_frame (c, 0);
+        char *reply;
+        if (c->received > 1 && zmq_msg_size (first) == 4 &&
+            !memcmp (zmq_msg_data (first), "SEND", 4))
+            reply = s_control_send (self);
+        else {
+            char *command = zsat_control_text (c, 255);
+            if (!command)
+                zsat_control_bad (c);
+            reply =
+                command ? s_command (self, command) : strdup ("ERROR one frame of text expected");
+            free (command);
+        }
+        zsat_control_reply (handle, reply);
+        free (reply);
+        zsat_control_close (c);
     }
-    else {
-        char *command = zframe_strdup (frame);
-        reply = s_command (self, command);
-        free (command);
-    }
-    zstr_send (self->control, reply);
-    free (reply);
-    zmsg_destroy (&msg);
 }
 
 static void
@@ -885,13 +981,17 @@ s_open_system (self_t *self, const zsat_socket_t *s, char *reason, size_t cap)
         return 0;  //  links of the orchester node, if any, are not its business
     bool data = slot == &self->jobs || slot == &self->any;
     int linger = slot == &self->events ? 1000 : slot == &self->control ? 100 : 0;
+    //  control takes a vector too (SEND): its frames are bounded like the data sockets'.
+    bool big = data || slot == &self->control;
     *slot = s_socket_open (self, s->socket_type, s->endpoint, linger,
-                           data ? ZSAT_PAYLOAD_MAX : 4 * S_CONTROL_MAX, false);
+                           big ? ZSAT_PAYLOAD_MAX : 4 * S_CONTROL_MAX, false);
     if (!*slot) {
         snprintf (reason, cap, "cannot open %.60s on %.120s: %.40s", s->name, s->endpoint,
                   zmq_strerror (zmq_errno ()));
         return -1;
     }
+    if (slot == &self->control)
+        zsat_control_options (*slot, ZSAT_PAYLOAD_MAX);
     if (slot == &self->jobs) {
         //  Only this host's jobs: the scheduler's topic is the routing frame "host/type".
         char topic[ZSAT_NAME_MAX + 2];
@@ -918,13 +1018,14 @@ s_open_sockets (self_t *self, char *reason, size_t cap)
     if (n < 0)
         snprintf (reason, cap, "node %s does not run on host %s", self->node, self->host);
     for (int i = 0; i < n && rc == 0; i++) {
-        if (strncmp (list[i].name, "route:", 6) == 0) {
+        bool far = strncmp (list[i].name, "remote:", 7) == 0;
+        if (strncmp (list[i].name, "route:", 6) == 0 || far) {
             if (self->targets == S_TARGETS_MAX) {
                 snprintf (reason, cap, "more than %d route sockets on host %.100s", S_TARGETS_MAX,
                           self->host);
                 rc = -1;
             }
-            else if (!s_target_get (self, list[i].name + 6)) {
+            else if (!s_target_get (self, list[i].name + (far ? 7 : 6))) {
                 snprintf (reason, cap, "cannot open %.100s on %.120s", list[i].name,
                           list[i].endpoint);
                 rc = -1;
@@ -948,8 +1049,8 @@ s_load_routes (self_t *self)
         const zsat_route_t *r = zsat_topology_route (self->topology, i);
         for (size_t k = 0; k < r->node_count; k++) {
             s_target_t *t = s_target_find (self, r->nodes[k]);
-            if (!t)
-                continue;  //  a node of another host
+            if (!t || t->remote)
+                continue;  //  a node of another host: the file's routes are per host
             zsat_routes_add (self->routes, r->type, t->node, (int)(t - self->target));
             if (r->alternate)
                 snprintf (t->alternate, sizeof t->alternate, "%s", r->alternate);
@@ -993,6 +1094,7 @@ static void
 s_destroy (self_t *self)
 {
     zsat_frames_close (&self->frames);
+    zsat_control_close (&self->ctl);
     zsock_destroy (&self->jobs);
     zsock_destroy (&self->any);
     zsock_destroy (&self->control);
@@ -1319,6 +1421,42 @@ s_test_routing (s_test_t *t)
     assert (s_test_recv (t->cpu, &v, 50) == -1);
 }
 
+//  SEND through the control socket, answered with the verdict; a DEALER's bare frame (no REP
+//  delimiter) never stalls the loop.
+static void
+s_test_control_hostile (s_test_t *t)
+{
+    char endpoint[512];
+    assert (zsat_topology_endpoint (t->topology, "orchester.control", "h1", "h1", endpoint,
+                                    sizeof endpoint) == 0);
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    assert (zsock_attach (dealer, endpoint, false) == 0);
+    zstr_send (dealer, "STATS");
+    zstr_sendx (dealer, "ROUTE", "LIST", NULL);
+    s_test_send (t->any, "h1", "cpu", ZSAT_EV_INIT, 0, 2999);
+    zsat_vector_t v;
+    assert (s_test_recv (t->cpu, &v, 5000) == 0 && v.task_id == 2999);
+    zsock_destroy (&dealer);
+    //  SEND + a vector: routed, and the answer says where
+    zstr_sendm (t->control, "SEND");
+    s_test_send (t->control, "h1", "cpu", ZSAT_EV_INIT, 0, 2998);
+    char *reply = zstr_recv (t->control);
+    assert (reply && streq (reply, "OK routed to cpu"));
+    zstr_free (&reply);
+    assert (s_test_recv (t->cpu, &v, 5000) == 0 && v.task_id == 2998);
+    zstr_sendm (t->control, "SEND");
+    s_test_send (t->control, "h1", "nosuch", ZSAT_EV_INIT, 0, 2997);
+    reply = zstr_recv (t->control);
+    assert (reply && strstr (reply, "ERROR dead letter: unknown type") && strstr (reply, "nosuch"));
+    zstr_free (&reply);
+    zstr_sendx (t->control, "SEND", "x", "y", NULL);
+    reply = zstr_recv (t->control);
+    assert (reply && strstr (reply, "usage: SEND"));
+    zstr_free (&reply);
+    assert (s_test_stat (t, "control_dropped") >= 1);
+    s_test_events (t, ZSAT_EV_DEAD_LETTER, 1);
+}
+
 //  Garbage to every socket: counted, never a crash, good traffic unaffected.
 static void
 s_test_malformed (s_test_t *t)
@@ -1345,6 +1483,7 @@ s_test_malformed (s_test_t *t)
     reply = s_test_control (t, "ROUTE ADD bad/type cpu");
     assert (strncmp (reply, "ERROR", 5) == 0);
     zstr_free (&reply);
+    s_test_control_hostile (t);
     //  garbage on the tracker feed and on the jobs feed
     zstr_sendm (t->state, "RESEND.h1");
     zstr_send (t->state, "{not json");
@@ -1374,10 +1513,7 @@ s_test_run_time_routes (s_test_t *t)
     for (uint64_t i = 0; i < count; i++) {
         s_test_send (t->any, "h1", "cpu", ZSAT_EV_INIT, 0, 10000 + i);
         if (i == count / 2) {
-            reply = s_test_control (t, "ROUTE ADD cpu spare");
-            assert (streq (reply, "OK"));
-            zstr_free (&reply);
-            reply = s_test_control (t, "ROUTE DEL cpu cpu");
+            reply = s_test_control (t, "ROUTE MOVE cpu cpu spare");
             assert (streq (reply, "OK"));
             zstr_free (&reply);
         }
@@ -1402,8 +1538,18 @@ s_test_run_time_routes (s_test_t *t)
     assert (distinct == count);
     //  exactly what the orchester says it sent arrived, and nothing was dead-lettered
     assert (at_cpu + at_spare == s_test_stat (t, "sent") - sent_before);
-    assert (at_cpu + at_spare >= count);
+    //  MOVE: each vector went to exactly one of the two, none to both
+    assert (at_cpu + at_spare == count && at_cpu > 0 && at_spare > 0);
     free (seen);
+    reply = s_test_control (t, "ROUTE MOVE cpu cpu spare");
+    assert (streq (reply, "ERROR no such route"));
+    zstr_free (&reply);
+    reply = s_test_control (t, "ROUTE MOVE cpu spare tracker");
+    assert (strstr (reply, "has no route endpoint"));
+    zstr_free (&reply);
+    reply = s_test_control (t, "ROUTE MOVE cpu spare");
+    assert (strstr (reply, "usage: ROUTE MOVE"));
+    zstr_free (&reply);
     //  put the table back
     reply = s_test_control (t, "ROUTE ADD cpu cpu");
     zstr_free (&reply);

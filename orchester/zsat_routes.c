@@ -92,6 +92,22 @@ zsat_routes_del (zsat_routes_t *self, const char *type, const char *node)
     return 0;
 }
 
+int
+zsat_routes_move (zsat_routes_t *self, const char *type, const char *from, const char *to, int id)
+{
+    if (!type || !from || !to || !zsat_name_valid (to))
+        return -1;
+    zsat_route_entry_t *e = zsat_routes_lookup (self, type, strlen (type));
+    int t = e ? s_target_index (e, from) : -1;
+    if (t < 0)
+        return -1;
+    if (s_target_index (e, to) >= 0)
+        return zsat_routes_del (self, type, from) == 0 ? 1 : -1;
+    snprintf (e->nodes[t], ZSAT_NAME_MAX, "%s", to);
+    e->ids[t] = id;
+    return 0;
+}
+
 size_t
 zsat_routes_size (zsat_routes_t *self)
 {
@@ -195,6 +211,18 @@ zsat_routes_test (bool verbose)
     assert (zsat_routes_lookup (routes, "mem", 3) == NULL);
     assert (zsat_routes_size (routes) == 1);
     assert (zsat_routes_del (routes, "nope", "cpu") == -1);
+    //  move: one entry changed in place; onto a node already there: just the removal
+    assert (zsat_routes_add (routes, "disk", "d1", 7) == 0);
+    assert (zsat_routes_move (routes, "disk", "d1", "d2", 8) == 0);
+    e = zsat_routes_lookup (routes, "disk", 4);
+    assert (e && e->count == 1 && streq (e->nodes[0], "d2") && e->ids[0] == 8);
+    assert (zsat_routes_move (routes, "disk", "d1", "d3", 9) == -1);
+    assert (zsat_routes_move (routes, "nope", "d2", "d3", 9) == -1);
+    assert (zsat_routes_add (routes, "disk", "d3", 9) == 0);
+    assert (zsat_routes_move (routes, "disk", "d2", "d3", 9) == 1);
+    e = zsat_routes_lookup (routes, "disk", 4);
+    assert (e && e->count == 1 && streq (e->nodes[0], "d3"));
+    assert (zsat_routes_del (routes, "disk", "d3") == 0);
     zsat_routes_list (routes, text, sizeof text);
     assert (streq (text, "cpu cpu\n"));
 

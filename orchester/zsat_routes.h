@@ -32,6 +32,12 @@ int zsat_routes_add (zsat_routes_t *self, const char *type, const char *node, in
 //  Stops routing type to node. Returns 0, or -1 when there was no such route. A type left
 //  without targets is removed.
 int zsat_routes_del (zsat_routes_t *self, const char *type, const char *node);
+//  Replaces node `from` by `to` (handle id) in the route of type, in one step: no vector
+//  routed between two control messages sees both or neither. Returns 0, 1 when `to` was
+//  already a target (then `from` is only removed), or -1 when type has no route to `from`
+//  or a name is invalid.
+int zsat_routes_move (zsat_routes_t *self, const char *type, const char *from, const char *to,
+                      int id);
 //  Finds the route of a type given as bytes (not NUL-terminated, straight from a routing
 //  frame). Returns the entry (owned by the table, valid until the next add/del), or NULL.
 zsat_route_entry_t *zsat_routes_lookup (zsat_routes_t *self, const char *type, size_t len);

@@ -52,6 +52,9 @@ struct zsat_topology_t {
     int *link_port;    //  per link; 0 when its endpoint is explicit
     int *route_port;   //  [node * host_count + host]; 0 when the node is not routed there
     int *link_binder;  //  per link: host index of the binding side, -1 if none
+    int *remote_port;  //  [node * host_count + host]: tcp route port bound by that host's
+                       //  orchester for a node that does not run there; 0 when none
+    int buffer_end;    //  one past the last buffer port (the remote route ports follow)
     int next_port;
     const char **host_topics;  //  "<host>/": the jobs subscription of each host's orchester
 };

@@ -6,7 +6,10 @@
     file order, then one per (other non-system node, host) in node order (so routes can be
     added at run time to any worker), then two per `buffer` node in node order (its `in` and
     `out` ROUTERs: every link into a buffer connects a DEALER to `in`, every link out of it a
-    DEALER to `out`). A binder binds ipc://<run_dir>/<host>/<port>.ipc when it has peers on its own
+    DEALER to `out`), then, with several hosts, one per (non-system node, host it does not
+    run on): that host's orchester binds it on tcp as `remote:<node>` and the node's
+    instances connect an `in:route@<host>` PULL to it, so a route added at run time on one
+    host can reach a node of another. A binder binds ipc://<run_dir>/<host>/<port>.ipc when it has peers on its own
     host and tcp://0.0.0.0:<port> when it has peers on other hosts; a connecter uses ipc on
     the binder's host and tcp://<binder host address>:<port> elsewhere.
 */
@@ -74,6 +77,23 @@ s_more_route_ports (zsat_topology_t *self, int port)
     return port;
 }
 
+//  With several hosts, each non-system node gets a tcp route port on every host it does not
+//  run on (after every other port, so none of them moved): ROUTE ADD there reaches it.
+static int
+s_remote_route_ports (zsat_topology_t *self, int port)
+{
+    if (self->host_count < 2)
+        return port;
+    for (size_t n = 0; n < self->node_count; n++) {
+        if (s_system_kind (self->nodes[n].kind) || self->nodes[n].instances == 0)
+            continue;
+        for (size_t h = 0; h < self->host_count; h++)
+            if (!zsat_topology_node_on_host (&self->nodes[n], self->hosts[h].name))
+                self->remote_port[n * self->host_count + h] = port++;
+    }
+    return port;
+}
+
 size_t
 topo_resolve_ports (zsat_topology_t *self, zsat_diag_t *diag)
 {
@@ -81,7 +101,8 @@ topo_resolve_ports (zsat_topology_t *self, zsat_diag_t *diag)
     self->link_port = (int *)calloc (self->link_count + 1, sizeof (int));
     self->link_binder = (int *)calloc (self->link_count + 1, sizeof (int));
     self->route_port = (int *)calloc (self->node_count * self->host_count + 1, sizeof (int));
-    if (!self->link_port || !self->link_binder || !self->route_port) {
+    self->remote_port = (int *)calloc (self->node_count * self->host_count + 1, sizeof (int));
+    if (!self->link_port || !self->link_binder || !self->route_port || !self->remote_port) {
         zsat_diag_add (diag, self->file, 0, 0, "out of memory");
         return 1;
     }
@@ -108,6 +129,8 @@ topo_resolve_ports (zsat_topology_t *self, zsat_diag_t *diag)
     port = s_more_route_ports (self, port);
     for (size_t n = 0; n < self->node_count; n++)
         port += streq (self->nodes[n].kind, "buffer") ? 2 : 0;
+    self->buffer_end = port;
+    port = s_remote_route_ports (self, port);
     self->next_port = port;
     if (port - 1 > 65535) {
         zsat_diag_add (diag, self->file, self->base_port_line ? self->base_port_line : 1,
@@ -261,6 +284,16 @@ s_orchester_sockets (sockets_t *s)
         if (socket)
             s_bind_at (self, port, s->host, true, false, socket->endpoint, sizeof socket->endpoint);
     }
+    for (size_t n = 0; n < self->node_count; n++) {
+        int port = self->remote_port[n * self->host_count + (size_t)s->host];
+        if (port == 0)
+            continue;
+        char name[128];
+        snprintf (name, sizeof name, "remote:%s", self->nodes[n].name);
+        zsat_socket_t *socket = s_add (s, name, ZMQ_PUSH, true, self->nodes[n].name);
+        if (socket)
+            s_bind_at (self, port, s->host, false, true, socket->endpoint, sizeof socket->endpoint);
+    }
     s_add_client (s, "events", ZMQ_PUSH, "tracker.events", NULL);
     s_add_client (s, "state", ZMQ_SUB, "tracker.state", NULL);
     if (s->count > 0 && !s->full)
@@ -289,7 +322,7 @@ s_buffer_port (zsat_topology_t *self, int index)
 {
     if (index < 0 || !streq (self->nodes[index].kind, "buffer"))
         return 0;
-    int port = self->next_port;
+    int port = self->buffer_end;
     for (size_t n = (size_t)index; n < self->node_count; n++)
         port -= streq (self->nodes[n].kind, "buffer") ? 2 : 0;
     return port;
@@ -407,6 +440,25 @@ s_link_sockets (sockets_t *s, const char *node)
     }
 }
 
+//  One PULL per other host whose orchester binds a remote route port for this node.
+static void
+s_remote_route_inputs (sockets_t *s, size_t node)
+{
+    zsat_topology_t *self = s->self;
+    for (size_t h = 0; h < self->host_count; h++) {
+        int port = self->remote_port[node * self->host_count + h];
+        if (port == 0)
+            continue;
+        char name[128];
+        snprintf (name, sizeof name, "in:route@%s", self->hosts[h].name);
+        zsat_socket_t *socket = s_add (s, name, ZMQ_PULL, false, NULL);
+        if (!socket)
+            return;
+        s_connect_to (self, port, (int)h, s->host, socket->endpoint, sizeof socket->endpoint);
+        socket->peer = self->nodes[topo_node_of_kind (self, "orchester", self->hosts[h].name)].name;
+    }
+}
+
 int
 zsat_topology_sockets (zsat_topology_t *self, const char *node, const char *host,
                        zsat_socket_t *out, int max)
@@ -447,6 +499,7 @@ zsat_topology_sockets (zsat_topology_t *self, const char *node, const char *host
             s_connect_to (self, port, s.host, s.host, socket->endpoint, sizeof socket->endpoint);
         if (socket)
             socket->peer = self->nodes[topo_node_of_kind (self, "orchester", host)].name;
+        s_remote_route_inputs (&s, (size_t)index);
     }
     s_link_sockets (&s, me->name);
     return s.full ? -1 : s.count;

@@ -146,6 +146,7 @@ zsat_topology_destroy (zsat_topology_t **self_p)
     free (self->link_port);
     free (self->link_binder);
     free (self->route_port);
+    free (self->remote_port);
     topo_arena_free (self);
     free (self);
     *self_p = NULL;
@@ -572,8 +573,16 @@ s_test_two_hosts (void)
                 ports[port_count++] = port;
             }
         }
-    //  no launcher node: its port is unbound; csv's idle route endpoint on a
-    assert (port_count == 2 * 3 + 4 + 4 + 2 - 2 + 1);
+    //  no launcher node: its port is unbound; csv's idle route endpoint on a; b's orchester
+    //  binds csv's remote route port (csv runs on a only), last of all
+    assert (port_count == 2 * 3 + 4 + 4 + 2 - 2 + 1 + 1);
+    assert (zsat_topology_sockets (self, "orchester", "b", sockets, 32) > 0);
+    count = zsat_topology_sockets (self, "csv", "a", sockets, 32);
+    bool remote = false;
+    for (int i = 0; i < count; i++)
+        if (streq (sockets[i].name, "in:route@b"))
+            remote = streq (sockets[i].endpoint, ">tcp://198.18.0.2:7117") && !sockets[i].bind;
+    assert (remote);
     zsat_topology_destroy (&self);
 }
 

@@ -20,6 +20,7 @@
 #include "tracker_metrics.h"
 #include "zsat_record.h"
 #include "zsat_vector.h"
+#include "zsat_control.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -40,6 +41,7 @@ typedef struct {
     zsock_t *events;
     zsock_t *state;
     zsock_t *query;
+    zsat_control_t ctl;                     //  query requests read whole and without waiting
     zsock_t *out[TRACKER_METRICS_OUTPUTS];  //  out:<link> sockets, for tracker_metrics
     zpoller_t *poller;
     zsat_tracker_policy_t policy;  //  copy: max_tasks clamped
@@ -291,7 +293,7 @@ s_open_sockets (self_t *self)
     zsock_set_maxmsgsize (self->events, EVENTS_MAX);
     zsock_set_sndhwm (self->state, STATE_HWM);
     zsock_set_linger (self->state, STATE_LINGER);
-    zsock_set_maxmsgsize (self->query, QUERY_MAX);
+    zsat_control_options (self->query, QUERY_MAX);
     return 0;
 }
 
@@ -653,15 +655,20 @@ s_answer (self_t *self, const char *request, bool as_text, int64_t now_us, char 
     return true;
 }
 
-//  One request frame, one reply frame: REP must answer even nonsense, or it would stall.
+//  One request frame, one reply frame: REP must answer even nonsense, or it would stall. Read
+//  with zsat_control: a message without the REP delimiter is dropped and counted, not awaited.
 static void
 s_handle_query (self_t *self, int64_t now_us)
 {
-    zmsg_t *msg = zmsg_recv (self->query);
-    if (!msg)
+    void *handle = zsock_resolve (self->query);
+    uint64_t dropped = self->ctl.dropped;
+    int frames = zsat_control_recv (&self->ctl, handle);
+    if (self->ctl.dropped > dropped)
+        zsat_stats_global_add (self->stats, ZSAT_GLOBAL_BAD_MESSAGES, 1);
+    if (frames == 0)
         return;
-    char *request = zmsg_size (msg) == 1 ? zmsg_popstr (msg) : NULL;
-    zmsg_destroy (&msg);
+    char *request = zsat_control_text (&self->ctl, QUERY_MAX);
+    zsat_control_close (&self->ctl);
     char *text = NULL;
     bool good = false;
     if (!request)
@@ -675,7 +682,7 @@ s_handle_query (self_t *self, int64_t now_us)
     }
     if (!good)
         zsat_stats_global_add (self->stats, ZSAT_GLOBAL_BAD_MESSAGES, 1);
-    zstr_send (self->query, text ? text : zsat_jsonw_text (self->json));
+    zsat_control_reply (handle, text ? text : zsat_jsonw_text (self->json));
     free (text);
     zstr_free (&request);
 }
