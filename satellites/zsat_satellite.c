@@ -688,22 +688,28 @@ s_backoff (self_t *self, int64_t delay_ms)
     return !self->terminated;
 }
 
+//  One task, one retry budget: the vector's `retry` counts every run of the task beyond the
+//  first, whether the runtime retried it here or the tracker had it re-sent, so a local
+//  retry takes the next number and none is made once retry reached max_retry.
 static zsat_result_t
 s_call (self_t *self, zsat_vector_t *v, char *detail, size_t cap)
 {
     int64_t delay = ZSAT_SATELLITE_BACKOFF_MS;
-    for (int attempt = 0;; attempt++) {
+    for (;;) {
         *v = self->original;
         zsat_kind_detail_clear ();
         zsat_result_t result = self->kind->handle (self->ctx, self->state, v);
         snprintf (detail, cap, "%s", zsat_kind_detail ());
         if (result != ZSAT_RETRY)
             return result;
-        if (attempt >= self->max_retry) {
-            snprintf (detail, cap, "gave up after %d retries: %s", attempt, zsat_kind_detail ());
+        if ((int64_t)self->original.retry >= self->max_retry) {
+            snprintf (detail, cap, "gave up after %u retries: %s", self->original.retry,
+                      zsat_kind_detail ());
             return ZSAT_ERROR;
         }
         self->retries++;
+        self->original.retry++;
+        v->retry = self->original.retry;  //  the RETRY event names the attempt it starts
         s_event (self, ZSAT_EV_RETRY, v, detail);
         if (!s_backoff (self, delay)) {
             snprintf (detail, cap, "stopped while retrying: %s", zsat_kind_detail ());

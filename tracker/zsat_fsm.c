@@ -32,6 +32,7 @@ struct zsat_fsm_t {
     zsat_fsm_outcome_fn *outcome;
     void *outcome_arg;
     int64_t stage_timeout_us[ZSAT_STATS_ORIGINS];  //  0 = not looked up yet
+    int64_t wall_offset_us;  //  time of day - the clock passed in, for the times shown
 };
 
 //  What one dispatch works on.
@@ -294,6 +295,12 @@ zsat_fsm_set_emit (zsat_fsm_t *self, zsat_fsm_emit_fn *fn, void *arg)
 }
 
 void
+zsat_fsm_set_wall_offset (zsat_fsm_t *self, int64_t offset_us)
+{
+    self->wall_offset_us = offset_us;
+}
+
+void
 zsat_fsm_set_outcome (zsat_fsm_t *self, zsat_fsm_outcome_fn *fn, void *arg)
 {
     self->outcome = fn;
@@ -361,7 +368,7 @@ s_create_task (zsat_fsm_t *self, s_ctx_t *ctx)
         task = zsat_tasks_insert (self->tasks, task_id);
     if (!task)
         return ZSAT_FSM_EV_REFUSED;
-    task->created_us = ctx->rec->timestamp > 0 ? ctx->rec->timestamp : ctx->now_us;
+    task->created_us = ctx->now_us;
     task->home = task->origin = ctx->origin;
     task->state = ZSAT_TS_NONE;
     if (ctx->rec->event == ZSAT_EV_INIT)
@@ -379,7 +386,9 @@ s_record_event (zsat_fsm_t *self, s_ctx_t *ctx)
         zsat_tasks_mark (task, ctx->event, ctx->now_us, task->retry, task->origin);
         return 0;
     }
-    zsat_tasks_mark (task, rec->event, rec->timestamp, rec->retry, ctx->origin);
+    //  History times are the tracker's clock when the record arrived, as created_us is:
+    //  emitters' clocks (rec->timestamp) are other clocks and never mixed in.
+    zsat_tasks_mark (task, rec->event, ctx->now_us, rec->retry, ctx->origin);
     task->origin = ctx->origin;
     if (rec->retry > task->retry)
         task->retry = rec->retry > 255 ? 255 : (uint8_t)rec->retry;
@@ -440,8 +449,9 @@ s_measure_stage_latency (zsat_fsm_t *self, s_ctx_t *ctx)
 static int
 s_measure_task_latency (zsat_fsm_t *self, s_ctx_t *ctx)
 {
+    //  first event -> HAPPY_END on the tracker's clock: they may come from different hosts
     zsat_stats_latency (self->stats, ctx->origin, ZSAT_LATENCY_TASK,
-                        s_span (ctx->rec->timestamp, ctx->task->created_us), ctx->now_us);
+                        s_span (ctx->now_us, ctx->task->created_us), ctx->now_us);
     return 0;
 }
 
@@ -583,7 +593,7 @@ s_write_mark (zsat_fsm_t *self, zsat_jsonw_t *json, const zsat_task_mark_t *m, i
     zsat_jsonw_str (json, "host", zsat_stats_origin_host (self->stats, m->origin));
     zsat_jsonw_str (json, "stage", zsat_stats_origin_node (self->stats, m->origin));
     int64_t time_us;
-    if (__builtin_add_overflow (created_us, (int64_t)m->dt * 10, &time_us))
+    if (__builtin_add_overflow (created_us, (int64_t)m->dt * 10 + self->wall_offset_us, &time_us))
         time_us = created_us;
     zsat_jsonw_int (json, "time_us", time_us);
     zsat_jsonw_uint (json, "retry", m->retry);
@@ -604,7 +614,7 @@ s_write_history (zsat_fsm_t *self, zsat_jsonw_t *json, s_ctx_t *ctx)
         zsat_task_mark_t mark = {.event = ctx->rec->event,
                                  .origin = ctx->origin,
                                  .retry = ctx->rec->retry > 255 ? 255 : (uint8_t)ctx->rec->retry};
-        s_write_mark (self, json, &mark, ctx->rec->timestamp);
+        s_write_mark (self, json, &mark, ctx->now_us);
     }
     zsat_jsonw_end (json);
 }
@@ -789,10 +799,13 @@ zsat_fsm_trace (zsat_fsm_t *self, uint64_t task_id, zsat_jsonw_t *json)
     zsat_jsonw_str (json, "type", zsat_stats_type_name (self->stats, task->type));
     zsat_jsonw_str (json, "state", zsat_fsm_state_name (task->state));
     zsat_jsonw_uint (json, "retry", task->retry);
+    //  One retry budget: every run of the work beyond the first took a retry number, whether
+    //  the runtime retried it locally or the tracker had it re-sent.
+    zsat_jsonw_uint (json, "runs", (uint64_t)task->retry + 1);
     zsat_jsonw_uint (json, "seq", task->seq);
     zsat_jsonw_str (json, "stage", zsat_stats_origin_node (self->stats, task->origin));
     zsat_jsonw_str (json, "host", zsat_stats_origin_host (self->stats, task->origin));
-    zsat_jsonw_int (json, "created_us", task->created_us);
+    zsat_jsonw_int (json, "created_us", task->created_us + self->wall_offset_us);
     zsat_jsonw_uint (json, "events", task->marks);
     zsat_jsonw_uint (json, "retained",
                      task->marks < ZSAT_TASK_HISTORY ? task->marks : ZSAT_TASK_HISTORY);

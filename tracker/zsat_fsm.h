@@ -57,6 +57,9 @@ typedef void (zsat_fsm_outcome_fn) (uint16_t origin, bool ok, int64_t now_us, vo
 zsat_fsm_t *zsat_fsm_new (const zsat_tracker_policy_t *policy, zsat_stats_t *stats, int64_t now_us);
 void zsat_fsm_destroy (zsat_fsm_t **self_p);
 void zsat_fsm_set_emit (zsat_fsm_t *self, zsat_fsm_emit_fn *fn, void *arg);
+//  The time of day minus the clock passed to the engine: added to the times it shows
+//  (trace, FAILURE history), which are all on that one clock. Default 0.
+void zsat_fsm_set_wall_offset (zsat_fsm_t *self, int64_t offset_us);
 void zsat_fsm_set_outcome (zsat_fsm_t *self, zsat_fsm_outcome_fn *fn, void *arg);
 //  Runs one record reported by the stage `origin` (zsat_stats_source) through the table.
 //  Node-level records (HEARTBEAT, ALERT, SCALE, unknown numbers) are not task events: ignored.
