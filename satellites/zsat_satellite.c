@@ -633,11 +633,37 @@ s_send (self_t *self, s_port_t *port, const zsat_vector_t *v)
     return -1;
 }
 
-//  Forwards v to every output whose condition holds; reports END, or HAPPY_END when the
+static bool
+s_leads_to (self_t *self, const s_port_t *port, const char *target)
+{
+    return streq (port->peer, target) ||
+           zsat_topology_reaches (self->args->topology, port->peer, target);
+}
+
+//  A task re-sent for a branch that failed further down names that branch's node in `next`
+//  (the orchester's s_resend_targets): only the outputs leading there get it, and it keeps
+//  naming it, so the branches that succeeded do not see the task twice. NULL: every output.
+static const char *
+s_resend_target (self_t *self)
+{
+    const char *target = self->original.next;
+    if (self->original.retry == 0 || !*target || streq (target, self->args->node))
+        return NULL;
+    for (size_t i = 0; i < self->output_count; i++)
+        if (s_leads_to (self, &self->output[i], target))
+            return target;
+    return NULL;
+}
+
+//  Forwards v to every output whose condition holds; reports END (detail "branches=N" when
+//  it went out on N > 1 outputs: the tracker then waits for N ends), or HAPPY_END when the
 //  task ends here (last stage, or no condition held).
 static bool
 s_forward (self_t *self, zsat_vector_t *v)
 {
+    char target[ZSAT_NAME_MAX] = "";
+    if (s_resend_target (self))
+        snprintf (target, sizeof target, "%s", self->original.next);
     uint32_t seq = v->seq;
     self->record_state = 0;  //  `when` decodes this vector's record at most once
     snprintf (v->step, sizeof v->step, "%s", self->args->node);
@@ -648,10 +674,10 @@ s_forward (self_t *self, zsat_vector_t *v)
     size_t matched = 0, sent = 0;
     for (size_t i = 0; i < self->output_count; i++) {
         s_port_t *port = &self->output[i];
-        if (!s_when_holds (self, port, v))
+        if ((*target && !s_leads_to (self, port, target)) || !s_when_holds (self, port, v))
             continue;
         matched++;
-        snprintf (v->next, sizeof v->next, "%s", port->peer);
+        snprintf (v->next, sizeof v->next, "%s", *target ? target : port->peer);
         sent += s_send (self, port, v) == 0;
     }
     v->seq = seq;
@@ -664,8 +690,12 @@ s_forward (self_t *self, zsat_vector_t *v)
         s_event (self, ZSAT_EV_ERROR, v, "not forwarded: every output refused it");
         return false;
     }
-    else
-        s_event (self, ZSAT_EV_END, v, NULL);
+    else {
+        char branches[32] = "";
+        if (sent > 1)
+            snprintf (branches, sizeof branches, "branches=%zu", sent);
+        s_event (self, ZSAT_EV_END, v, *branches ? branches : NULL);
+    }
     return true;
 }
 

@@ -160,6 +160,9 @@ const char *zsat_topology_node_option (const zsat_node_t *node, const char *key)
 
 size_t zsat_topology_link_count (zsat_topology_t *self);
 const zsat_link_t *zsat_topology_link (zsat_topology_t *self, size_t index);
+//  True when a path of links leads from node `from` to node `to` (at least one link; the
+//  walk is bounded by the link count, so a cycle cannot loop it).
+bool zsat_topology_reaches (zsat_topology_t *self, const char *from, const char *to);
 size_t zsat_topology_route_count (zsat_topology_t *self);
 const zsat_route_t *zsat_topology_route (zsat_topology_t *self, size_t index);
 const zsat_route_t *zsat_topology_route_find (zsat_topology_t *self, const char *type);

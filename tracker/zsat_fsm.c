@@ -52,7 +52,10 @@ typedef enum {
     A_CREATE_TASK,
     A_RECORD_EVENT,
     A_NOTE_HOME,
+    A_COUNT_SIBLING,
     A_NOTE_BEGIN,
+    A_COUNT_BRANCHES,
+    A_CLOSE_BRANCH,
     A_RESTART_DEADLINE,
     A_MEASURE_STAGE_LATENCY,
     A_MEASURE_TASK_LATENCY,
@@ -92,6 +95,9 @@ typedef struct {
 //  Task flags of the tracker's own, above the wire flags it keeps (CRITICAL, PROBE): the
 //  task began with an INIT (a source or the scheduler made it), and an orchester sent it
 //  (SEND seen), so that orchester can re-send it.
+//  A task that forked (fan-out) has branches on different attempts: a sibling's event of an
+//  older attempt is no straggler.
+#define S_TASK_FORKED          0x10u
 #define S_TASK_BEGAN_WITH_INIT 0x20u
 #define S_TASK_ROUTED          0x40u
 
@@ -126,14 +132,18 @@ static const s_row_t s_table[] = {
     ROW (ANY, E (INIT), CREATED, A_RECORD_EVENT, A_RESTART_DEADLINE),
     ROW (ANY, E (BOUNCE), CREATED, A_RECORD_EVENT, A_RESTART_DEADLINE),
     ROW (ANY, E (ACK), ACKED, A_RECORD_EVENT, A_RESTART_DEADLINE),
-    ROW (ANY, E (SEND), SENT, A_RECORD_EVENT, A_NOTE_HOME, A_RESTART_DEADLINE),
+    //  An orchester's fan-out reports one SEND per node: each after the first is a branch.
+    ROW (ANY, E (SEND), SENT, A_COUNT_SIBLING, A_RECORD_EVENT, A_NOTE_HOME, A_RESTART_DEADLINE),
     ROW (ANY, E (BEGIN), RUNNING, A_RECORD_EVENT, A_NOTE_BEGIN, A_RESTART_DEADLINE),
     ROW (ANY, E (END), FORWARDED, A_RECORD_EVENT, A_MEASURE_STAGE_LATENCY, A_COUNT_STAGE_SUCCESS,
-         A_RESTART_DEADLINE),
+         A_COUNT_BRANCHES, A_RESTART_DEADLINE),
     ROW (ANY, E (PROPAGATE), SAME, A_RECORD_EVENT, A_RESTART_DEADLINE),
     ROW (ANY, E (RETRY), SAME, A_RECORD_EVENT, A_RESTART_DEADLINE),
-    ROW (ANY, E (HAPPY_END), DONE, A_RECORD_EVENT, A_MEASURE_STAGE_LATENCY, A_MEASURE_TASK_LATENCY,
-         A_COUNT_STAGE_SUCCESS, A_COUNT_HAPPY_END, A_FINISH_TASK),
+    //  A task is DONE when its last open branch ends; an earlier branch's end raises
+    //  BRANCH_END and the task waits for the others.
+    ROW (ANY, E (HAPPY_END), DONE, A_RECORD_EVENT, A_MEASURE_STAGE_LATENCY, A_COUNT_STAGE_SUCCESS,
+         A_CLOSE_BRANCH, A_MEASURE_TASK_LATENCY, A_COUNT_HAPPY_END, A_FINISH_TASK),
+    ROW (ANY, IE (BRANCH_END), SAME, A_RESTART_DEADLINE),
     //  Failures at a stage retry with backoff until max_retry; then EXHAUSTED.
     ROW (ANY, E (ERROR), BACKOFF, A_RECORD_EVENT, A_COUNT_STAGE_FAILURE, A_CHECK_RETRY_BUDGET,
          A_SCHEDULE_RESEND),
@@ -156,8 +166,13 @@ static const s_row_t s_table[] = {
     ROW (ANY, IE (STALE), SAME, A_COUNT_LATE),
     ROW (ANY, IE (EVICT), NONE, A_COUNT_EVICTED, A_PUBLISH_FAILURE, A_FORGET_TASK),
 
-    //  Waiting for the backoff: the failed attempt's other events change nothing.
+    //  Waiting for the backoff: the failed attempt's other events change nothing, but a
+    //  branch that ends is one branch fewer (and the last one ending means the work is done).
     ROW (BACKOFF, IE (BACKOFF_DONE), RESENT, A_PUBLISH_RESEND, A_WAIT_FOR_RESEND),
+    ROW (BACKOFF, E (HAPPY_END), DONE, A_RECORD_EVENT, A_MEASURE_STAGE_LATENCY,
+         A_COUNT_STAGE_SUCCESS, A_CLOSE_BRANCH, A_MEASURE_TASK_LATENCY, A_COUNT_HAPPY_END,
+         A_FINISH_TASK),
+    ROW (BACKOFF, IE (BRANCH_END), SAME, A_NONE),
     ROW (BACKOFF, IE (EVICT), NONE, A_COUNT_EVICTED, A_PUBLISH_FAILURE, A_FORGET_TASK),
     ROW (BACKOFF, IE (ANY), SAME, A_COUNT_LATE),
 
@@ -188,8 +203,9 @@ static const uint8_t s_timer_event[ZSAT_TS_COUNT] = {
 static const char *s_state_names[ZSAT_TS_COUNT] = {"NONE",    "CREATED",   "ACKED",   "SENT",
                                                    "RUNNING", "FORWARDED", "BACKOFF", "RESENT",
                                                    "DONE",    "FAILED"};
-static const char *s_internal_names[] = {"DEADLINE", "BACKOFF_DONE", "EXHAUSTED", "TOO_MANY_HOPS",
-                                         "STALE",    "EVICT",        "EXPIRE",    "REFUSED"};
+static const char *s_internal_names[] = {"DEADLINE", "BACKOFF_DONE", "EXHAUSTED",
+                                         "TOO_MANY_HOPS", "STALE", "EVICT",
+                                         "EXPIRE", "REFUSED", "BRANCH_END"};
 
 const char *
 zsat_fsm_state_name (int state)
@@ -389,7 +405,9 @@ s_record_event (zsat_fsm_t *self, s_ctx_t *ctx)
     //  History times are the tracker's clock when the record arrived, as created_us is:
     //  emitters' clocks (rec->timestamp) are other clocks and never mixed in.
     zsat_tasks_mark (task, rec->event, ctx->now_us, rec->retry, ctx->origin);
-    task->origin = ctx->origin;
+    //  The task is "at" its open branches: one that ended does not move it there.
+    if (!(rec->event == ZSAT_EV_HAPPY_END && task->forks > 0))
+        task->origin = ctx->origin;
     if (rec->retry > task->retry)
         task->retry = rec->retry > 255 ? 255 : (uint8_t)rec->retry;
     if (rec->seq > task->seq)
@@ -408,6 +426,49 @@ s_note_home (zsat_fsm_t *self, s_ctx_t *ctx)
     ctx->task->home = ctx->origin;
     ctx->task->flags |= S_TASK_ROUTED;
     return 0;
+}
+
+//  A SEND right after a SEND of the same attempt is the orchester's fan-out to another node.
+static void
+s_fork (zsat_task_t *task, unsigned long more)
+{
+    task->flags |= S_TASK_FORKED;
+    task->forks = task->forks + more > 255 ? 255 : (uint8_t)(task->forks + more);
+}
+
+static int
+s_count_sibling (zsat_fsm_t *self, s_ctx_t *ctx)
+{
+    zsat_task_t *task = ctx->task;
+    zsat_task_mark_t last;
+    if ((task->flags & S_TASK_ROUTED) && zsat_tasks_last (task, &last) &&
+        last.event == ZSAT_EV_SEND && last.retry == ctx->rec->retry && last.origin == ctx->origin)
+        s_fork (task, 1);
+    return 0;
+}
+
+//  END with detail "branches=N": the stage forwarded to N outputs, N - 1 more branches.
+static int
+s_count_branches (zsat_fsm_t *self, s_ctx_t *ctx)
+{
+    char detail[ZSAT_EVENT_DETAIL_MAX + 1];
+    memcpy (detail, ctx->rec->detail, ZSAT_EVENT_DETAIL_MAX);
+    detail[ZSAT_EVENT_DETAIL_MAX] = 0;
+    unsigned long n = 0;
+    if (strncmp (detail, "branches=", 9) == 0 && isdigit ((unsigned char)detail[9]))
+        n = strtoul (detail + 9, NULL, 10);
+    if (n > 1)
+        s_fork (ctx->task, n - 1);
+    return 0;
+}
+
+static int
+s_close_branch (zsat_fsm_t *self, s_ctx_t *ctx)
+{
+    if (ctx->task->forks == 0)
+        return 0;
+    ctx->task->forks--;
+    return ZSAT_FSM_EV_BRANCH_END;
 }
 
 static int
@@ -532,6 +593,7 @@ s_schedule_resend (zsat_fsm_t *self, s_ctx_t *ctx)
     if (backoff > self->policy->backoff_max_ms)
         backoff = self->policy->backoff_max_ms;
     zsat_stats_add (self->stats, ctx->task->origin, ZSAT_STAT_RETRIES, 1);
+    ctx->task->failed = ctx->task->origin;  //  the RESEND retries this stage's branch only
     s_start_timer (self, ctx->task, ctx->now_us + (backoff > 0 ? backoff : 0) * 1000);
     return 0;
 }
@@ -550,7 +612,7 @@ s_publish_resend (zsat_fsm_t *self, s_ctx_t *ctx)
     zsat_jsonw_uint (json, "job_id", task->job_id);
     zsat_jsonw_str (json, "type", zsat_stats_type_name (self->stats, task->type));
     zsat_jsonw_uint (json, "retry", task->retry);
-    zsat_jsonw_str (json, "stage", zsat_stats_origin_node (self->stats, task->origin));
+    zsat_jsonw_str (json, "stage", zsat_stats_origin_node (self->stats, task->failed));
     zsat_jsonw_end (json);
     char topic[ZSAT_NAME_MAX + 8];
     snprintf (topic, sizeof topic, "RESEND.%s", zsat_stats_origin_host (self->stats, task->home));
@@ -701,7 +763,10 @@ static const struct {
     [A_CREATE_TASK] = {"create task", s_create_task},
     [A_RECORD_EVENT] = {"record event", s_record_event},
     [A_NOTE_HOME] = {"note home", s_note_home},
+    [A_COUNT_SIBLING] = {"count sibling", s_count_sibling},
     [A_NOTE_BEGIN] = {"note begin", s_note_begin},
+    [A_COUNT_BRANCHES] = {"count branches", s_count_branches},
+    [A_CLOSE_BRANCH] = {"close branch", s_close_branch},
     [A_RESTART_DEADLINE] = {"restart deadline", s_restart_deadline},
     [A_MEASURE_STAGE_LATENCY] = {"measure stage latency", s_measure_stage_latency},
     [A_MEASURE_TASK_LATENCY] = {"measure task latency", s_measure_task_latency},
@@ -764,7 +829,7 @@ zsat_fsm_on_record (zsat_fsm_t *self, uint16_t origin, const zsat_event_rec_t *r
     s_ctx_t ctx = {.rec = rec, .origin = origin, .now_us = now_us};
     ctx.task = zsat_tasks_find (self->tasks, rec->task_id);
     int event = rec->event;
-    if (ctx.task && rec->retry < ctx.task->retry)
+    if (ctx.task && rec->retry < ctx.task->retry && !(ctx.task->flags & S_TASK_FORKED))
         event = ZSAT_FSM_EV_STALE;
     else if (self->policy->max_seq > 0 && rec->seq > (uint32_t)self->policy->max_seq)
         event = ZSAT_FSM_EV_TOO_MANY_HOPS;
@@ -1014,7 +1079,7 @@ s_rig_task_in (s_rig_t *rig, uint64_t task_id, int state, int64_t now)
     task->state = (uint8_t)state;
     task->retry = 1;
     task->created_us = now;
-    task->origin = task->home = rig->cpu;
+    task->origin = task->home = task->failed = rig->cpu;
     if (state == ZSAT_TS_DONE || state == ZSAT_TS_FAILED)
         zsat_tasks_set_finished (rig->fsm->tasks, task);
     return task;
@@ -1236,6 +1301,63 @@ s_test_retries (void)
     s_rig_destroy (&rig);
 }
 
+static void
+s_send_detail (s_rig_t *rig, uint16_t origin, int event, uint64_t task_id, uint32_t retry,
+               int64_t now, const char *detail)
+{
+    s_send (rig, origin, event, task_id, retry, 2, now, detail);
+}
+
+//  Fan-out: cpu forwards to csv and bad (END "branches=2"). The task is DONE only when both
+//  ended; a failing branch is re-sent alone (RESEND names bad, not csv, though csv spoke
+//  last), the sibling's end of the older attempt is no straggler, and a branch failed for
+//  good ends the task FAILED. An orchester's SENDs to two nodes are two branches too.
+static void
+s_test_fanout (void)
+{
+    int64_t t = 2500000000;
+    s_rig_t rig;
+    s_rig_init (&rig, 8, false, t);
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 30, 0, 1, t, NULL);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_END, 30, 0, t + 10, "branches=2");
+    s_send_detail (&rig, rig.csv, ZSAT_EV_HAPPY_END, 30, 0, t + 20, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 30) == ZSAT_TS_FORWARDED);
+    s_send_detail (&rig, rig.slow, ZSAT_EV_HAPPY_END, 30, 0, t + 30, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 30) == ZSAT_TS_DONE);
+    assert (zsat_stats_global (rig.stats, ZSAT_GLOBAL_HAPPY_ENDS) == 1);
+
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 31, 0, 1, t, NULL);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_END, 31, 0, t + 10, "branches=2");
+    s_send_detail (&rig, rig.slow, ZSAT_EV_ERROR, 31, 0, t + 20, "exit 3");
+    s_send_detail (&rig, rig.csv, ZSAT_EV_HAPPY_END, 31, 0, t + 30, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 31) == ZSAT_TS_BACKOFF);
+    assert (zsat_fsm_expire (rig.fsm, t + 200000) == 1);
+    assert (streq (s_last_topic (&rig.sink), "RESEND.a"));
+    assert (strstr (s_last_body (&rig.sink), "\"retry\":1,\"stage\":\"slow\""));
+    //  the re-sent attempt: cpu forwards to bad alone; bad fails again twice: FAILED
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 31, 1, 1, t + 210000, NULL);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_END, 31, 1, t + 220000, NULL);
+    s_send_detail (&rig, rig.slow, ZSAT_EV_ERROR, 31, 1, t + 230000, "exit 3");
+    assert (zsat_fsm_expire (rig.fsm, t + 500000) == 1);
+    assert (strstr (s_last_body (&rig.sink), "\"retry\":2,\"stage\":\"slow\""));
+    s_send_detail (&rig, rig.slow, ZSAT_EV_ERROR, 31, 2, t + 600000, "exit 3");
+    assert (zsat_fsm_task_state (rig.fsm, 31) == ZSAT_TS_FAILED);
+    assert (strstr (s_last_body (&rig.sink), "retries exhausted (2): ERROR at slow@a: exit 3"));
+
+    //  two SENDs of one attempt (a route to two nodes): two branches
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 32, 0, 1, t, NULL);
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 32, 0, 1, t, NULL);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_HAPPY_END, 32, 0, t + 10, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 32) == ZSAT_TS_SENT);
+    s_send_detail (&rig, rig.csv, ZSAT_EV_HAPPY_END, 32, 0, t + 20, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 32) == ZSAT_TS_DONE);
+    //  hostile branch counts saturate, never wrap
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 33, 0, 1, t, NULL);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_END, 33, 0, t, "branches=99999999999999999999");
+    assert (zsat_fsm_find (rig.fsm, 33)->forks == 255);
+    s_rig_destroy (&rig);
+}
+
 //  No event within the stage's deadline: DEADLINE, RESEND, ... FAILURE.
 static void
 s_test_deadlines (void)
@@ -1431,6 +1553,7 @@ zsat_fsm_test (bool verbose)
     s_test_happy_path ();
     s_test_retries ();
     s_test_not_resendable ();
+    s_test_fanout ();
     s_test_deadlines ();
     s_test_full_table ();
     s_test_hostile ();

@@ -37,7 +37,8 @@ typedef enum {
 #define ZSAT_FSM_EV_EVICT         37  //  the table is full: the oldest task goes
 #define ZSAT_FSM_EV_EXPIRE        38  //  a finished task's retention is over
 #define ZSAT_FSM_EV_REFUSED       39  //  the table is full and the policy refuses new tasks
-#define ZSAT_FSM_EV_LAST          39
+#define ZSAT_FSM_EV_BRANCH_END    40  //  one branch of a fan-out ended, others are still open
+#define ZSAT_FSM_EV_LAST          40
 #define ZSAT_FSM_EV_ANY           0xff  //  table only: every event without its own row
 
 //  How long a finished task stays for late events and `zsat trace`.

@@ -243,6 +243,16 @@ zsat_tasks_history (const zsat_task_t *task, zsat_task_mark_t *out)
     return 1 + rest;
 }
 
+bool
+zsat_tasks_last (const zsat_task_t *task, zsat_task_mark_t *out)
+{
+    if (task->marks == 0)
+        return false;
+    const size_t turns = ZSAT_TASK_HISTORY - 1;
+    *out = task->marks == 1 ? task->history[0] : task->history[1 + (task->ring + turns - 1) % turns];
+    return true;
+}
+
 size_t
 zsat_tasks_size (zsat_tasks_t *self)
 {
@@ -319,6 +329,9 @@ s_test_history (void)
     zsat_tasks_mark (&few, 1, 0, 0, 7);
     zsat_tasks_mark (&few, 3, 10, 0, 8);
     assert (zsat_tasks_history (&few, out) == 2 && out[0].origin == 7 && out[1].origin == 8);
+    zsat_task_mark_t last;
+    assert (zsat_tasks_last (&few, &last) && last.origin == 8);
+    assert (zsat_tasks_last (&task, &last) && last.event == 3 && last.dt == 299);
     zsat_tasks_mark (&task, 1, INT64_MAX / 2, 0, 0);  //  saturates, no overflow, no wrap
     assert (zsat_tasks_history (&task, out) && out[ZSAT_TASK_HISTORY - 1].dt == UINT32_MAX);
     //  12 h after the first event still reads as later than it (an int32 of 10 us wrapped

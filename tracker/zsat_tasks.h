@@ -38,7 +38,9 @@ typedef struct {
     uint8_t marks;  //  events recorded, saturating at 255
     uint8_t ring;   //  where the next mark goes in history[1..]
     uint8_t flags;  //  ZSAT_FLAG_* bits that fit, plus ZSAT_TASK_FINISHED
+    uint8_t forks;  //  branches not ended yet beyond one (fan-out), saturating
     uint16_t home;  //  origin of the orchester that sent it (gets the RESEND)
+    uint16_t failed;  //  origin of the stage whose failure the next RESEND retries
     zsat_task_mark_t history[ZSAT_TASK_HISTORY];  //  [0]: the first event; then a ring
 } zsat_task_t;
 
@@ -72,6 +74,8 @@ void zsat_tasks_mark (zsat_task_t *task, int event, int64_t now_us, uint32_t ret
 //  out (ZSAT_TASK_HISTORY entries at most).
 //  Returns the count.
 size_t zsat_tasks_history (const zsat_task_t *task, zsat_task_mark_t *out);
+//  Copies the latest mark into out. Returns false when the task has none.
+bool zsat_tasks_last (const zsat_task_t *task, zsat_task_mark_t *out);
 size_t zsat_tasks_size (zsat_tasks_t *self);
 size_t zsat_tasks_finished (zsat_tasks_t *self);
 uint32_t zsat_tasks_capacity (zsat_tasks_t *self);
