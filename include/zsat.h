@@ -46,6 +46,7 @@ typedef enum {
     ZSAT_EV_RETRY = 15,
     ZSAT_EV_ALERT = 16,
     ZSAT_EV_SCALE = 17,
+    ZSAT_EV_STORED = 18,  //  a replay buffer stored the vector (tracker: the task is parked)
     ZSAT_EV_COUNT
 } zsat_event_t;
 

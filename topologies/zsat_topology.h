@@ -109,6 +109,7 @@ typedef struct {
     const char *durability;  //  "always", "batch" (default), "none"
     int64_t max_delay_ms;    //  batch mode: fsync at least this often (10)
     int64_t disk_limit;      //  bytes (1 GiB)
+    int64_t retention_ms;    //  how long the tracker waits for a STORED task's consumer (1h)
     size_t consumer_count;
     const char **consumers;  //  node names
     int line, col;

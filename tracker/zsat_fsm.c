@@ -56,6 +56,8 @@ typedef enum {
     A_NOTE_BEGIN,
     A_COUNT_BRANCHES,
     A_CLOSE_BRANCH,
+    A_PARK,
+    A_NOTE_RETENTION_PASSED,
     A_RESTART_DEADLINE,
     A_MEASURE_STAGE_LATENCY,
     A_MEASURE_TASK_LATENCY,
@@ -166,6 +168,15 @@ static const s_row_t s_table[] = {
     ROW (ANY, IE (STALE), SAME, A_COUNT_LATE),
     ROW (ANY, IE (EVICT), NONE, A_COUNT_EVICTED, A_PUBLISH_FAILURE, A_FORGET_TASK),
 
+    //  A replay buffer stored the task: it waits there for its consumer as long as the
+    //  channel's retention, not a stage's deadline; the events of the producer that arrive
+    //  after it (lower seq: UPSTREAM) leave it parked; the consumer's events move it on.
+    ROW (NONE, E (STORED), STORED, A_CREATE_TASK, A_RECORD_EVENT, A_PARK),
+    ROW (ANY, E (STORED), STORED, A_RECORD_EVENT, A_PARK),
+    ROW (STORED, IE (UPSTREAM), SAME, A_RECORD_EVENT),
+    ROW (STORED, IE (DEADLINE), FAILED, A_RECORD_EVENT, A_COUNT_TIMEOUT, A_NOTE_RETENTION_PASSED,
+         A_PUBLISH_FAILURE, A_FINISH_TASK),
+
     //  Waiting for the backoff: the failed attempt's other events change nothing, but a
     //  branch that ends is one branch fewer (and the last one ending means the work is done).
     ROW (BACKOFF, IE (BACKOFF_DONE), RESENT, A_PUBLISH_RESEND, A_WAIT_FOR_RESEND),
@@ -196,16 +207,17 @@ static const uint8_t s_timer_event[ZSAT_TS_COUNT] = {
     [ZSAT_TS_FORWARDED] = IE (DEADLINE),
     [ZSAT_TS_BACKOFF] = IE (BACKOFF_DONE),
     [ZSAT_TS_RESENT] = IE (DEADLINE),
+    [ZSAT_TS_STORED] = IE (DEADLINE),
     [ZSAT_TS_DONE] = IE (EXPIRE),
     [ZSAT_TS_FAILED] = IE (EXPIRE),
 };
 
-static const char *s_state_names[ZSAT_TS_COUNT] = {"NONE",    "CREATED",   "ACKED",   "SENT",
-                                                   "RUNNING", "FORWARDED", "BACKOFF", "RESENT",
-                                                   "DONE",    "FAILED"};
+static const char *s_state_names[ZSAT_TS_COUNT] = {
+    "NONE", "CREATED", "ACKED", "SENT", "RUNNING", "FORWARDED", "BACKOFF", "RESENT", "STORED",
+    "DONE", "FAILED"};
 static const char *s_internal_names[] = {"DEADLINE", "BACKOFF_DONE", "EXHAUSTED",
                                          "TOO_MANY_HOPS", "STALE", "EVICT",
-                                         "EXPIRE", "REFUSED", "BRANCH_END"};
+                                         "EXPIRE", "REFUSED", "BRANCH_END", "UPSTREAM"};
 
 const char *
 zsat_fsm_state_name (int state)
@@ -469,6 +481,34 @@ s_close_branch (zsat_fsm_t *self, s_ctx_t *ctx)
         return 0;
     ctx->task->forks--;
     return ZSAT_FSM_EV_BRANCH_END;
+}
+
+//  The deadline of a parked task: the retention the buffer reported ("retention_ms=N"),
+//  bounded to 1 ms .. 30 days; the default 1 h when it said none.
+static int
+s_park (zsat_fsm_t *self, s_ctx_t *ctx)
+{
+    char detail[ZSAT_EVENT_DETAIL_MAX + 1];
+    memcpy (detail, ctx->rec->detail, ZSAT_EVENT_DETAIL_MAX);
+    detail[ZSAT_EVENT_DETAIL_MAX] = 0;
+    int64_t ms = 3600000;
+    const char *at = strstr (detail, "retention_ms=");
+    if (at && isdigit ((unsigned char)at[13])) {
+        unsigned long long value = strtoull (at + 13, NULL, 10);
+        ms = value < 1 ? 1 : value > 30ULL * 86400000 ? 30LL * 86400000 : (int64_t)value;
+    }
+    s_start_timer (self, ctx->task, ctx->now_us + ms * 1000);
+    return 0;
+}
+
+static int
+s_note_retention_passed (zsat_fsm_t *self, s_ctx_t *ctx)
+{
+    snprintf (ctx->reason, sizeof ctx->reason,
+              "retention passed: stored in a buffer, never delivered (last seen at %s@%s)",
+              zsat_stats_origin_node (self->stats, ctx->task->origin),
+              zsat_stats_origin_host (self->stats, ctx->task->origin));
+    return 0;
 }
 
 static int
@@ -767,6 +807,8 @@ static const struct {
     [A_NOTE_BEGIN] = {"note begin", s_note_begin},
     [A_COUNT_BRANCHES] = {"count branches", s_count_branches},
     [A_CLOSE_BRANCH] = {"close branch", s_close_branch},
+    [A_PARK] = {"park for the retention", s_park},
+    [A_NOTE_RETENTION_PASSED] = {"note retention passed", s_note_retention_passed},
     [A_RESTART_DEADLINE] = {"restart deadline", s_restart_deadline},
     [A_MEASURE_STAGE_LATENCY] = {"measure stage latency", s_measure_stage_latency},
     [A_MEASURE_TASK_LATENCY] = {"measure task latency", s_measure_task_latency},
@@ -833,6 +875,9 @@ zsat_fsm_on_record (zsat_fsm_t *self, uint16_t origin, const zsat_event_rec_t *r
         event = ZSAT_FSM_EV_STALE;
     else if (self->policy->max_seq > 0 && rec->seq > (uint32_t)self->policy->max_seq)
         event = ZSAT_FSM_EV_TOO_MANY_HOPS;
+    else if (ctx.task && ctx.task->state == ZSAT_TS_STORED && rec->seq < ctx.task->seq &&
+             rec->event != ZSAT_EV_STORED)
+        event = ZSAT_FSM_EV_UPSTREAM;
     s_dispatch (self, &ctx, event);
 }
 
@@ -1358,6 +1403,37 @@ s_test_fanout (void)
     s_rig_destroy (&rig);
 }
 
+//  A buffer stored the task (STORED, retention 60 s): the producer's END that arrives after
+//  it, and stage deadlines (1 s) passing, leave it parked; the consumer's events end it
+//  DONE. A task whose retention passes is a FAILURE that says so.
+static void
+s_test_stored (void)
+{
+    int64_t t = 2700000000;
+    s_rig_t rig;
+    s_rig_init (&rig, 8, false, t);
+    uint16_t vault = s_rig_origin (&rig, "a", "vault");
+    s_send (&rig, rig.cpu, ZSAT_EV_BEGIN, 40, 0, 1, t, NULL);
+    s_send (&rig, vault, ZSAT_EV_STORED, 40, 0, 2, t + 10, "retention_ms=60000");
+    s_send (&rig, rig.cpu, ZSAT_EV_END, 40, 0, 1, t + 20, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 40) == ZSAT_TS_STORED);
+    assert (zsat_fsm_expire (rig.fsm, t + 30000000) == 0);  //  30 s: 30 stage deadlines
+    assert (rig.sink.count == 0);
+    s_send (&rig, rig.csv, ZSAT_EV_ACK, 40, 0, 2, t + 30000000, NULL);
+    s_send (&rig, rig.csv, ZSAT_EV_HAPPY_END, 40, 0, 2, t + 30000010, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 40) == ZSAT_TS_DONE && rig.sink.count == 0);
+    //  never delivered: the retention passes (hostile retention values are bounded)
+    t += 31000000;
+    s_send (&rig, vault, ZSAT_EV_STORED, 41, 0, 2, t, "retention_ms=2000");
+    s_send (&rig, vault, ZSAT_EV_STORED, 42, 0, 2, t, "retention_ms=99999999999999999999999");
+    assert (zsat_fsm_expire (rig.fsm, t + 1990000) == 0);
+    assert (zsat_fsm_expire (rig.fsm, t + 2010000) == 1);
+    assert (zsat_fsm_task_state (rig.fsm, 41) == ZSAT_TS_FAILED);
+    assert (strstr (s_last_body (&rig.sink), "retention passed: stored in a buffer"));
+    assert (zsat_fsm_task_state (rig.fsm, 42) == ZSAT_TS_STORED);
+    s_rig_destroy (&rig);
+}
+
 //  No event within the stage's deadline: DEADLINE, RESEND, ... FAILURE.
 static void
 s_test_deadlines (void)
@@ -1554,6 +1630,7 @@ zsat_fsm_test (bool verbose)
     s_test_retries ();
     s_test_not_resendable ();
     s_test_fanout ();
+    s_test_stored ();
     s_test_deadlines ();
     s_test_full_table ();
     s_test_hostile ();

@@ -21,6 +21,7 @@ typedef enum {
     ZSAT_TS_FORWARDED,  //  a stage ended and forwarded it
     ZSAT_TS_BACKOFF,    //  failed at a stage: RESEND waits for the backoff
     ZSAT_TS_RESENT,     //  RESEND published: waiting for the orchester's new attempt
+    ZSAT_TS_STORED,     //  parked in a replay buffer: waits its retention for the consumer
     ZSAT_TS_DONE,       //  HAPPY_END (kept a while for late events and trace)
     ZSAT_TS_FAILED,     //  FAILURE published (kept a while too)
     ZSAT_TS_COUNT,
@@ -38,7 +39,8 @@ typedef enum {
 #define ZSAT_FSM_EV_EXPIRE        38  //  a finished task's retention is over
 #define ZSAT_FSM_EV_REFUSED       39  //  the table is full and the policy refuses new tasks
 #define ZSAT_FSM_EV_BRANCH_END    40  //  one branch of a fan-out ended, others are still open
-#define ZSAT_FSM_EV_LAST          40
+#define ZSAT_FSM_EV_UPSTREAM      41  //  a STORED task's event from before the buffer (lower seq)
+#define ZSAT_FSM_EV_LAST          41
 #define ZSAT_FSM_EV_ANY           0xff  //  table only: every event without its own row
 
 //  How long a finished task stays for late events and `zsat trace`.
