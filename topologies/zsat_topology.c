@@ -504,8 +504,10 @@ s_test_default (void)
     assert (zsat_topology_node_find (self, "tracker")->implicit);
     assert (zsat_topology_link_count (self) == 8);
     assert (zsat_topology_route_count (self) == 4);
-    assert (zsat_topology_reaches (self, "cpu", "csv") && !zsat_topology_reaches (self, "csv", "cpu"));
-    assert (!zsat_topology_reaches (self, "cpu", "cpu") && !zsat_topology_reaches (self, "cpu", "x"));
+    assert (zsat_topology_reaches (self, "cpu", "csv") &&
+            !zsat_topology_reaches (self, "csv", "cpu"));
+    assert (!zsat_topology_reaches (self, "cpu", "cpu") &&
+            !zsat_topology_reaches (self, "cpu", "x"));
     assert (zsat_topology_schedule (self, 0)->every_ms == 1000);
     assert (zsat_topology_schedule (self, 0)->host_count == 1);
     zsat_socket_t sockets[32];

@@ -212,12 +212,12 @@ static const uint8_t s_timer_event[ZSAT_TS_COUNT] = {
     [ZSAT_TS_FAILED] = IE (EXPIRE),
 };
 
-static const char *s_state_names[ZSAT_TS_COUNT] = {
-    "NONE", "CREATED", "ACKED", "SENT", "RUNNING", "FORWARDED", "BACKOFF", "RESENT", "STORED",
-    "DONE", "FAILED"};
-static const char *s_internal_names[] = {"DEADLINE", "BACKOFF_DONE", "EXHAUSTED",
-                                         "TOO_MANY_HOPS", "STALE", "EVICT",
-                                         "EXPIRE", "REFUSED", "BRANCH_END", "UPSTREAM"};
+static const char *s_state_names[ZSAT_TS_COUNT] = {"NONE",    "CREATED",   "ACKED",   "SENT",
+                                                   "RUNNING", "FORWARDED", "BACKOFF", "RESENT",
+                                                   "STORED",  "DONE",      "FAILED"};
+static const char *s_internal_names[] = {"DEADLINE",   "BACKOFF_DONE", "EXHAUSTED", "TOO_MANY_HOPS",
+                                         "STALE",      "EVICT",        "EXPIRE",    "REFUSED",
+                                         "BRANCH_END", "UPSTREAM"};
 
 const char *
 zsat_fsm_state_name (int state)

@@ -249,7 +249,8 @@ zsat_tasks_last (const zsat_task_t *task, zsat_task_mark_t *out)
     if (task->marks == 0)
         return false;
     const size_t turns = ZSAT_TASK_HISTORY - 1;
-    *out = task->marks == 1 ? task->history[0] : task->history[1 + (task->ring + turns - 1) % turns];
+    *out =
+        task->marks == 1 ? task->history[0] : task->history[1 + (task->ring + turns - 1) % turns];
     return true;
 }
 

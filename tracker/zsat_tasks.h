@@ -35,11 +35,11 @@ typedef struct {
     uint16_t seq;     //  highest seq seen, saturating
     uint8_t state;    //  zsat_task_state_t (zsat_fsm.h)
     uint8_t retry;
-    uint8_t marks;  //  events recorded, saturating at 255
-    uint8_t ring;   //  where the next mark goes in history[1..]
-    uint8_t flags;  //  ZSAT_FLAG_* bits that fit, plus ZSAT_TASK_FINISHED
-    uint8_t forks;  //  branches not ended yet beyond one (fan-out), saturating
-    uint16_t home;  //  origin of the orchester that sent it (gets the RESEND)
+    uint8_t marks;    //  events recorded, saturating at 255
+    uint8_t ring;     //  where the next mark goes in history[1..]
+    uint8_t flags;    //  ZSAT_FLAG_* bits that fit, plus ZSAT_TASK_FINISHED
+    uint8_t forks;    //  branches not ended yet beyond one (fan-out), saturating
+    uint16_t home;    //  origin of the orchester that sent it (gets the RESEND)
     uint16_t failed;  //  origin of the stage whose failure the next RESEND retries
     zsat_task_mark_t history[ZSAT_TASK_HISTORY];  //  [0]: the first event; then a ring
 } zsat_task_t;

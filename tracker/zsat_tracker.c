@@ -541,7 +541,8 @@ s_trace_text (self_t *self, uint64_t task_id, char **text)
         fprintf (out, "task %" PRIu64 " is not retained by the tracker\n", task_id);
     else {
         fprintf (out,
-                 "task %" PRIu64 "  job %" PRIu64 "  type %s  state %s  retry %u  runs %u  seq %u\n",
+                 "task %" PRIu64 "  job %" PRIu64
+                 "  type %s  state %s  retry %u  runs %u  seq %u\n",
                  task->task_id, task->job_id, zsat_stats_type_name (self->stats, task->type),
                  zsat_fsm_state_name (task->state), task->retry, task->retry + 1u, task->seq);
         size_t count = zsat_tasks_history (task, marks);
