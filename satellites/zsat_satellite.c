@@ -655,31 +655,50 @@ s_resend_target (self_t *self)
     return NULL;
 }
 
-//  Forwards v to every output whose condition holds; reports END (detail "branches=N" when
-//  it went out on N > 1 outputs: the tracker then waits for N ends), or HAPPY_END when the
-//  task ends here (last stage, or no condition held).
+//  Which outputs get v: those whose condition holds, and of a re-sent task only those that
+//  lead to the branch being retried. Returns how many.
+static size_t
+s_match_outputs (self_t *self, const zsat_vector_t *v, const char *target, bool *match)
+{
+    size_t matched = 0;
+    self->record_state = 0;  //  `when` decodes this vector's record at most once
+    for (size_t i = 0; i < self->output_count; i++) {
+        match[i] = (!*target || s_leads_to (self, &self->output[i], target)) &&
+                   s_when_holds (self, &self->output[i], v);
+        matched += match[i];
+    }
+    return matched;
+}
+
+//  Forwards v to every matching output; reports END, or HAPPY_END when the task ends here
+//  (last stage, or no condition held). A fork (N > 1 outputs) is reported first, END with
+//  detail "branches=N", and flushed before any branch gets the vector, so the tracker knows
+//  to wait for N ends before the first of them arrives.
 static bool
 s_forward (self_t *self, zsat_vector_t *v)
 {
     char target[ZSAT_NAME_MAX] = "";
     if (s_resend_target (self))
         snprintf (target, sizeof target, "%s", self->original.next);
-    uint32_t seq = v->seq;
-    self->record_state = 0;  //  `when` decodes this vector's record at most once
     snprintf (v->step, sizeof v->step, "%s", self->args->node);
     v->wid = (uint32_t)self->args->instance;
     v->pid = (uint32_t)getpid ();
+    bool match[SAT_SOCKETS_MAX];
+    size_t matched = s_match_outputs (self, v, target, match), sent = 0;
+    if (matched > 1) {
+        char branches[32];
+        snprintf (branches, sizeof branches, "branches=%zu", matched);
+        s_event (self, ZSAT_EV_END, v, branches);
+        s_flush (self);
+    }
+    uint32_t seq = v->seq;
     v->event = ZSAT_EV_PROPAGATE;
     v->seq = seq + 1;
-    size_t matched = 0, sent = 0;
-    for (size_t i = 0; i < self->output_count; i++) {
-        s_port_t *port = &self->output[i];
-        if ((*target && !s_leads_to (self, port, target)) || !s_when_holds (self, port, v))
-            continue;
-        matched++;
-        snprintf (v->next, sizeof v->next, "%s", *target ? target : port->peer);
-        sent += s_send (self, port, v) == 0;
-    }
+    for (size_t i = 0; i < self->output_count; i++)
+        if (match[i]) {
+            snprintf (v->next, sizeof v->next, "%s", *target ? target : self->output[i].peer);
+            sent += s_send (self, &self->output[i], v) == 0;
+        }
     v->seq = seq;
     if (self->output_count == 0)
         s_event (self, ZSAT_EV_HAPPY_END, v, NULL);
@@ -690,12 +709,8 @@ s_forward (self_t *self, zsat_vector_t *v)
         s_event (self, ZSAT_EV_ERROR, v, "not forwarded: every output refused it");
         return false;
     }
-    else {
-        char branches[32] = "";
-        if (sent > 1)
-            snprintf (branches, sizeof branches, "branches=%zu", sent);
-        s_event (self, ZSAT_EV_END, v, *branches ? branches : NULL);
-    }
+    else if (matched == 1)
+        s_event (self, ZSAT_EV_END, v, NULL);
     return true;
 }
 
