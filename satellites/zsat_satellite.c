@@ -691,15 +691,18 @@ s_forward (self_t *self, zsat_vector_t *v)
         s_event (self, ZSAT_EV_END, v, branches);
         s_flush (self);
     }
-    uint32_t seq = v->seq;
+    uint32_t seq = v->seq, flags = v->flags;
     v->event = ZSAT_EV_PROPAGATE;
     v->seq = seq + 1;
+    if (matched > 1)
+        v->flags |= ZSAT_FLAG_FORKED;  //  its branches' ends say they are one of several
     for (size_t i = 0; i < self->output_count; i++)
         if (match[i]) {
             snprintf (v->next, sizeof v->next, "%s", *target ? target : self->output[i].peer);
             sent += s_send (self, &self->output[i], v) == 0;
         }
     v->seq = seq;
+    v->flags = flags;
     if (self->output_count == 0)
         s_event (self, ZSAT_EV_HAPPY_END, v, NULL);
     else if (matched == 0)

@@ -99,7 +99,11 @@ typedef struct {
 //  (SEND seen), so that orchester can re-send it.
 //  A task that forked (fan-out) has branches on different attempts: a sibling's event of an
 //  older attempt is no straggler.
-#define S_TASK_FORKED          0x10u
+#define S_TASK_FORKED 0x10u
+//  Branch ends seen before their fork's END (the tracker reads nodes' batches fair-queued,
+//  so a fast branch can overtake the END of the stage that forked): two bits, 0..3.
+#define S_TASK_EARLY_LO        0x02u
+#define S_TASK_EARLY_HI        0x08u
 #define S_TASK_BEGAN_WITH_INIT 0x20u
 #define S_TASK_ROUTED          0x40u
 
@@ -146,6 +150,7 @@ static const s_row_t s_table[] = {
     ROW (ANY, E (HAPPY_END), DONE, A_RECORD_EVENT, A_MEASURE_STAGE_LATENCY, A_COUNT_STAGE_SUCCESS,
          A_CLOSE_BRANCH, A_MEASURE_TASK_LATENCY, A_COUNT_HAPPY_END, A_FINISH_TASK),
     ROW (ANY, IE (BRANCH_END), SAME, A_RESTART_DEADLINE),
+    ROW (ANY, IE (ALL_ENDED), DONE, A_COUNT_HAPPY_END, A_FINISH_TASK),
     //  Failures at a stage retry with backoff until max_retry; then EXHAUSTED.
     ROW (ANY, E (ERROR), BACKOFF, A_RECORD_EVENT, A_COUNT_STAGE_FAILURE, A_CHECK_RETRY_BUDGET,
          A_SCHEDULE_RESEND),
@@ -184,6 +189,7 @@ static const s_row_t s_table[] = {
          A_COUNT_STAGE_SUCCESS, A_CLOSE_BRANCH, A_MEASURE_TASK_LATENCY, A_COUNT_HAPPY_END,
          A_FINISH_TASK),
     ROW (BACKOFF, IE (BRANCH_END), SAME, A_NONE),
+    ROW (BACKOFF, E (END), SAME, A_RECORD_EVENT, A_COUNT_BRANCHES),
     ROW (BACKOFF, IE (EVICT), NONE, A_COUNT_EVICTED, A_PUBLISH_FAILURE, A_FORGET_TASK),
     ROW (BACKOFF, IE (ANY), SAME, A_COUNT_LATE),
 
@@ -217,7 +223,7 @@ static const char *s_state_names[ZSAT_TS_COUNT] = {"NONE",    "CREATED",   "ACKE
                                                    "STORED",  "DONE",      "FAILED"};
 static const char *s_internal_names[] = {"DEADLINE",   "BACKOFF_DONE", "EXHAUSTED", "TOO_MANY_HOPS",
                                          "STALE",      "EVICT",        "EXPIRE",    "REFUSED",
-                                         "BRANCH_END", "UPSTREAM"};
+                                         "BRANCH_END", "UPSTREAM",     "ALL_ENDED"};
 
 const char *
 zsat_fsm_state_name (int state)
@@ -448,6 +454,21 @@ s_fork (zsat_task_t *task, unsigned long more)
     task->forks = task->forks + more > 255 ? 255 : (uint8_t)(task->forks + more);
 }
 
+static unsigned
+s_early (const zsat_task_t *task)
+{
+    return ((task->flags & S_TASK_EARLY_LO) ? 1u : 0u) |
+           ((task->flags & S_TASK_EARLY_HI) ? 2u : 0u);
+}
+
+static void
+s_set_early (zsat_task_t *task, unsigned early)
+{
+    task->flags &= (uint8_t) ~(S_TASK_EARLY_LO | S_TASK_EARLY_HI);
+    task->flags |=
+        (uint8_t)(((early & 1) ? S_TASK_EARLY_LO : 0) | ((early & 2) ? S_TASK_EARLY_HI : 0));
+}
+
 static int
 s_count_sibling (zsat_fsm_t *self, s_ctx_t *ctx)
 {
@@ -469,18 +490,32 @@ s_count_branches (zsat_fsm_t *self, s_ctx_t *ctx)
     unsigned long n = 0;
     if (strncmp (detail, "branches=", 9) == 0 && isdigit ((unsigned char)detail[9]))
         n = strtoul (detail + 9, NULL, 10);
-    if (n > 1)
-        s_fork (ctx->task, n - 1);
+    if (n < 2)
+        return 0;
+    unsigned long early = s_early (ctx->task);
+    s_set_early (ctx->task, 0);
+    if (early >= n)
+        return ZSAT_FSM_EV_ALL_ENDED;
+    s_fork (ctx->task, n - 1 - early);
     return 0;
 }
 
+//  The last open branch ends the task; an earlier one raises BRANCH_END, and so does the end
+//  of a branch (flag FORKED) whose fork has not been reported yet: it is counted as early.
 static int
 s_close_branch (zsat_fsm_t *self, s_ctx_t *ctx)
 {
-    if (ctx->task->forks == 0)
-        return 0;
-    ctx->task->forks--;
-    return ZSAT_FSM_EV_BRANCH_END;
+    zsat_task_t *task = ctx->task;
+    if (task->forks > 0) {
+        task->forks--;
+        return ZSAT_FSM_EV_BRANCH_END;
+    }
+    if (ctx->rec && (ctx->rec->flags & ZSAT_FLAG_FORKED) && !(task->flags & S_TASK_FORKED) &&
+        s_early (task) < 3) {
+        s_set_early (task, s_early (task) + 1);
+        return ZSAT_FSM_EV_BRANCH_END;
+    }
+    return 0;
 }
 
 //  The deadline of a parked task: the retention the buffer reported ("retention_ms=N"),
@@ -1396,6 +1431,26 @@ s_test_fanout (void)
     assert (zsat_fsm_task_state (rig.fsm, 32) == ZSAT_TS_SENT);
     s_send_detail (&rig, rig.csv, ZSAT_EV_HAPPY_END, 32, 0, t + 20, NULL);
     assert (zsat_fsm_task_state (rig.fsm, 32) == ZSAT_TS_DONE);
+    //  branches that end before their fork's END arrives (flag FORKED) are counted early
+    zsat_event_rec_t rec = {.event = ZSAT_EV_HAPPY_END,
+                            .task_id = 34,
+                            .seq = 3,
+                            .flags = ZSAT_FLAG_FORKED,
+                            .timestamp = t};
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 34, 0, 1, t, NULL);
+    zsat_fsm_on_record (rig.fsm, rig.csv, &rec, t + 10);
+    assert (zsat_fsm_task_state (rig.fsm, 34) == ZSAT_TS_SENT);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_END, 34, 0, t + 20, "branches=2");
+    assert (zsat_fsm_task_state (rig.fsm, 34) == ZSAT_TS_FORWARDED);
+    zsat_fsm_on_record (rig.fsm, rig.slow, &rec, t + 30);
+    assert (zsat_fsm_task_state (rig.fsm, 34) == ZSAT_TS_DONE);
+    rec.task_id = 35;
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 35, 0, 1, t, NULL);
+    zsat_fsm_on_record (rig.fsm, rig.csv, &rec, t + 10);
+    zsat_fsm_on_record (rig.fsm, rig.slow, &rec, t + 10);
+    assert (zsat_fsm_task_state (rig.fsm, 35) == ZSAT_TS_SENT);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_END, 35, 0, t + 20, "branches=2");
+    assert (zsat_fsm_task_state (rig.fsm, 35) == ZSAT_TS_DONE);
     //  hostile branch counts saturate, never wrap
     s_send (&rig, rig.orchester, ZSAT_EV_SEND, 33, 0, 1, t, NULL);
     s_send_detail (&rig, rig.cpu, ZSAT_EV_END, 33, 0, t, "branches=99999999999999999999");

@@ -40,7 +40,8 @@ typedef enum {
 #define ZSAT_FSM_EV_REFUSED       39  //  the table is full and the policy refuses new tasks
 #define ZSAT_FSM_EV_BRANCH_END    40  //  one branch of a fan-out ended, others are still open
 #define ZSAT_FSM_EV_UPSTREAM      41  //  a STORED task's event from before the buffer (lower seq)
-#define ZSAT_FSM_EV_LAST          41
+#define ZSAT_FSM_EV_ALL_ENDED     42  //  a fork reported after all its branches had ended
+#define ZSAT_FSM_EV_LAST          42
 #define ZSAT_FSM_EV_ANY           0xff  //  table only: every event without its own row
 
 //  How long a finished task stays for late events and `zsat trace`.
