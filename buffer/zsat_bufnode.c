@@ -327,6 +327,20 @@ s_answer (self_t *self, zframe_t *identity, const char *format, ...)
         zstr_send (self->in, text);
 }
 
+//  Tells the tracker the task is parked here (STORED, detail "retention_ms=N" from the
+//  channel), so it waits the retention instead of the stage's deadline; never blocks.
+static void
+s_report_stored (self_t *self, const zsat_vector_t *v)
+{
+    if (!self->batch)
+        return;
+    char detail[48];
+    snprintf (detail, sizeof detail, "retention_ms=%" PRId64,
+              self->channel ? self->channel->retention_ms : (int64_t)3600000);
+    if (zsat_evbatch_add_vector (self->batch, ZSAT_EV_STORED, v, detail) >= 12)
+        zsat_evbatch_flush (self->batch, zsock_resolve (self->events), ZMQ_DONTWAIT);
+}
+
 //  Stores one ["PUT <id>", routing, envelope, payload] message, or refuses it.
 static void
 s_on_put (self_t *self, zmsg_t *msg)
@@ -365,6 +379,7 @@ s_on_put (self_t *self, zmsg_t *msg)
             p->seq = rec.seq;
             zlist_append (self->pending, p);
             self->stored++;
+            s_report_stored (self, &v);
         }
     }
     zframe_destroy (&identity);
@@ -703,6 +718,8 @@ s_turn (self_t *self)
         s_deliver_to (self, &self->peer[i], durable);
     s_check_timeouts (self);
     s_heartbeat (self);
+    if (self->batch)
+        zsat_evbatch_flush (self->batch, zsock_resolve (self->events), ZMQ_DONTWAIT);
     if (zclock_mono () >= self->maintain_at) {
         int compacted, deleted;
         s_maintain (self, false, &compacted, &deleted);

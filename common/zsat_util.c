@@ -8,9 +8,9 @@
 #include <pthread.h>
 
 static const char *s_event_names[ZSAT_EV_COUNT] = {
-    "NONE",    "INIT",      "BOUNCE",      "ACK",   "SEND",    "BEGIN",
-    "END",     "HAPPY_END", "PROPAGATE",   "ERROR", "TIMEOUT", "O_TIMEOUT",
-    "FAILURE", "HEARTBEAT", "DEAD_LETTER", "RETRY", "ALERT",   "SCALE"};
+    "NONE",        "INIT",      "BOUNCE", "ACK",     "SEND",      "BEGIN",   "END",
+    "HAPPY_END",   "PROPAGATE", "ERROR",  "TIMEOUT", "O_TIMEOUT", "FAILURE", "HEARTBEAT",
+    "DEAD_LETTER", "RETRY",     "ALERT",  "SCALE",   "STORED"};
 
 int
 zsat_fail (zsat_error_t *err, int code, const char *format, ...)

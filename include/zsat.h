@@ -46,6 +46,7 @@ typedef enum {
     ZSAT_EV_RETRY = 15,
     ZSAT_EV_ALERT = 16,
     ZSAT_EV_SCALE = 17,
+    ZSAT_EV_STORED = 18,  //  a replay buffer stored the vector (tracker: the task is parked)
     ZSAT_EV_COUNT
 } zsat_event_t;
 
@@ -54,6 +55,7 @@ typedef enum {
 #define ZSAT_FLAG_REPLAY   0x02u  //  re-sent by the buffer: the consumer may have seen it
 #define ZSAT_FLAG_PROBE    0x04u  //  half-open circuit breaker probe
 #define ZSAT_FLAG_LEGACY   0x08u  //  arrived in DSAT's single-frame format
+#define ZSAT_FLAG_FORKED   0x10u  //  on a branch of a fan-out (a stage sent it to several outputs)
 
 //  The vector: an envelope and an opaque payload. The payload is borrowed: it points into a
 //  received frame or a buffer its producer owns, and is valid until that is reused.

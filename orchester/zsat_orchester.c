@@ -637,8 +637,45 @@ s_json_u64 (const char *json, const char *key, uint64_t *value)
     return *end ? -1 : 0;
 }
 
-//  Re-sends a cached task with retry and seq patched; sends to `stage` alone when it is one
-//  of the route's nodes, else to the whole route.
+//  Where a re-send goes, into *one; the envelope to send into envelope (returns its size, or
+//  -1 when the cached one does not decode). `stage` failed: when it is a node of the route,
+//  to it alone, as cached. Else it is a branch further down (cpu -> csv, cpu -> bad: bad
+//  failed): to the route's nodes that have a path of links to it, with `next` = stage, so
+//  each runtime on the way forwards only towards it and the branches that succeeded do not
+//  see the task again (docs/tracker.md "Fan-out").
+static int
+s_resend_targets (self_t *self, const zsat_route_entry_t *e, const char *stage,
+                  const zsat_retrycache_item_t *item, uint8_t *envelope, zsat_route_entry_t *one)
+{
+    *one = *e;
+    memcpy (envelope, item->envelope, item->envelope_size);
+    for (size_t i = 0; i < e->count; i++)
+        if (streq (e->nodes[i], stage)) {
+            one->count = 1;
+            one->ids[0] = e->ids[i];
+            return (int)item->envelope_size;
+        }
+    one->count = 0;
+    for (size_t i = 0; i < e->count; i++)
+        if (*stage && zsat_topology_reaches (self->topology, e->nodes[i], stage)) {
+            snprintf (one->nodes[one->count], sizeof one->nodes[0], "%s", e->nodes[i]);
+            one->ids[one->count++] = e->ids[i];
+        }
+    if (one->count == 0) {
+        *one = *e;  //  a stage no route node leads to (or none named): the whole route
+        return (int)item->envelope_size;
+    }
+    zsat_vector_t v;
+    zsat_error_t err;
+    if (zsat_vector_decode (&v, item->routing, item->routing_size, item->envelope,
+                            item->envelope_size, item->payload, item->payload_size, &err))
+        return -1;
+    snprintf (v.next, sizeof v.next, "%s", stage);
+    return zsat_vector_encode_envelope (&v, envelope, ZSAT_ENVELOPE_MAX, &err);
+}
+
+//  Re-sends a cached task with retry and seq patched, to the failed stage or towards it
+//  (s_resend_targets).
 static void
 s_resend (self_t *self, const char *json)
 {
@@ -680,17 +717,18 @@ s_resend (self_t *self, const char *json)
         s_dead (self, ZSAT_DEAD_UNKNOWN_TYPE);
         return;
     }
-    zsat_route_entry_t one = *e;
-    for (size_t i = 0; i < e->count; i++)
-        if (streq (e->nodes[i], stage)) {
-            one.count = 1;
-            one.ids[0] = e->ids[i];
-        }
+    zsat_route_entry_t one;
+    uint8_t envelope[ZSAT_ENVELOPE_MAX];
+    int envelope_size = s_resend_targets (self, e, stage, &item, envelope, &one);
+    if (envelope_size < 0) {
+        s_dead (self, ZSAT_DEAD_MALFORMED);
+        return;
+    }
     zmq_msg_t parts[3];
     zmq_msg_init_size (&parts[0], item.routing_size);
     memcpy (zmq_msg_data (&parts[0]), item.routing, item.routing_size);
-    zmq_msg_init_size (&parts[1], item.envelope_size);
-    memcpy (zmq_msg_data (&parts[1]), item.envelope, item.envelope_size);
+    zmq_msg_init_size (&parts[1], (size_t)envelope_size);
+    memcpy (zmq_msg_data (&parts[1]), envelope, (size_t)envelope_size);
     zmq_msg_init_size (&parts[2], item.payload_size);
     memcpy (zmq_msg_data (&parts[2]), item.payload, item.payload_size);
     s_event (self, ZSAT_EV_RETRY, stage[0] ? stage : NULL);

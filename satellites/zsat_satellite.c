@@ -642,28 +642,76 @@ s_send (self_t *self, s_port_t *port, const zsat_vector_t *v)
     return -1;
 }
 
-//  Forwards v to every output whose condition holds; reports END, or HAPPY_END when the
-//  task ends here (last stage, or no condition held).
+static bool
+s_leads_to (self_t *self, const s_port_t *port, const char *target)
+{
+    return streq (port->peer, target) ||
+           zsat_topology_reaches (self->args->topology, port->peer, target);
+}
+
+//  A task re-sent for a branch that failed further down names that branch's node in `next`
+//  (the orchester's s_resend_targets): only the outputs leading there get it, and it keeps
+//  naming it, so the branches that succeeded do not see the task twice. NULL: every output.
+static const char *
+s_resend_target (self_t *self)
+{
+    const char *target = self->original.next;
+    if (self->original.retry == 0 || !*target || streq (target, self->args->node))
+        return NULL;
+    for (size_t i = 0; i < self->output_count; i++)
+        if (s_leads_to (self, &self->output[i], target))
+            return target;
+    return NULL;
+}
+
+//  Which outputs get v: those whose condition holds, and of a re-sent task only those that
+//  lead to the branch being retried. Returns how many.
+static size_t
+s_match_outputs (self_t *self, const zsat_vector_t *v, const char *target, bool *match)
+{
+    size_t matched = 0;
+    self->record_state = 0;  //  `when` decodes this vector's record at most once
+    for (size_t i = 0; i < self->output_count; i++) {
+        match[i] = (!*target || s_leads_to (self, &self->output[i], target)) &&
+                   s_when_holds (self, &self->output[i], v);
+        matched += match[i];
+    }
+    return matched;
+}
+
+//  Forwards v to every matching output; reports END, or HAPPY_END when the task ends here
+//  (last stage, or no condition held). A fork (N > 1 outputs) is reported first, END with
+//  detail "branches=N", and flushed before any branch gets the vector, so the tracker knows
+//  to wait for N ends before the first of them arrives.
 static bool
 s_forward (self_t *self, zsat_vector_t *v)
 {
-    uint32_t seq = v->seq;
-    self->record_state = 0;  //  `when` decodes this vector's record at most once
+    char target[ZSAT_NAME_MAX] = "";
+    if (s_resend_target (self))
+        snprintf (target, sizeof target, "%s", self->original.next);
     snprintf (v->step, sizeof v->step, "%s", self->args->node);
     v->wid = (uint32_t)self->args->instance;
     v->pid = (uint32_t)getpid ();
+    bool match[SAT_SOCKETS_MAX];
+    size_t matched = s_match_outputs (self, v, target, match), sent = 0;
+    if (matched > 1) {
+        char branches[32];
+        snprintf (branches, sizeof branches, "branches=%zu", matched);
+        s_event (self, ZSAT_EV_END, v, branches);
+        s_flush (self);
+    }
+    uint32_t seq = v->seq, flags = v->flags;
     v->event = ZSAT_EV_PROPAGATE;
     v->seq = seq + 1;
-    size_t matched = 0, sent = 0;
-    for (size_t i = 0; i < self->output_count; i++) {
-        s_port_t *port = &self->output[i];
-        if (!s_when_holds (self, port, v))
-            continue;
-        matched++;
-        snprintf (v->next, sizeof v->next, "%s", port->peer);
-        sent += s_send (self, port, v) == 0;
-    }
+    if (matched > 1)
+        v->flags |= ZSAT_FLAG_FORKED;  //  its branches' ends say they are one of several
+    for (size_t i = 0; i < self->output_count; i++)
+        if (match[i]) {
+            snprintf (v->next, sizeof v->next, "%s", *target ? target : self->output[i].peer);
+            sent += s_send (self, &self->output[i], v) == 0;
+        }
     v->seq = seq;
+    v->flags = flags;
     if (self->output_count == 0)
         s_event (self, ZSAT_EV_HAPPY_END, v, NULL);
     else if (matched == 0)
@@ -673,7 +721,7 @@ s_forward (self_t *self, zsat_vector_t *v)
         s_event (self, ZSAT_EV_ERROR, v, "not forwarded: every output refused it");
         return false;
     }
-    else
+    else if (matched == 1)
         s_event (self, ZSAT_EV_END, v, NULL);
     return true;
 }
@@ -697,22 +745,28 @@ s_backoff (self_t *self, int64_t delay_ms)
     return !self->terminated;
 }
 
+//  One task, one retry budget: the vector's `retry` counts every run of the task beyond the
+//  first, whether the runtime retried it here or the tracker had it re-sent, so a local
+//  retry takes the next number and none is made once retry reached max_retry.
 static zsat_result_t
 s_call (self_t *self, zsat_vector_t *v, char *detail, size_t cap)
 {
     int64_t delay = ZSAT_SATELLITE_BACKOFF_MS;
-    for (int attempt = 0;; attempt++) {
+    for (;;) {
         *v = self->original;
         zsat_kind_detail_clear ();
         zsat_result_t result = self->kind->handle (self->ctx, self->state, v);
         snprintf (detail, cap, "%s", zsat_kind_detail ());
         if (result != ZSAT_RETRY)
             return result;
-        if (attempt >= self->max_retry) {
-            snprintf (detail, cap, "gave up after %d retries: %s", attempt, zsat_kind_detail ());
+        if ((int64_t)self->original.retry >= self->max_retry) {
+            snprintf (detail, cap, "gave up after %u retries: %s", self->original.retry,
+                      zsat_kind_detail ());
             return ZSAT_ERROR;
         }
         self->retries++;
+        self->original.retry++;
+        v->retry = self->original.retry;  //  the RETRY event names the attempt it starts
         s_event (self, ZSAT_EV_RETRY, v, detail);
         if (!s_backoff (self, delay)) {
             snprintf (detail, cap, "stopped while retrying: %s", zsat_kind_detail ());

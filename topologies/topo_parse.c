@@ -765,8 +765,8 @@ s_parse_tracker (parse_t *p, yaml_node_t *map)
 static void
 s_parse_channel (parse_t *p, yaml_node_t *key, yaml_node_t *map)
 {
-    static const char *keys[] = {"critical",   "durability", "max_delay",
-                                 "disk_limit", "consumers",  NULL};
+    static const char *keys[] = {"critical",  "durability", "max_delay", "disk_limit",
+                                 "retention", "consumers",  NULL};
     zsat_topology_t *self = p->self;
     const char *name = s_name (p, key, "channel name");
     if (!name || zsat_topology_channel_find (self, name))
@@ -780,6 +780,7 @@ s_parse_channel (parse_t *p, yaml_node_t *key, yaml_node_t *map)
                                 .durability = topo_strdup (self, "batch", 0, 0),
                                 .max_delay_ms = 10,
                                 .disk_limit = 1024LL * 1024 * 1024,
+                                .retention_ms = 3600000,
                                 .line = (int)key->start_mark.line + 1,
                                 .col = (int)key->start_mark.column + 1};
     if (s_is_null (map) || !s_check_map (p, map, "channel", keys))
@@ -799,6 +800,8 @@ s_parse_channel (parse_t *p, yaml_node_t *key, yaml_node_t *map)
         s_duration (p, value, "max_delay", &channel->max_delay_ms);
     if ((value = s_get (p, map, "disk_limit")))
         s_size (p, value, "disk_limit", &channel->disk_limit);
+    if ((value = s_get (p, map, "retention")))
+        s_duration (p, value, "retention", &channel->retention_ms);
     if ((value = s_get (p, map, "consumers")))
         channel->consumers = s_names (p, value, "node name", false, &channel->consumer_count);
 }

@@ -305,6 +305,36 @@ zsat_topology_link (zsat_topology_t *self, size_t index)
     return index < self->link_count ? &self->links[index] : NULL;
 }
 
+//  Marks the links reachable from `from` pass by pass (at most one pass per link, O(L^2)
+//  name compares: topologies are small), so diamonds and cycles cost no more.
+bool
+zsat_topology_reaches (zsat_topology_t *self, const char *from, const char *to)
+{
+    if (!self || !from || !to || self->link_count == 0)
+        return false;
+    bool *reached = (bool *)calloc (self->link_count, sizeof (bool));
+    if (!reached)
+        return false;
+    bool found = false, grew = true;
+    for (size_t pass = 0; pass <= self->link_count && grew && !found; pass++) {
+        grew = false;
+        for (size_t i = 0; i < self->link_count && !found; i++) {
+            const zsat_link_t *link = &self->links[i];
+            if (reached[i] || !link->from || !link->to)
+                continue;
+            bool start = streq (link->from, from);
+            for (size_t j = 0; j < self->link_count && !start; j++)
+                start = reached[j] && self->links[j].to && streq (self->links[j].to, link->from);
+            if (start) {
+                reached[i] = grew = true;
+                found = streq (link->to, to);
+            }
+        }
+    }
+    free (reached);
+    return found;
+}
+
 size_t
 zsat_topology_route_count (zsat_topology_t *self)
 {
@@ -475,6 +505,10 @@ s_test_default (void)
     assert (zsat_topology_node_find (self, "tracker")->implicit);
     assert (zsat_topology_link_count (self) == 8);
     assert (zsat_topology_route_count (self) == 4);
+    assert (zsat_topology_reaches (self, "cpu", "csv") &&
+            !zsat_topology_reaches (self, "csv", "cpu"));
+    assert (!zsat_topology_reaches (self, "cpu", "cpu") &&
+            !zsat_topology_reaches (self, "cpu", "x"));
     assert (zsat_topology_schedule (self, 0)->every_ms == 1000);
     assert (zsat_topology_schedule (self, 0)->host_count == 1);
     zsat_socket_t sockets[32];

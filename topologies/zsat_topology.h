@@ -109,6 +109,7 @@ typedef struct {
     const char *durability;  //  "always", "batch" (default), "none"
     int64_t max_delay_ms;    //  batch mode: fsync at least this often (10)
     int64_t disk_limit;      //  bytes (1 GiB)
+    int64_t retention_ms;    //  how long the tracker waits for a STORED task's consumer (1h)
     size_t consumer_count;
     const char **consumers;  //  node names
     int line, col;
@@ -160,6 +161,9 @@ const char *zsat_topology_node_option (const zsat_node_t *node, const char *key)
 
 size_t zsat_topology_link_count (zsat_topology_t *self);
 const zsat_link_t *zsat_topology_link (zsat_topology_t *self, size_t index);
+//  True when a path of links leads from node `from` to node `to` (at least one link; the
+//  walk is bounded by the link count, so a cycle cannot loop it).
+bool zsat_topology_reaches (zsat_topology_t *self, const char *from, const char *to);
 size_t zsat_topology_route_count (zsat_topology_t *self);
 const zsat_route_t *zsat_topology_route (zsat_topology_t *self, size_t index);
 const zsat_route_t *zsat_topology_route_find (zsat_topology_t *self, const char *type);

@@ -32,6 +32,7 @@ struct zsat_fsm_t {
     zsat_fsm_outcome_fn *outcome;
     void *outcome_arg;
     int64_t stage_timeout_us[ZSAT_STATS_ORIGINS];  //  0 = not looked up yet
+    int64_t wall_offset_us;  //  time of day - the clock passed in, for the times shown
 };
 
 //  What one dispatch works on.
@@ -51,7 +52,12 @@ typedef enum {
     A_CREATE_TASK,
     A_RECORD_EVENT,
     A_NOTE_HOME,
+    A_COUNT_SIBLING,
     A_NOTE_BEGIN,
+    A_COUNT_BRANCHES,
+    A_CLOSE_BRANCH,
+    A_PARK,
+    A_NOTE_RETENTION_PASSED,
     A_RESTART_DEADLINE,
     A_MEASURE_STAGE_LATENCY,
     A_MEASURE_TASK_LATENCY,
@@ -91,6 +97,13 @@ typedef struct {
 //  Task flags of the tracker's own, above the wire flags it keeps (CRITICAL, PROBE): the
 //  task began with an INIT (a source or the scheduler made it), and an orchester sent it
 //  (SEND seen), so that orchester can re-send it.
+//  A task that forked (fan-out) has branches on different attempts: a sibling's event of an
+//  older attempt is no straggler.
+#define S_TASK_FORKED 0x10u
+//  Branch ends seen before their fork's END (the tracker reads nodes' batches fair-queued,
+//  so a fast branch can overtake the END of the stage that forked): two bits, 0..3.
+#define S_TASK_EARLY_LO        0x02u
+#define S_TASK_EARLY_HI        0x08u
 #define S_TASK_BEGAN_WITH_INIT 0x20u
 #define S_TASK_ROUTED          0x40u
 
@@ -125,14 +138,19 @@ static const s_row_t s_table[] = {
     ROW (ANY, E (INIT), CREATED, A_RECORD_EVENT, A_RESTART_DEADLINE),
     ROW (ANY, E (BOUNCE), CREATED, A_RECORD_EVENT, A_RESTART_DEADLINE),
     ROW (ANY, E (ACK), ACKED, A_RECORD_EVENT, A_RESTART_DEADLINE),
-    ROW (ANY, E (SEND), SENT, A_RECORD_EVENT, A_NOTE_HOME, A_RESTART_DEADLINE),
+    //  An orchester's fan-out reports one SEND per node: each after the first is a branch.
+    ROW (ANY, E (SEND), SENT, A_COUNT_SIBLING, A_RECORD_EVENT, A_NOTE_HOME, A_RESTART_DEADLINE),
     ROW (ANY, E (BEGIN), RUNNING, A_RECORD_EVENT, A_NOTE_BEGIN, A_RESTART_DEADLINE),
     ROW (ANY, E (END), FORWARDED, A_RECORD_EVENT, A_MEASURE_STAGE_LATENCY, A_COUNT_STAGE_SUCCESS,
-         A_RESTART_DEADLINE),
+         A_COUNT_BRANCHES, A_RESTART_DEADLINE),
     ROW (ANY, E (PROPAGATE), SAME, A_RECORD_EVENT, A_RESTART_DEADLINE),
     ROW (ANY, E (RETRY), SAME, A_RECORD_EVENT, A_RESTART_DEADLINE),
-    ROW (ANY, E (HAPPY_END), DONE, A_RECORD_EVENT, A_MEASURE_STAGE_LATENCY, A_MEASURE_TASK_LATENCY,
-         A_COUNT_STAGE_SUCCESS, A_COUNT_HAPPY_END, A_FINISH_TASK),
+    //  A task is DONE when its last open branch ends; an earlier branch's end raises
+    //  BRANCH_END and the task waits for the others.
+    ROW (ANY, E (HAPPY_END), DONE, A_RECORD_EVENT, A_MEASURE_STAGE_LATENCY, A_COUNT_STAGE_SUCCESS,
+         A_CLOSE_BRANCH, A_MEASURE_TASK_LATENCY, A_COUNT_HAPPY_END, A_FINISH_TASK),
+    ROW (ANY, IE (BRANCH_END), SAME, A_RESTART_DEADLINE),
+    ROW (ANY, IE (ALL_ENDED), DONE, A_COUNT_HAPPY_END, A_FINISH_TASK),
     //  Failures at a stage retry with backoff until max_retry; then EXHAUSTED.
     ROW (ANY, E (ERROR), BACKOFF, A_RECORD_EVENT, A_COUNT_STAGE_FAILURE, A_CHECK_RETRY_BUDGET,
          A_SCHEDULE_RESEND),
@@ -155,8 +173,23 @@ static const s_row_t s_table[] = {
     ROW (ANY, IE (STALE), SAME, A_COUNT_LATE),
     ROW (ANY, IE (EVICT), NONE, A_COUNT_EVICTED, A_PUBLISH_FAILURE, A_FORGET_TASK),
 
-    //  Waiting for the backoff: the failed attempt's other events change nothing.
+    //  A replay buffer stored the task: it waits there for its consumer as long as the
+    //  channel's retention, not a stage's deadline; the events of the producer that arrive
+    //  after it (lower seq: UPSTREAM) leave it parked; the consumer's events move it on.
+    ROW (NONE, E (STORED), STORED, A_CREATE_TASK, A_RECORD_EVENT, A_PARK),
+    ROW (ANY, E (STORED), STORED, A_RECORD_EVENT, A_PARK),
+    ROW (STORED, IE (UPSTREAM), SAME, A_RECORD_EVENT),
+    ROW (STORED, IE (DEADLINE), FAILED, A_RECORD_EVENT, A_COUNT_TIMEOUT, A_NOTE_RETENTION_PASSED,
+         A_PUBLISH_FAILURE, A_FINISH_TASK),
+
+    //  Waiting for the backoff: the failed attempt's other events change nothing, but a
+    //  branch that ends is one branch fewer (and the last one ending means the work is done).
     ROW (BACKOFF, IE (BACKOFF_DONE), RESENT, A_PUBLISH_RESEND, A_WAIT_FOR_RESEND),
+    ROW (BACKOFF, E (HAPPY_END), DONE, A_RECORD_EVENT, A_MEASURE_STAGE_LATENCY,
+         A_COUNT_STAGE_SUCCESS, A_CLOSE_BRANCH, A_MEASURE_TASK_LATENCY, A_COUNT_HAPPY_END,
+         A_FINISH_TASK),
+    ROW (BACKOFF, IE (BRANCH_END), SAME, A_NONE),
+    ROW (BACKOFF, E (END), SAME, A_RECORD_EVENT, A_COUNT_BRANCHES),
     ROW (BACKOFF, IE (EVICT), NONE, A_COUNT_EVICTED, A_PUBLISH_FAILURE, A_FORGET_TASK),
     ROW (BACKOFF, IE (ANY), SAME, A_COUNT_LATE),
 
@@ -180,15 +213,17 @@ static const uint8_t s_timer_event[ZSAT_TS_COUNT] = {
     [ZSAT_TS_FORWARDED] = IE (DEADLINE),
     [ZSAT_TS_BACKOFF] = IE (BACKOFF_DONE),
     [ZSAT_TS_RESENT] = IE (DEADLINE),
+    [ZSAT_TS_STORED] = IE (DEADLINE),
     [ZSAT_TS_DONE] = IE (EXPIRE),
     [ZSAT_TS_FAILED] = IE (EXPIRE),
 };
 
 static const char *s_state_names[ZSAT_TS_COUNT] = {"NONE",    "CREATED",   "ACKED",   "SENT",
                                                    "RUNNING", "FORWARDED", "BACKOFF", "RESENT",
-                                                   "DONE",    "FAILED"};
-static const char *s_internal_names[] = {"DEADLINE", "BACKOFF_DONE", "EXHAUSTED", "TOO_MANY_HOPS",
-                                         "STALE",    "EVICT",        "EXPIRE",    "REFUSED"};
+                                                   "STORED",  "DONE",      "FAILED"};
+static const char *s_internal_names[] = {"DEADLINE",   "BACKOFF_DONE", "EXHAUSTED", "TOO_MANY_HOPS",
+                                         "STALE",      "EVICT",        "EXPIRE",    "REFUSED",
+                                         "BRANCH_END", "UPSTREAM",     "ALL_ENDED"};
 
 const char *
 zsat_fsm_state_name (int state)
@@ -294,6 +329,12 @@ zsat_fsm_set_emit (zsat_fsm_t *self, zsat_fsm_emit_fn *fn, void *arg)
 }
 
 void
+zsat_fsm_set_wall_offset (zsat_fsm_t *self, int64_t offset_us)
+{
+    self->wall_offset_us = offset_us;
+}
+
+void
 zsat_fsm_set_outcome (zsat_fsm_t *self, zsat_fsm_outcome_fn *fn, void *arg)
 {
     self->outcome = fn;
@@ -361,7 +402,7 @@ s_create_task (zsat_fsm_t *self, s_ctx_t *ctx)
         task = zsat_tasks_insert (self->tasks, task_id);
     if (!task)
         return ZSAT_FSM_EV_REFUSED;
-    task->created_us = ctx->rec->timestamp > 0 ? ctx->rec->timestamp : ctx->now_us;
+    task->created_us = ctx->now_us;
     task->home = task->origin = ctx->origin;
     task->state = ZSAT_TS_NONE;
     if (ctx->rec->event == ZSAT_EV_INIT)
@@ -379,8 +420,12 @@ s_record_event (zsat_fsm_t *self, s_ctx_t *ctx)
         zsat_tasks_mark (task, ctx->event, ctx->now_us, task->retry, task->origin);
         return 0;
     }
-    zsat_tasks_mark (task, rec->event, rec->timestamp, rec->retry, ctx->origin);
-    task->origin = ctx->origin;
+    //  History times are the tracker's clock when the record arrived, as created_us is:
+    //  emitters' clocks (rec->timestamp) are other clocks and never mixed in.
+    zsat_tasks_mark (task, rec->event, ctx->now_us, rec->retry, ctx->origin);
+    //  The task is "at" its open branches: one that ended does not move it there.
+    if (!(rec->event == ZSAT_EV_HAPPY_END && task->forks > 0))
+        task->origin = ctx->origin;
     if (rec->retry > task->retry)
         task->retry = rec->retry > 255 ? 255 : (uint8_t)rec->retry;
     if (rec->seq > task->seq)
@@ -398,6 +443,106 @@ s_note_home (zsat_fsm_t *self, s_ctx_t *ctx)
 {
     ctx->task->home = ctx->origin;
     ctx->task->flags |= S_TASK_ROUTED;
+    return 0;
+}
+
+//  A SEND right after a SEND of the same attempt is the orchester's fan-out to another node.
+static void
+s_fork (zsat_task_t *task, unsigned long more)
+{
+    task->flags |= S_TASK_FORKED;
+    task->forks = task->forks + more > 255 ? 255 : (uint8_t)(task->forks + more);
+}
+
+static unsigned
+s_early (const zsat_task_t *task)
+{
+    return ((task->flags & S_TASK_EARLY_LO) ? 1u : 0u) |
+           ((task->flags & S_TASK_EARLY_HI) ? 2u : 0u);
+}
+
+static void
+s_set_early (zsat_task_t *task, unsigned early)
+{
+    task->flags &= (uint8_t) ~(S_TASK_EARLY_LO | S_TASK_EARLY_HI);
+    task->flags |=
+        (uint8_t)(((early & 1) ? S_TASK_EARLY_LO : 0) | ((early & 2) ? S_TASK_EARLY_HI : 0));
+}
+
+static int
+s_count_sibling (zsat_fsm_t *self, s_ctx_t *ctx)
+{
+    zsat_task_t *task = ctx->task;
+    zsat_task_mark_t last;
+    if ((task->flags & S_TASK_ROUTED) && zsat_tasks_last (task, &last) &&
+        last.event == ZSAT_EV_SEND && last.retry == ctx->rec->retry && last.origin == ctx->origin)
+        s_fork (task, 1);
+    return 0;
+}
+
+//  END with detail "branches=N": the stage forwarded to N outputs, N - 1 more branches.
+static int
+s_count_branches (zsat_fsm_t *self, s_ctx_t *ctx)
+{
+    char detail[ZSAT_EVENT_DETAIL_MAX + 1];
+    memcpy (detail, ctx->rec->detail, ZSAT_EVENT_DETAIL_MAX);
+    detail[ZSAT_EVENT_DETAIL_MAX] = 0;
+    unsigned long n = 0;
+    if (strncmp (detail, "branches=", 9) == 0 && isdigit ((unsigned char)detail[9]))
+        n = strtoul (detail + 9, NULL, 10);
+    if (n < 2)
+        return 0;
+    unsigned long early = s_early (ctx->task);
+    s_set_early (ctx->task, 0);
+    if (early >= n)
+        return ZSAT_FSM_EV_ALL_ENDED;
+    s_fork (ctx->task, n - 1 - early);
+    return 0;
+}
+
+//  The last open branch ends the task; an earlier one raises BRANCH_END, and so does the end
+//  of a branch (flag FORKED) whose fork has not been reported yet: it is counted as early.
+static int
+s_close_branch (zsat_fsm_t *self, s_ctx_t *ctx)
+{
+    zsat_task_t *task = ctx->task;
+    if (task->forks > 0) {
+        task->forks--;
+        return ZSAT_FSM_EV_BRANCH_END;
+    }
+    if (ctx->rec && (ctx->rec->flags & ZSAT_FLAG_FORKED) && !(task->flags & S_TASK_FORKED) &&
+        s_early (task) < 3) {
+        s_set_early (task, s_early (task) + 1);
+        return ZSAT_FSM_EV_BRANCH_END;
+    }
+    return 0;
+}
+
+//  The deadline of a parked task: the retention the buffer reported ("retention_ms=N"),
+//  bounded to 1 ms .. 30 days; the default 1 h when it said none.
+static int
+s_park (zsat_fsm_t *self, s_ctx_t *ctx)
+{
+    char detail[ZSAT_EVENT_DETAIL_MAX + 1];
+    memcpy (detail, ctx->rec->detail, ZSAT_EVENT_DETAIL_MAX);
+    detail[ZSAT_EVENT_DETAIL_MAX] = 0;
+    int64_t ms = 3600000;
+    const char *at = strstr (detail, "retention_ms=");
+    if (at && isdigit ((unsigned char)at[13])) {
+        unsigned long long value = strtoull (at + 13, NULL, 10);
+        ms = value < 1 ? 1 : value > 30ULL * 86400000 ? 30LL * 86400000 : (int64_t)value;
+    }
+    s_start_timer (self, ctx->task, ctx->now_us + ms * 1000);
+    return 0;
+}
+
+static int
+s_note_retention_passed (zsat_fsm_t *self, s_ctx_t *ctx)
+{
+    snprintf (ctx->reason, sizeof ctx->reason,
+              "retention passed: stored in a buffer, never delivered (last seen at %s@%s)",
+              zsat_stats_origin_node (self->stats, ctx->task->origin),
+              zsat_stats_origin_host (self->stats, ctx->task->origin));
     return 0;
 }
 
@@ -440,8 +585,9 @@ s_measure_stage_latency (zsat_fsm_t *self, s_ctx_t *ctx)
 static int
 s_measure_task_latency (zsat_fsm_t *self, s_ctx_t *ctx)
 {
+    //  first event -> HAPPY_END on the tracker's clock: they may come from different hosts
     zsat_stats_latency (self->stats, ctx->origin, ZSAT_LATENCY_TASK,
-                        s_span (ctx->rec->timestamp, ctx->task->created_us), ctx->now_us);
+                        s_span (ctx->now_us, ctx->task->created_us), ctx->now_us);
     return 0;
 }
 
@@ -522,6 +668,7 @@ s_schedule_resend (zsat_fsm_t *self, s_ctx_t *ctx)
     if (backoff > self->policy->backoff_max_ms)
         backoff = self->policy->backoff_max_ms;
     zsat_stats_add (self->stats, ctx->task->origin, ZSAT_STAT_RETRIES, 1);
+    ctx->task->failed = ctx->task->origin;  //  the RESEND retries this stage's branch only
     s_start_timer (self, ctx->task, ctx->now_us + (backoff > 0 ? backoff : 0) * 1000);
     return 0;
 }
@@ -540,7 +687,7 @@ s_publish_resend (zsat_fsm_t *self, s_ctx_t *ctx)
     zsat_jsonw_uint (json, "job_id", task->job_id);
     zsat_jsonw_str (json, "type", zsat_stats_type_name (self->stats, task->type));
     zsat_jsonw_uint (json, "retry", task->retry);
-    zsat_jsonw_str (json, "stage", zsat_stats_origin_node (self->stats, task->origin));
+    zsat_jsonw_str (json, "stage", zsat_stats_origin_node (self->stats, task->failed));
     zsat_jsonw_end (json);
     char topic[ZSAT_NAME_MAX + 8];
     snprintf (topic, sizeof topic, "RESEND.%s", zsat_stats_origin_host (self->stats, task->home));
@@ -583,7 +730,7 @@ s_write_mark (zsat_fsm_t *self, zsat_jsonw_t *json, const zsat_task_mark_t *m, i
     zsat_jsonw_str (json, "host", zsat_stats_origin_host (self->stats, m->origin));
     zsat_jsonw_str (json, "stage", zsat_stats_origin_node (self->stats, m->origin));
     int64_t time_us;
-    if (__builtin_add_overflow (created_us, (int64_t)m->dt * 10, &time_us))
+    if (__builtin_add_overflow (created_us, (int64_t)m->dt * 10 + self->wall_offset_us, &time_us))
         time_us = created_us;
     zsat_jsonw_int (json, "time_us", time_us);
     zsat_jsonw_uint (json, "retry", m->retry);
@@ -604,7 +751,7 @@ s_write_history (zsat_fsm_t *self, zsat_jsonw_t *json, s_ctx_t *ctx)
         zsat_task_mark_t mark = {.event = ctx->rec->event,
                                  .origin = ctx->origin,
                                  .retry = ctx->rec->retry > 255 ? 255 : (uint8_t)ctx->rec->retry};
-        s_write_mark (self, json, &mark, ctx->rec->timestamp);
+        s_write_mark (self, json, &mark, ctx->now_us);
     }
     zsat_jsonw_end (json);
 }
@@ -691,7 +838,12 @@ static const struct {
     [A_CREATE_TASK] = {"create task", s_create_task},
     [A_RECORD_EVENT] = {"record event", s_record_event},
     [A_NOTE_HOME] = {"note home", s_note_home},
+    [A_COUNT_SIBLING] = {"count sibling", s_count_sibling},
     [A_NOTE_BEGIN] = {"note begin", s_note_begin},
+    [A_COUNT_BRANCHES] = {"count branches", s_count_branches},
+    [A_CLOSE_BRANCH] = {"close branch", s_close_branch},
+    [A_PARK] = {"park for the retention", s_park},
+    [A_NOTE_RETENTION_PASSED] = {"note retention passed", s_note_retention_passed},
     [A_RESTART_DEADLINE] = {"restart deadline", s_restart_deadline},
     [A_MEASURE_STAGE_LATENCY] = {"measure stage latency", s_measure_stage_latency},
     [A_MEASURE_TASK_LATENCY] = {"measure task latency", s_measure_task_latency},
@@ -754,10 +906,13 @@ zsat_fsm_on_record (zsat_fsm_t *self, uint16_t origin, const zsat_event_rec_t *r
     s_ctx_t ctx = {.rec = rec, .origin = origin, .now_us = now_us};
     ctx.task = zsat_tasks_find (self->tasks, rec->task_id);
     int event = rec->event;
-    if (ctx.task && rec->retry < ctx.task->retry)
+    if (ctx.task && rec->retry < ctx.task->retry && !(ctx.task->flags & S_TASK_FORKED))
         event = ZSAT_FSM_EV_STALE;
     else if (self->policy->max_seq > 0 && rec->seq > (uint32_t)self->policy->max_seq)
         event = ZSAT_FSM_EV_TOO_MANY_HOPS;
+    else if (ctx.task && ctx.task->state == ZSAT_TS_STORED && rec->seq < ctx.task->seq &&
+             rec->event != ZSAT_EV_STORED)
+        event = ZSAT_FSM_EV_UPSTREAM;
     s_dispatch (self, &ctx, event);
 }
 
@@ -789,10 +944,13 @@ zsat_fsm_trace (zsat_fsm_t *self, uint64_t task_id, zsat_jsonw_t *json)
     zsat_jsonw_str (json, "type", zsat_stats_type_name (self->stats, task->type));
     zsat_jsonw_str (json, "state", zsat_fsm_state_name (task->state));
     zsat_jsonw_uint (json, "retry", task->retry);
+    //  One retry budget: every run of the work beyond the first took a retry number, whether
+    //  the runtime retried it locally or the tracker had it re-sent.
+    zsat_jsonw_uint (json, "runs", (uint64_t)task->retry + 1);
     zsat_jsonw_uint (json, "seq", task->seq);
     zsat_jsonw_str (json, "stage", zsat_stats_origin_node (self->stats, task->origin));
     zsat_jsonw_str (json, "host", zsat_stats_origin_host (self->stats, task->origin));
-    zsat_jsonw_int (json, "created_us", task->created_us);
+    zsat_jsonw_int (json, "created_us", task->created_us + self->wall_offset_us);
     zsat_jsonw_uint (json, "events", task->marks);
     zsat_jsonw_uint (json, "retained",
                      task->marks < ZSAT_TASK_HISTORY ? task->marks : ZSAT_TASK_HISTORY);
@@ -1001,7 +1159,7 @@ s_rig_task_in (s_rig_t *rig, uint64_t task_id, int state, int64_t now)
     task->state = (uint8_t)state;
     task->retry = 1;
     task->created_us = now;
-    task->origin = task->home = rig->cpu;
+    task->origin = task->home = task->failed = rig->cpu;
     if (state == ZSAT_TS_DONE || state == ZSAT_TS_FAILED)
         zsat_tasks_set_finished (rig->fsm->tasks, task);
     return task;
@@ -1223,6 +1381,114 @@ s_test_retries (void)
     s_rig_destroy (&rig);
 }
 
+static void
+s_send_detail (s_rig_t *rig, uint16_t origin, int event, uint64_t task_id, uint32_t retry,
+               int64_t now, const char *detail)
+{
+    s_send (rig, origin, event, task_id, retry, 2, now, detail);
+}
+
+//  Fan-out: cpu forwards to csv and bad (END "branches=2"). The task is DONE only when both
+//  ended; a failing branch is re-sent alone (RESEND names bad, not csv, though csv spoke
+//  last), the sibling's end of the older attempt is no straggler, and a branch failed for
+//  good ends the task FAILED. An orchester's SENDs to two nodes are two branches too.
+static void
+s_test_fanout (void)
+{
+    int64_t t = 2500000000;
+    s_rig_t rig;
+    s_rig_init (&rig, 8, false, t);
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 30, 0, 1, t, NULL);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_END, 30, 0, t + 10, "branches=2");
+    s_send_detail (&rig, rig.csv, ZSAT_EV_HAPPY_END, 30, 0, t + 20, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 30) == ZSAT_TS_FORWARDED);
+    s_send_detail (&rig, rig.slow, ZSAT_EV_HAPPY_END, 30, 0, t + 30, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 30) == ZSAT_TS_DONE);
+    assert (zsat_stats_global (rig.stats, ZSAT_GLOBAL_HAPPY_ENDS) == 1);
+
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 31, 0, 1, t, NULL);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_END, 31, 0, t + 10, "branches=2");
+    s_send_detail (&rig, rig.slow, ZSAT_EV_ERROR, 31, 0, t + 20, "exit 3");
+    s_send_detail (&rig, rig.csv, ZSAT_EV_HAPPY_END, 31, 0, t + 30, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 31) == ZSAT_TS_BACKOFF);
+    assert (zsat_fsm_expire (rig.fsm, t + 200000) == 1);
+    assert (streq (s_last_topic (&rig.sink), "RESEND.a"));
+    assert (strstr (s_last_body (&rig.sink), "\"retry\":1,\"stage\":\"slow\""));
+    //  the re-sent attempt: cpu forwards to bad alone; bad fails again twice: FAILED
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 31, 1, 1, t + 210000, NULL);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_END, 31, 1, t + 220000, NULL);
+    s_send_detail (&rig, rig.slow, ZSAT_EV_ERROR, 31, 1, t + 230000, "exit 3");
+    assert (zsat_fsm_expire (rig.fsm, t + 500000) == 1);
+    assert (strstr (s_last_body (&rig.sink), "\"retry\":2,\"stage\":\"slow\""));
+    s_send_detail (&rig, rig.slow, ZSAT_EV_ERROR, 31, 2, t + 600000, "exit 3");
+    assert (zsat_fsm_task_state (rig.fsm, 31) == ZSAT_TS_FAILED);
+    assert (strstr (s_last_body (&rig.sink), "retries exhausted (2): ERROR at slow@a: exit 3"));
+
+    //  two SENDs of one attempt (a route to two nodes): two branches
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 32, 0, 1, t, NULL);
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 32, 0, 1, t, NULL);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_HAPPY_END, 32, 0, t + 10, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 32) == ZSAT_TS_SENT);
+    s_send_detail (&rig, rig.csv, ZSAT_EV_HAPPY_END, 32, 0, t + 20, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 32) == ZSAT_TS_DONE);
+    //  branches that end before their fork's END arrives (flag FORKED) are counted early
+    zsat_event_rec_t rec = {.event = ZSAT_EV_HAPPY_END,
+                            .task_id = 34,
+                            .seq = 3,
+                            .flags = ZSAT_FLAG_FORKED,
+                            .timestamp = t};
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 34, 0, 1, t, NULL);
+    zsat_fsm_on_record (rig.fsm, rig.csv, &rec, t + 10);
+    assert (zsat_fsm_task_state (rig.fsm, 34) == ZSAT_TS_SENT);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_END, 34, 0, t + 20, "branches=2");
+    assert (zsat_fsm_task_state (rig.fsm, 34) == ZSAT_TS_FORWARDED);
+    zsat_fsm_on_record (rig.fsm, rig.slow, &rec, t + 30);
+    assert (zsat_fsm_task_state (rig.fsm, 34) == ZSAT_TS_DONE);
+    rec.task_id = 35;
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 35, 0, 1, t, NULL);
+    zsat_fsm_on_record (rig.fsm, rig.csv, &rec, t + 10);
+    zsat_fsm_on_record (rig.fsm, rig.slow, &rec, t + 10);
+    assert (zsat_fsm_task_state (rig.fsm, 35) == ZSAT_TS_SENT);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_END, 35, 0, t + 20, "branches=2");
+    assert (zsat_fsm_task_state (rig.fsm, 35) == ZSAT_TS_DONE);
+    //  hostile branch counts saturate, never wrap
+    s_send (&rig, rig.orchester, ZSAT_EV_SEND, 33, 0, 1, t, NULL);
+    s_send_detail (&rig, rig.cpu, ZSAT_EV_END, 33, 0, t, "branches=99999999999999999999");
+    assert (zsat_fsm_find (rig.fsm, 33)->forks == 255);
+    s_rig_destroy (&rig);
+}
+
+//  A buffer stored the task (STORED, retention 60 s): the producer's END that arrives after
+//  it, and stage deadlines (1 s) passing, leave it parked; the consumer's events end it
+//  DONE. A task whose retention passes is a FAILURE that says so.
+static void
+s_test_stored (void)
+{
+    int64_t t = 2700000000;
+    s_rig_t rig;
+    s_rig_init (&rig, 8, false, t);
+    uint16_t vault = s_rig_origin (&rig, "a", "vault");
+    s_send (&rig, rig.cpu, ZSAT_EV_BEGIN, 40, 0, 1, t, NULL);
+    s_send (&rig, vault, ZSAT_EV_STORED, 40, 0, 2, t + 10, "retention_ms=60000");
+    s_send (&rig, rig.cpu, ZSAT_EV_END, 40, 0, 1, t + 20, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 40) == ZSAT_TS_STORED);
+    assert (zsat_fsm_expire (rig.fsm, t + 30000000) == 0);  //  30 s: 30 stage deadlines
+    assert (rig.sink.count == 0);
+    s_send (&rig, rig.csv, ZSAT_EV_ACK, 40, 0, 2, t + 30000000, NULL);
+    s_send (&rig, rig.csv, ZSAT_EV_HAPPY_END, 40, 0, 2, t + 30000010, NULL);
+    assert (zsat_fsm_task_state (rig.fsm, 40) == ZSAT_TS_DONE && rig.sink.count == 0);
+    //  never delivered: the retention passes (hostile retention values are bounded)
+    t += 31000000;
+    s_send (&rig, vault, ZSAT_EV_STORED, 41, 0, 2, t, "retention_ms=2000");
+    s_send (&rig, vault, ZSAT_EV_STORED, 42, 0, 2, t, "retention_ms=99999999999999999999999");
+    assert (zsat_fsm_expire (rig.fsm, t + 1990000) == 0);
+    assert (zsat_fsm_expire (rig.fsm, t + 2010000) == 1);
+    assert (zsat_fsm_task_state (rig.fsm, 41) == ZSAT_TS_FAILED);
+    assert (strstr (s_last_body (&rig.sink), "retention passed: stored in a buffer"));
+    assert (zsat_fsm_task_state (rig.fsm, 42) == ZSAT_TS_STORED);
+    s_rig_destroy (&rig);
+}
+
 //  No event within the stage's deadline: DEADLINE, RESEND, ... FAILURE.
 static void
 s_test_deadlines (void)
@@ -1418,6 +1684,8 @@ zsat_fsm_test (bool verbose)
     s_test_happy_path ();
     s_test_retries ();
     s_test_not_resendable ();
+    s_test_fanout ();
+    s_test_stored ();
     s_test_deadlines ();
     s_test_full_table ();
     s_test_hostile ();

@@ -21,6 +21,7 @@ typedef enum {
     ZSAT_TS_FORWARDED,  //  a stage ended and forwarded it
     ZSAT_TS_BACKOFF,    //  failed at a stage: RESEND waits for the backoff
     ZSAT_TS_RESENT,     //  RESEND published: waiting for the orchester's new attempt
+    ZSAT_TS_STORED,     //  parked in a replay buffer: waits its retention for the consumer
     ZSAT_TS_DONE,       //  HAPPY_END (kept a while for late events and trace)
     ZSAT_TS_FAILED,     //  FAILURE published (kept a while too)
     ZSAT_TS_COUNT,
@@ -37,7 +38,10 @@ typedef enum {
 #define ZSAT_FSM_EV_EVICT         37  //  the table is full: the oldest task goes
 #define ZSAT_FSM_EV_EXPIRE        38  //  a finished task's retention is over
 #define ZSAT_FSM_EV_REFUSED       39  //  the table is full and the policy refuses new tasks
-#define ZSAT_FSM_EV_LAST          39
+#define ZSAT_FSM_EV_BRANCH_END    40  //  one branch of a fan-out ended, others are still open
+#define ZSAT_FSM_EV_UPSTREAM      41  //  a STORED task's event from before the buffer (lower seq)
+#define ZSAT_FSM_EV_ALL_ENDED     42  //  a fork reported after all its branches had ended
+#define ZSAT_FSM_EV_LAST          42
 #define ZSAT_FSM_EV_ANY           0xff  //  table only: every event without its own row
 
 //  How long a finished task stays for late events and `zsat trace`.
@@ -57,6 +61,9 @@ typedef void (zsat_fsm_outcome_fn) (uint16_t origin, bool ok, int64_t now_us, vo
 zsat_fsm_t *zsat_fsm_new (const zsat_tracker_policy_t *policy, zsat_stats_t *stats, int64_t now_us);
 void zsat_fsm_destroy (zsat_fsm_t **self_p);
 void zsat_fsm_set_emit (zsat_fsm_t *self, zsat_fsm_emit_fn *fn, void *arg);
+//  The time of day minus the clock passed to the engine: added to the times it shows
+//  (trace, FAILURE history), which are all on that one clock. Default 0.
+void zsat_fsm_set_wall_offset (zsat_fsm_t *self, int64_t offset_us);
 void zsat_fsm_set_outcome (zsat_fsm_t *self, zsat_fsm_outcome_fn *fn, void *arg);
 //  Runs one record reported by the stage `origin` (zsat_stats_source) through the table.
 //  Node-level records (HEARTBEAT, ALERT, SCALE, unknown numbers) are not task events: ignored.

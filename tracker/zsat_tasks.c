@@ -205,25 +205,23 @@ zsat_tasks_at (zsat_tasks_t *self, uint32_t slot)
 }
 
 void
-zsat_tasks_mark (zsat_task_t *task, int event, int64_t timestamp_us, uint32_t retry,
-                 uint16_t origin)
+zsat_tasks_mark (zsat_task_t *task, int event, int64_t now_us, uint32_t retry, uint16_t origin)
 {
+    //  One clock: created_us and now_us are both the tracker's, so dt is >= 0 unless a caller
+    //  passed an older now; such a mark is put at the first event, never before it.
     int64_t dt;
-    //  timestamps come from peers: any value, so the difference saturates
-    if (__builtin_sub_overflow (timestamp_us, task->created_us, &dt))
-        dt = timestamp_us > task->created_us ? INT64_MAX : INT64_MIN;
-    dt /= 10;
-    if (dt > INT32_MAX)
-        dt = INT32_MAX;
-    if (dt < INT32_MIN)
-        dt = INT32_MIN;
+    if (__builtin_sub_overflow (now_us, task->created_us, &dt))
+        dt = now_us > task->created_us ? INT64_MAX : 0;
+    dt = dt < 0 ? 0 : dt / 10;
+    if (dt > UINT32_MAX)
+        dt = UINT32_MAX;
     //  the first event stays (where and when the task began); the others take turns
     zsat_task_mark_t *m = &task->history[0];
     if (task->marks) {
         m = &task->history[1 + task->ring];
         task->ring = (uint8_t)((task->ring + 1) % (ZSAT_TASK_HISTORY - 1));
     }
-    m->dt = (int32_t)dt;
+    m->dt = (uint32_t)dt;
     m->event = (uint8_t)event;
     m->retry = retry > 255 ? 255 : (uint8_t)retry;
     m->origin = origin;
@@ -243,6 +241,17 @@ zsat_tasks_history (const zsat_task_t *task, zsat_task_mark_t *out)
     for (size_t i = 0; i < rest; i++)
         out[1 + i] = task->history[1 + (first + i) % turns];
     return 1 + rest;
+}
+
+bool
+zsat_tasks_last (const zsat_task_t *task, zsat_task_mark_t *out)
+{
+    if (task->marks == 0)
+        return false;
+    const size_t turns = ZSAT_TASK_HISTORY - 1;
+    *out =
+        task->marks == 1 ? task->history[0] : task->history[1 + (task->ring + turns - 1) % turns];
+    return true;
 }
 
 size_t
@@ -321,8 +330,18 @@ s_test_history (void)
     zsat_tasks_mark (&few, 1, 0, 0, 7);
     zsat_tasks_mark (&few, 3, 10, 0, 8);
     assert (zsat_tasks_history (&few, out) == 2 && out[0].origin == 7 && out[1].origin == 8);
-    zsat_tasks_mark (&task, 1, INT64_MAX / 2, 0, 0);  //  clamped, no overflow
-    assert (zsat_tasks_history (&task, out) && out[ZSAT_TASK_HISTORY - 1].dt == INT32_MAX);
+    zsat_task_mark_t last;
+    assert (zsat_tasks_last (&few, &last) && last.origin == 8);
+    assert (zsat_tasks_last (&task, &last) && last.event == 3 && last.dt == 299);
+    zsat_tasks_mark (&task, 1, INT64_MAX / 2, 0, 0);  //  saturates, no overflow, no wrap
+    assert (zsat_tasks_history (&task, out) && out[ZSAT_TASK_HISTORY - 1].dt == UINT32_MAX);
+    //  12 h after the first event still reads as later than it (an int32 of 10 us wrapped
+    //  to negative past 5.96 h), and an older clock reading is put at the first event
+    zsat_tasks_mark (&task, 1, 1000000 + 12LL * 3600 * 1000000, 0, 0);
+    assert (zsat_tasks_history (&task, out) && out[ZSAT_TASK_HISTORY - 1].dt == UINT32_MAX);
+    zsat_tasks_mark (&task, 1, INT64_MIN, 0, 0);
+    zsat_tasks_history (&task, out);
+    assert (out[ZSAT_TASK_HISTORY - 1].dt == 0);
 }
 
 //  Random inserts and removals against a shadow array: backward-shift deletion must keep

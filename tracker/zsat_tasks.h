@@ -15,7 +15,8 @@
 
 //  One event of a task's history, 8 bytes.
 typedef struct {
-    int32_t dt;       //  event timestamp - task created_us, in 10 us units (clamped)
+    uint32_t dt;      //  tracker's clock at the event - created_us, 10 us units (saturates
+                      //  at UINT32_MAX, 11.9 h; never below 0: never before the first event)
     uint8_t event;    //  zsat_event_t or an internal FSM event
     uint8_t retry;    //  saturating at 255
     uint16_t origin;  //  stage@host, interned by zsat_stats
@@ -25,8 +26,8 @@ typedef struct {
 typedef struct {
     uint64_t task_id;
     uint64_t job_id;
-    int64_t created_us;      //  timestamp of the first event seen
-    int64_t stage_since_us;  //  BEGIN timestamp at the current stage, 0 when none
+    int64_t created_us;      //  tracker's (monotonic) clock when the first event arrived
+    int64_t stage_since_us;  //  BEGIN timestamp at the current stage (that node's clock), 0 none
     uint32_t list_prev;
     uint32_t list_next;
     uint16_t origin;  //  where the task was last seen
@@ -34,10 +35,12 @@ typedef struct {
     uint16_t seq;     //  highest seq seen, saturating
     uint8_t state;    //  zsat_task_state_t (zsat_fsm.h)
     uint8_t retry;
-    uint8_t marks;  //  events recorded, saturating at 255
-    uint8_t ring;   //  where the next mark goes in history[1..]
-    uint8_t flags;  //  ZSAT_FLAG_* bits that fit, plus ZSAT_TASK_FINISHED
-    uint16_t home;  //  origin of the orchester that sent it (gets the RESEND)
+    uint8_t marks;    //  events recorded, saturating at 255
+    uint8_t ring;     //  where the next mark goes in history[1..]
+    uint8_t flags;    //  ZSAT_FLAG_* bits that fit, plus ZSAT_TASK_FINISHED
+    uint8_t forks;    //  branches not ended yet beyond one (fan-out), saturating
+    uint16_t home;    //  origin of the orchester that sent it (gets the RESEND)
+    uint16_t failed;  //  origin of the stage whose failure the next RESEND retries
     zsat_task_mark_t history[ZSAT_TASK_HISTORY];  //  [0]: the first event; then a ring
 } zsat_task_t;
 
@@ -62,14 +65,17 @@ zsat_task_t *zsat_tasks_oldest (zsat_tasks_t *self, bool finished);
 uint32_t zsat_tasks_slot (zsat_tasks_t *self, const zsat_task_t *task);
 //  The task in slot, or NULL when the slot is free.
 zsat_task_t *zsat_tasks_at (zsat_tasks_t *self, uint32_t slot);
-//  Records one event: the first one stays in history[0], the later ones take turns in the
-//  other ZSAT_TASK_HISTORY - 1 places.
-void zsat_tasks_mark (zsat_task_t *task, int event, int64_t timestamp_us, uint32_t retry,
+//  Records one event seen at now_us (the tracker's clock, the one created_us is on): the
+//  first one stays in history[0], the later ones take turns in the other
+//  ZSAT_TASK_HISTORY - 1 places.
+void zsat_tasks_mark (zsat_task_t *task, int event, int64_t now_us, uint32_t retry,
                       uint16_t origin);
 //  Copies the retained history, oldest first (the first event, then the latest ones), into
 //  out (ZSAT_TASK_HISTORY entries at most).
 //  Returns the count.
 size_t zsat_tasks_history (const zsat_task_t *task, zsat_task_mark_t *out);
+//  Copies the latest mark into out. Returns false when the task has none.
+bool zsat_tasks_last (const zsat_task_t *task, zsat_task_mark_t *out);
 size_t zsat_tasks_size (zsat_tasks_t *self);
 size_t zsat_tasks_finished (zsat_tasks_t *self);
 uint32_t zsat_tasks_capacity (zsat_tasks_t *self);

@@ -325,6 +325,7 @@ s_self_new (const zsat_node_args_t *args, char *reason, size_t cap)
                   "cannot allocate the tracker for %" PRId64 " tasks", self->policy.max_tasks);
     else if (s_open_sockets (self) == 0) {
         zsat_fsm_set_emit (self->fsm, s_on_emit, self);
+        zsat_fsm_set_wall_offset (self->fsm, s_epoch_us () - s_now ());
         zsat_fsm_set_outcome (self->fsm, s_on_outcome, self);
         self->poller = zpoller_new (self->events, self->query, NULL);
         if (self->poller)
@@ -547,9 +548,11 @@ s_trace_text (self_t *self, uint64_t task_id, char **text)
     if (!task)
         fprintf (out, "task %" PRIu64 " is not retained by the tracker\n", task_id);
     else {
-        fprintf (out, "task %" PRIu64 "  job %" PRIu64 "  type %s  state %s  retry %u  seq %u\n",
+        fprintf (out,
+                 "task %" PRIu64 "  job %" PRIu64
+                 "  type %s  state %s  retry %u  runs %u  seq %u\n",
                  task->task_id, task->job_id, zsat_stats_type_name (self->stats, task->type),
-                 zsat_fsm_state_name (task->state), task->retry, task->seq);
+                 zsat_fsm_state_name (task->state), task->retry, task->retry + 1u, task->seq);
         size_t count = zsat_tasks_history (task, marks);
         if (task->marks > count)
             fprintf (out, "  (%u%s events: the first and the last %zu retained)\n", task->marks,
