@@ -28,6 +28,11 @@ typedef struct {
     int64_t rate_second;  //  newest second counted
     uint32_t rate[RATE_SLOTS];
     uint64_t busy_us[RATE_SLOTS];  //  BEGIN->END spans ended in each second
+    uint32_t spans[RATE_SLOTS];    //  how many spans ended in each second
+    uint32_t arrived[RATE_SLOTS];  //  vectors an orchester sent to the stage, per second
+    uint32_t taken[RATE_SLOTS];    //  vectors the stage took (ACK), per second
+    int64_t queued;                //  sent to the stage and not yet taken (never below 0)
+    int64_t queue_moved_us;        //  last arrival or take
     int64_t hist_minute;           //  minute of hist[*][hist_minute & 1]
     s_hist_t hist[ZSAT_LATENCY_COUNT][2];
 } s_stage_t;
@@ -46,6 +51,7 @@ typedef struct {
     int64_t first_seen_us;
     int64_t last_seen_us;
     int64_t last_heartbeat_us;  //  0 = never
+    int64_t begin_us;           //  BEGIN timestamp of the vector it works on, 0 = none
     uint64_t heartbeats;
     uint64_t hb[HB_KEYS];
 } s_node_t;
@@ -159,6 +165,17 @@ s_node_row (zsat_stats_t *self, const zsat_event_source_t *source, uint16_t orig
     return (uint32_t)self->node_count++;
 }
 
+//  An instance came back with a new pid: what its predecessor held in its queue is lost
+//  (ZeroMQ does not re-route a dead peer's messages), so its share leaves the count.
+static void
+s_forget_share (zsat_stats_t *self, s_node_t *node, int64_t now_us)
+{
+    s_stage_t *stage = &self->stages[node->origin < self->stage_count ? node->origin : 0];
+    int instances = zsat_stats_instances (self, node->origin, now_us);
+    stage->queued -= stage->queued / (instances > 1 ? instances : 1);
+    node->begin_us = 0;
+}
+
 uint16_t
 zsat_stats_source (zsat_stats_t *self, const zsat_event_source_t *source, int64_t now_us,
                    uint32_t *node_id)
@@ -167,6 +184,8 @@ zsat_stats_source (zsat_stats_t *self, const zsat_event_source_t *source, int64_
     uint32_t row = s_node_row (self, source, origin);
     if (row != UINT32_MAX) {
         s_node_t *node = &self->nodes[row];
+        if (node->pid && node->pid != source->pid)
+            s_forget_share (self, node, now_us);
         node->pid = source->pid;
         snprintf (node->version, sizeof node->version, "%s", source->version);
         if (!node->first_seen_us)
@@ -208,11 +227,17 @@ s_rate_advance (s_stage_t *stage, int64_t second)
     if (gap >= RATE_SLOTS) {
         memset (stage->rate, 0, sizeof stage->rate);
         memset (stage->busy_us, 0, sizeof stage->busy_us);
+        memset (stage->spans, 0, sizeof stage->spans);
+        memset (stage->arrived, 0, sizeof stage->arrived);
+        memset (stage->taken, 0, sizeof stage->taken);
     }
     else
         for (int64_t s = stage->rate_second + 1; s <= second; s++) {
             stage->rate[s % RATE_SLOTS] = 0;
             stage->busy_us[s % RATE_SLOTS] = 0;
+            stage->spans[s % RATE_SLOTS] = 0;
+            stage->arrived[s % RATE_SLOTS] = 0;
+            stage->taken[s % RATE_SLOTS] = 0;
         }
     stage->rate_second = second;
 }
@@ -229,26 +254,112 @@ s_count_done (s_stage_t *stage, int64_t now_us)
         stage->rate[second % RATE_SLOTS]++;
 }
 
+//  Adds one to a per-second ring of the stage (arrivals, takes).
+static void
+s_count_second (s_stage_t *stage, uint32_t *ring, int64_t now_us)
+{
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    if (second == stage->rate_second)
+        ring[second % RATE_SLOTS]++;
+    stage->queue_moved_us = now_us;
+}
+
+//  An orchester's SEND names the node it pushed the vector to (detail), on its own host:
+//  the vector waits in that stage's queue until the stage takes it (ACK).
+static void
+s_count_send (zsat_stats_t *self, s_stage_t *from, const zsat_event_rec_t *rec, int64_t now_us)
+{
+    char node[ZSAT_NAME_MAX];
+    size_t len = strnlen (rec->detail, ZSAT_EVENT_DETAIL_MAX);
+    if (len == 0 || len >= sizeof node)
+        return;
+    memcpy (node, rec->detail, len);
+    node[len] = 0;
+    if (!zsat_name_valid (node))
+        return;
+    uint16_t to = s_origin (self, from->host, node);
+    if (to == 0)
+        return;
+    s_stage_t *stage = &self->stages[to];
+    stage->queued++;
+    s_count_second (stage, stage->arrived, now_us);
+}
+
+static void
+s_count_take (s_stage_t *stage, int64_t now_us)
+{
+    if (stage->queued > 0)
+        stage->queued--;
+    s_count_second (stage, stage->taken, now_us);
+}
+
+//  An instance works on one vector at a time: its BEGIN->END span is busy time, whichever
+//  attempt the vector belongs to (a superseded attempt's work loads the stage as much).
+static void
+s_count_span (s_stage_t *stage, s_node_t *node, const zsat_event_rec_t *rec, int64_t now_us)
+{
+    if (!node || !node->begin_us)
+        return;
+    int64_t span = 0;
+    if (__builtin_sub_overflow (rec->timestamp, node->begin_us, &span) || span < 0)
+        span = 0;
+    if (span > 3600000000)
+        span = 3600000000;  //  a peer's clock jump is not an hour of work
+    node->begin_us = 0;
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    if (second == stage->rate_second) {
+        stage->busy_us[second % RATE_SLOTS] += (uint64_t)span;
+        stage->spans[second % RATE_SLOTS]++;
+    }
+}
+
+static void
+s_count_heartbeat (s_node_t *node, const zsat_event_rec_t *rec, int64_t now_us)
+{
+    if (!node)
+        return;
+    node->last_heartbeat_us = now_us;
+    node->heartbeats++;
+    char detail[ZSAT_EVENT_DETAIL_MAX + 1];
+    memcpy (detail, rec->detail, ZSAT_EVENT_DETAIL_MAX);
+    detail[ZSAT_EVENT_DETAIL_MAX] = 0;  //  never trust a peer's terminator
+    s_parse_heartbeat (node, detail);
+}
+
 void
 zsat_stats_on_record (zsat_stats_t *self, uint16_t origin, uint32_t node_id,
                       const zsat_event_rec_t *rec, int64_t now_us)
 {
     s_stage_t *stage = &self->stages[origin < self->stage_count ? origin : 0];
+    s_node_t *node = node_id < self->node_count ? &self->nodes[node_id] : NULL;
     stage->counter[ZSAT_STAT_EVENTS]++;
     self->global[ZSAT_GLOBAL_RECORDS]++;
     switch (rec->event) {
+        case ZSAT_EV_SEND:
+            if (origin)
+                s_count_send (self, stage, rec, now_us);
+            break;
+        case ZSAT_EV_ACK:
+            s_count_take (stage, now_us);
+            break;
         case ZSAT_EV_BEGIN:
             stage->counter[ZSAT_STAT_BEGINS]++;
             stage->busy++;
+            if (node)
+                node->begin_us = rec->timestamp ? rec->timestamp : 1;
             break;
         case ZSAT_EV_END:
         case ZSAT_EV_HAPPY_END:
             s_count_done (stage, now_us);
+            s_count_span (stage, node, rec, now_us);
             break;
         case ZSAT_EV_ERROR:
             stage->counter[ZSAT_STAT_ERRORS]++;
             if (stage->busy > 0)
                 stage->busy--;
+            s_count_span (stage, node, rec, now_us);
             break;
         case ZSAT_EV_TIMEOUT:
         case ZSAT_EV_O_TIMEOUT:
@@ -261,15 +372,7 @@ zsat_stats_on_record (zsat_stats_t *self, uint16_t origin, uint32_t node_id,
             stage->counter[ZSAT_STAT_DEAD_LETTERS]++;
             break;
         case ZSAT_EV_HEARTBEAT:
-            if (node_id < self->node_count) {
-                s_node_t *node = &self->nodes[node_id];
-                node->last_heartbeat_us = now_us;
-                node->heartbeats++;
-                char detail[ZSAT_EVENT_DETAIL_MAX + 1];
-                memcpy (detail, rec->detail, ZSAT_EVENT_DETAIL_MAX);
-                detail[ZSAT_EVENT_DETAIL_MAX] = 0;  //  never trust a peer's terminator
-                s_parse_heartbeat (node, detail);
-            }
+            s_count_heartbeat (node, rec, now_us);
             break;
         default:
             break;
@@ -354,12 +457,6 @@ zsat_stats_latency (zsat_stats_t *self, uint16_t origin, zsat_latency_t which, i
         return;  //  the clock went back: drop rather than mix minutes
     if (latency_us < 0)
         latency_us = 0;
-    if (which == ZSAT_LATENCY_STAGE) {
-        int64_t second = now_us / 1000000;
-        s_rate_advance (stage, second);
-        if (second == stage->rate_second)
-            stage->busy_us[second % RATE_SLOTS] += (uint64_t)latency_us;
-    }
     s_hist_t *h = &stage->hist[which][minute & 1];
     h->bucket[s_bucket (latency_us)]++;
     h->count++;
@@ -473,6 +570,72 @@ zsat_stats_utilization (zsat_stats_t *self, uint16_t origin, int64_t now_us)
 }
 
 int64_t
+zsat_stats_queued (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    if (origin == 0 || origin >= self->stage_count)
+        return 0;
+    s_stage_t *stage = &self->stages[origin];
+    //  a count that neither grew nor shrank for a minute is not a queue but vectors lost
+    //  unseen (a crash between two heartbeats): it stops holding deadlines and the scaler
+    if (stage->queued > 0 && now_us - stage->queue_moved_us > ZSAT_STATS_QUEUE_STALE)
+        stage->queued = 0;
+    return stage->queued;
+}
+
+//  Sum of a per-second ring over the last `window_s` full seconds.
+static uint64_t
+s_ring_sum (s_stage_t *stage, const uint32_t *ring, int window_s, int64_t now_us)
+{
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    uint64_t sum = 0;
+    for (int64_t s = second - window_s; s < second; s++)
+        if (s >= 0)
+            sum += ring[s % RATE_SLOTS];
+    return sum;
+}
+
+double
+zsat_stats_queue_growth (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    if (origin == 0 || origin >= self->stage_count)
+        return 0;
+    s_stage_t *stage = &self->stages[origin];
+    double in = (double)s_ring_sum (stage, stage->arrived, ZSAT_STATS_UTIL_S, now_us);
+    double out = (double)s_ring_sum (stage, stage->taken, ZSAT_STATS_UTIL_S, now_us);
+    return (in - out) / ZSAT_STATS_UTIL_S;
+}
+
+int64_t
+zsat_stats_service_us (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    if (origin == 0 || origin >= self->stage_count)
+        return -1;
+    s_stage_t *stage = &self->stages[origin];
+    uint64_t spans = 0, busy = 0;
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    for (int64_t s = second - 60; s <= second; s++)
+        if (s >= 0) {
+            spans += stage->spans[s % RATE_SLOTS];
+            busy += stage->busy_us[s % RATE_SLOTS];
+        }
+    return spans ? (int64_t)(busy / spans) : -1;
+}
+
+int64_t
+zsat_stats_queue_wait_us (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    int64_t queued = zsat_stats_queued (self, origin, now_us);
+    int64_t service = zsat_stats_service_us (self, origin, now_us);
+    if (queued <= 0 || service <= 0)
+        return 0;
+    int instances = zsat_stats_instances (self, origin, now_us);
+    double wait = (double)queued * (double)service / (instances > 1 ? instances : 1);
+    return wait < 3600e6 ? (int64_t)wait : 3600000000;
+}
+
+int64_t
 zsat_stats_idle (zsat_stats_t *self, uint16_t origin, int64_t now_us)
 {
     double busy = (double)zsat_stats_busy (self, origin);
@@ -515,6 +678,8 @@ s_write_stage (zsat_stats_t *self, zsat_jsonw_t *json, uint16_t origin, int64_t 
     zsat_jsonw_int (json, "busy", stage->busy);
     zsat_jsonw_double (json, "utilization", zsat_stats_utilization (self, origin, now_us));
     zsat_jsonw_int (json, "idle", zsat_stats_idle (self, origin, now_us));
+    zsat_jsonw_int (json, "queued", zsat_stats_queued (self, origin, now_us));
+    zsat_jsonw_double (json, "queue_growth", zsat_stats_queue_growth (self, origin, now_us));
     zsat_jsonw_double (json, "rate_1s", zsat_stats_rate (self, origin, 1, now_us));
     zsat_jsonw_double (json, "rate_1m", zsat_stats_rate (self, origin, 60, now_us));
     for (int c = 0; c < ZSAT_STAT_COUNT; c++)
@@ -768,16 +933,25 @@ s_test_counts (void)
     zsat_stats_add (s, o, ZSAT_STAT_FAILURES, 2);
     assert (zsat_stats_counter (s, o, ZSAT_STAT_FAILURES) == 2);
     //  a worker busy all the time, though its BEGIN and END arrive together: 5 s of 1 s spans
-    //  make a utilization of 1, so one of the two instances is idle
+    //  make a utilization of 1, so one of the two instances is idle. The spans count per
+    //  instance, whatever attempt (task) they belong to.
     int64_t later = now + 100000000;
-    for (int sec = 0; sec < ZSAT_STATS_UTIL_S; sec++)
-        zsat_stats_latency (s, o, ZSAT_LATENCY_STAGE, 1000000, later + sec * 1000000);
+    for (int sec = 0; sec < ZSAT_STATS_UTIL_S; sec++) {
+        int64_t at = later + sec * 1000000;
+        zsat_event_rec_t rec = {.event = ZSAT_EV_BEGIN, .task_id = 100 + sec, .timestamp = at};
+        zsat_stats_on_record (s, o, n1, &rec, at + 999999);
+        rec = (zsat_event_rec_t){
+            .event = ZSAT_EV_END, .task_id = 100 + sec, .retry = sec, .timestamp = at + 1000000};
+        zsat_stats_on_record (s, o, n1, &rec, at + 999999);
+    }
+    assert (zsat_stats_service_us (s, o, later + ZSAT_STATS_UTIL_S * 1000000) == 1000000);
     later += ZSAT_STATS_UTIL_S * 1000000;
     s_feed (s, o, n1, ZSAT_EV_HEARTBEAT, "", later);
     s_feed (s, o, n2, ZSAT_EV_HEARTBEAT, "", later);
     assert (zsat_stats_utilization (s, o, later) == 1.0);
     assert (zsat_stats_busy (s, o) == 0 && zsat_stats_idle (s, o, later) == 1);
     assert (zsat_stats_utilization (s, o, later + 60000000) == 0);
+    assert (zsat_stats_service_us (s, o, later + 70000000) == -1);
     //  heartbeats go stale
     assert (zsat_stats_instances (s, o, later + ZSAT_HEARTBEAT_STALE + 1) == 0);
     //  types
@@ -798,6 +972,58 @@ s_test_counts (void)
     char *table = zsat_stats_table (s, now);
     assert (table && strstr (table, "cpu") && strstr (table, "(host total)"));
     free (table);
+    zsat_stats_destroy (&s);
+}
+
+//  An orchester's SEND names the stage: the vector is queued there until the stage's ACK.
+static void
+s_test_queue (void)
+{
+    zsat_stats_t *s = zsat_stats_new ();
+    int64_t now = 1000000000;
+    zsat_event_source_t orch = {.host = "b", .node = "orchester", .pid = 5};
+    zsat_event_source_t w1 = {.host = "b", .node = "work", .wid = 0, .pid = 6};
+    zsat_event_source_t w2 = {.host = "b", .node = "work", .wid = 1, .pid = 7};
+    uint32_t n_orch, n1, n2;
+    uint16_t o = zsat_stats_source (s, &orch, now, &n_orch);
+    uint16_t w = zsat_stats_source (s, &w1, now, &n1);
+    assert (zsat_stats_source (s, &w2, now, &n2) == w);
+    s_feed (s, w, n1, ZSAT_EV_HEARTBEAT, "", now);
+    s_feed (s, w, n2, ZSAT_EV_HEARTBEAT, "", now);
+    //  4 a second sent, 2 a second taken, for 10 s; each vector takes 1 s
+    for (int i = 0; i < 40; i++) {
+        int64_t t = now + i * 250000;
+        s_feed (s, o, n_orch, ZSAT_EV_SEND, "work", t);
+        s_feed (s, o, n_orch, ZSAT_EV_SEND, "", t);          //  names nothing: not counted
+        s_feed (s, o, n_orch, ZSAT_EV_SEND, "bad name", t);  //  not a name: not counted
+        if (i % 2)
+            continue;
+        uint32_t node = i % 4 ? n2 : n1;
+        zsat_event_rec_t rec = {.event = ZSAT_EV_ACK, .task_id = (uint64_t)i, .timestamp = t};
+        zsat_stats_on_record (s, w, node, &rec, t);
+        rec.event = ZSAT_EV_BEGIN;
+        zsat_stats_on_record (s, w, node, &rec, t);
+        rec.event = ZSAT_EV_END;
+        rec.timestamp = t + 1000000;
+        zsat_stats_on_record (s, w, node, &rec, t);
+        s_feed (s, w, n1, ZSAT_EV_HEARTBEAT, "", t);
+        s_feed (s, w, n2, ZSAT_EV_HEARTBEAT, "", t);
+    }
+    int64_t t = now + 10000000;
+    assert (zsat_stats_queued (s, w, t) == 20);
+    double growth = zsat_stats_queue_growth (s, w, t);
+    assert (growth > 1.9 && growth < 2.1);
+    assert (zsat_stats_service_us (s, w, t) == 1000000);
+    //  20 queued, 1 s each, 2 instances: the last one waits 10 s
+    assert (zsat_stats_queue_wait_us (s, w, t) == 10000000);
+    assert (zsat_stats_utilization (s, w, t) > 1.9);
+    assert (zsat_stats_queued (s, o, t) == 0 && zsat_stats_queue_wait_us (s, o, t) == 0);
+    //  an instance restarted (new pid): its share of the queue was lost with it
+    w2.pid = 8;
+    zsat_stats_source (s, &w2, t, &n2);
+    assert (zsat_stats_queued (s, w, t) == 10);
+    //  a queue that stands still for a minute is dropped
+    assert (zsat_stats_queued (s, w, t + ZSAT_STATS_QUEUE_STALE + 1000000) == 0);
     zsat_stats_destroy (&s);
 }
 
@@ -823,6 +1049,7 @@ zsat_stats_test (bool verbose)
     printf (" * zsat_stats: ");
     s_test_histogram ();
     s_test_counts ();
+    s_test_queue ();
     s_test_overflow ();
     printf ("OK\n");
 }

@@ -14,6 +14,7 @@
 #define ZSAT_STATS_TYPES     4096     //  job types (type 0 is "?")
 #define ZSAT_HEARTBEAT_STALE 3000000  //  us without heartbeat before an instance is not counted
 #define ZSAT_STATS_UTIL_S    5        //  seconds the utilization is averaged over
+#define ZSAT_STATS_QUEUE_STALE 60000000  //  us a queue count may stand still before it is dropped
 
 //  Per-stage counters.
 typedef enum {
@@ -92,9 +93,21 @@ int64_t zsat_stats_busy (zsat_stats_t *self, uint16_t origin);
 //  Instances of the stage that sent a heartbeat in the last ZSAT_HEARTBEAT_STALE.
 int zsat_stats_instances (zsat_stats_t *self, uint16_t origin, int64_t now_us);
 //  Busy workers on average over the last ZSAT_STATS_UTIL_S full seconds: the sum of the
-//  BEGIN->END spans that ended then, per second. Unlike `busy` it sees a worker that is
+//  BEGIN->END spans (per instance, of any attempt) that ended then, per second. Unlike `busy` it sees a worker that is
 //  always busy even when its node sends BEGIN and END in the same event batch.
 double zsat_stats_utilization (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+//  Vectors an orchester sent to the stage (SEND naming it) that the stage has not taken
+//  (ACK) yet: its queue. Dropped to 0 when it moved neither way for ZSAT_STATS_QUEUE_STALE;
+//  an instance restarted takes its share with it.
+int64_t zsat_stats_queued (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+//  Vectors per second the queue grew by over the last ZSAT_STATS_UTIL_S full seconds
+//  (arrivals - takes; negative while it drains).
+double zsat_stats_queue_growth (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+//  Mean BEGIN->END time per vector at the stage over the last minute, -1 when none ended.
+int64_t zsat_stats_service_us (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+//  How long the last vector of the queue waits: queued x service time / instances (0 when
+//  either is unknown).
+int64_t zsat_stats_queue_wait_us (zsat_stats_t *self, uint16_t origin, int64_t now_us);
 //  Idle workers: instances - max (busy, utilization), rounded, never below 0.
 int64_t zsat_stats_idle (zsat_stats_t *self, uint16_t origin, int64_t now_us);
 //  Vectors done per second: over the last full second (window_s 1) or minute (60).

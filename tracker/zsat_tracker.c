@@ -492,6 +492,7 @@ s_write_scale (self_t *self, const zsat_node_t *node, uint16_t origin,
     zsat_jsonw_int (json, "busy", zsat_stats_busy (self->stats, origin));
     zsat_jsonw_int (json, "instances", why->instances);
     zsat_jsonw_int (json, "held_ms", why->held_ms);
+    zsat_jsonw_int (json, "queued", why->queued);
     zsat_jsonw_int (json, "low", why->low);
     zsat_jsonw_int (json, "high", why->high);
     zsat_jsonw_int (json, "min", node->min_instances);
@@ -510,9 +511,12 @@ s_scale (self_t *self, int64_t now_us)
         if (!node || !s_is_stage (self, node->name) || !zsat_topology_node_on_host (node, host))
             continue;
         zsat_scale_decision_t why;
+        zsat_scale_queue_t queue = {zsat_stats_queued (self->stats, o, now_us),
+                                    zsat_stats_queue_growth (self->stats, o, now_us)};
         int delta = zsat_scaler_observe (self->scaler, o, zsat_stats_idle (self->stats, o, now_us),
                                          zsat_stats_instances (self->stats, o, now_us),
-                                         node->min_instances, node->max_instances, now_us, &why);
+                                         node->min_instances, node->max_instances, &queue, now_us,
+                                         &why);
         if (!delta)
             continue;
         s_write_scale (self, node, o, &why);
@@ -520,8 +524,9 @@ s_scale (self_t *self, int64_t now_us)
         snprintf (topic, sizeof topic, "SCALE.%s", host);
         s_publish (self, topic, zsat_jsonw_text (self->json));
         zsat_log_line (stderr, ZSAT_LOG_INFO, self->who,
-                       "scale %s on %s by %+d (idle %" PRId64 " of %d for %" PRId64 " ms)",
-                       node->name, host, delta, why.idle, why.instances, why.held_ms);
+                       "scale %s on %s by %+d (idle %" PRId64 " of %d for %" PRId64
+                       " ms, queued %" PRId64 ")",
+                       node->name, host, delta, why.idle, why.instances, why.held_ms, why.queued);
     }
 }
 
