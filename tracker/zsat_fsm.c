@@ -431,6 +431,10 @@ s_send_target (zsat_fsm_t *self, s_ctx_t *ctx)
 static int
 s_restart_deadline (zsat_fsm_t *self, s_ctx_t *ctx)
 {
+    //  Batches of different nodes race: a source's INIT (seq 0) may come after the
+    //  orchester's SEND (seq 1). An earlier hop's straggler does not move the deadline.
+    if (ctx->rec && ctx->task && ctx->rec->seq < ctx->task->seq)
+        return 0;
     uint16_t target = s_send_target (self, ctx);
     int64_t timeout = s_stage_timeout (self, target ? target : ctx->origin);
     if (target)
@@ -1285,7 +1289,8 @@ static void
 s_both (s_rig_t *rig, uint16_t origin, uint32_t node, int event, uint64_t task_id, int64_t ts,
         int64_t now, const char *detail)
 {
-    zsat_event_rec_t rec = {.event = (uint8_t)event, .task_id = task_id, .timestamp = ts};
+    zsat_event_rec_t rec = {
+        .event = (uint8_t)event, .task_id = task_id, .timestamp = ts, .seq = event == ZSAT_EV_SEND};
     strcpy (rec.type, "cpu");
     snprintf (rec.detail, sizeof rec.detail, "%s", detail ? detail : "");
     zsat_stats_on_record (rig->stats, origin, node, &rec, now);
@@ -1320,6 +1325,11 @@ s_test_queued_deadline (void)
     int64_t expiry = 0;
     assert (last && zsat_deadlines_active (rig.fsm->wheel, zsat_tasks_slot (rig.fsm->tasks, last),
                                            &expiry));
+    assert (expiry == t + 2000000 + 2 * 10000000);
+    //  the source's INIT (seq 0) arrives after the SEND: the deadline stays
+    s_both (&rig, rig.cpu, UINT32_MAX, ZSAT_EV_INIT, 19, t, t + 500000, NULL);
+    assert (zsat_deadlines_active (rig.fsm->wheel, zsat_tasks_slot (rig.fsm->tasks, last),
+                                   &expiry));
     assert (expiry == t + 2000000 + 2 * 10000000);
     const zsat_task_t *first = zsat_fsm_find (rig.fsm, 10);
     assert (zsat_deadlines_active (rig.fsm->wheel, zsat_tasks_slot (rig.fsm->tasks, first),
