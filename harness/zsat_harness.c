@@ -1705,6 +1705,44 @@ s_test_topology (zsat_scenario_t *scenario, const char *dir)
     zsat_harness_destroy (&self);
 }
 
+//  The overload invariants, judged from figures.
+static void
+s_test_judge_scaling (const char *dir)
+{
+    char path[1024];
+    snprintf (path, sizeof path, "%s/o.yaml", dir);
+    s_test_write (path, "topology: t.yaml\nhosts: loopback\n"
+                        "invariants: {min_scale_downs: 1, max_backlog_at_scale_down: 8, "
+                        "no_false_failures: true}\n");
+    zsat_scenario_t *scenario = zsat_scenario_load (path, NULL);
+    assert (scenario);
+    zsat_results_t *r = (zsat_results_t *)zmalloc (sizeof (zsat_results_t));
+    r->sent = r->false_failures = r->backlog_at_scale_down = -1;
+    zsat_harness_judge (scenario, r);  //  no feed: nothing measured
+    assert (r->invariant_count == 3 && !r->passed);
+    for (size_t i = 0; i < 3; i++)
+        assert (r->invariants[i].verdict == ZSAT_VERDICT_UNMEASURED);
+    r->feed_messages = 10;
+    r->sent = 100;
+    r->scale_downs = 1;
+    r->backlog_at_scale_down = 3;
+    r->false_failures = 0;
+    r->failures = 2;
+    zsat_harness_judge (scenario, r);
+    assert (r->passed);
+    r->backlog_at_scale_down = 9;  //  an instance went while 9 vectors waited
+    r->false_failures = 1;         //  the tracker gave up on a delivered task
+    r->scale_downs = 0;
+    zsat_harness_judge (scenario, r);
+    assert (!r->passed);
+    for (size_t i = 0; i < 3; i++)
+        assert (r->invariants[i].verdict == ZSAT_VERDICT_FAIL);
+    assert (strstr (r->invariants[2].detail, "1 FAILUREs (of 2)"));
+    free (r);
+    zsat_scenario_destroy (&scenario);
+    unlink (path);
+}
+
 void
 zsat_harness_test (bool verbose)
 {
@@ -1727,6 +1765,7 @@ zsat_harness_test (bool verbose)
     s_test_json ();
     s_test_rows (dir);
     s_test_judge (scenario);
+    s_test_judge_scaling (dir);
     zsat_scenario_set_duration (scenario, 4000);
     s_test_topology (scenario, dir);
     zsat_scenario_destroy (&scenario);

@@ -799,6 +799,8 @@ static const broken_t s_broken[] = {
     {"topology: t.yaml\nduration: 2h\n", "2:11: duration must be more than 0 and at most 1h"},
     {"topology: t.yaml\nhosts: vm\n", "2:8: hosts: 'vm' is not netns, loopback or auto"},
     {"topology: t.yaml\nload: {node: worker}\n", "2:7: load: node 'worker' is of kind 'fault'"},
+    {"topology: t.yaml\nload: {node: scheduler, rate: 5}\n",
+     "2:7: load: node 'scheduler' is the scheduler: its load is the topology's schedules"},
     {"topology: t.yaml\nload: {node: gne}\n",
      "2:7: load: no node 'gne' in the topology (did you mean 'gen'?)"},
     {"topology: t.yaml\nload: {node: gen, rate: -3}\n", "2:25: load.rate: '-3' is not a rate"},

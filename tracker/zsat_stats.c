@@ -60,9 +60,13 @@ struct zsat_stats_t {
     s_stage_t *stages;
     size_t stage_count;
     zhashx_t *stage_index;  //  "host/node" -> row + 1
-    s_node_t *nodes;
-    size_t node_count;
+    s_node_t *nodes;       //  ZSAT_STATS_NODES declared rows, then the side table
+    size_t node_count;     //  declared rows used
+    size_t side_count;     //  side rows used (nodes[ZSAT_STATS_NODES + i])
+    size_t side_origins;   //  origins of undeclared nodes
     zhashx_t *node_index;  //  "host/node/wid" -> row + 1
+    zsat_stats_declared_fn *declared;
+    void *declared_arg;
     char (*types)[ZSAT_NAME_MAX];
     size_t type_count;
     zhashx_t *type_index;
@@ -76,7 +80,7 @@ zsat_stats_new (void)
     if (!self)
         return NULL;
     self->stages = (s_stage_t *)calloc (ZSAT_STATS_ORIGINS, sizeof (s_stage_t));
-    self->nodes = (s_node_t *)calloc (ZSAT_STATS_NODES, sizeof (s_node_t));
+    self->nodes = (s_node_t *)calloc (ZSAT_STATS_NODES + ZSAT_STATS_SIDE_NODES, sizeof (s_node_t));
     self->types = (char (*)[ZSAT_NAME_MAX])calloc (ZSAT_STATS_TYPES, ZSAT_NAME_MAX);
     self->stage_index = zhashx_new ();
     self->node_index = zhashx_new ();
@@ -116,6 +120,65 @@ s_copy_name (char *dest, const char *src)
     snprintf (dest, ZSAT_NAME_MAX, "%s", src && *src ? src : "?");
 }
 
+void
+zsat_stats_set_declared (zsat_stats_t *self, zsat_stats_declared_fn *fn, void *arg)
+{
+    self->declared = fn;
+    self->declared_arg = arg;
+}
+
+static bool
+s_declared (zsat_stats_t *self, const char *host, const char *node)
+{
+    return !self->declared || self->declared (host, node, self->declared_arg);
+}
+
+static bool
+s_node_valid (zsat_stats_t *self, uint32_t id)
+{
+    return id < self->node_count ||
+           (id >= ZSAT_STATS_NODES && id - ZSAT_STATS_NODES < self->side_count);
+}
+
+//  Rows in use, declared then side: n in 0..node_count + side_count - 1.
+static s_node_t *
+s_node_nth (zsat_stats_t *self, size_t n)
+{
+    return n < self->node_count ? &self->nodes[n]
+                                : &self->nodes[ZSAT_STATS_NODES + (n - self->node_count)];
+}
+
+static size_t
+s_node_total (zsat_stats_t *self)
+{
+    return self->node_count + self->side_count;
+}
+
+static void
+s_node_key (char *key, size_t cap, const char *host, const char *node, uint32_t wid)
+{
+    snprintf (key, cap, "%s/%s/%" PRIu32, host, node, wid);
+}
+
+//  A side row for an undeclared node: a free one, else the least recently seen is evicted.
+static uint32_t
+s_side_row (zsat_stats_t *self)
+{
+    if (self->side_count < ZSAT_STATS_SIDE_NODES)
+        return (uint32_t)(ZSAT_STATS_NODES + self->side_count++);
+    uint32_t oldest = ZSAT_STATS_NODES;
+    for (uint32_t i = ZSAT_STATS_NODES + 1; i < ZSAT_STATS_NODES + ZSAT_STATS_SIDE_NODES; i++)
+        if (self->nodes[i].last_seen_us < self->nodes[oldest].last_seen_us)
+            oldest = i;
+    s_node_t *node = &self->nodes[oldest];
+    char key[2 * ZSAT_NAME_MAX + 16];
+    s_node_key (key, sizeof key, node->host, node->node, node->wid);
+    zhashx_delete (self->node_index, key);
+    memset (node, 0, sizeof *node);
+    self->global[ZSAT_GLOBAL_UNDECLARED_EVICTED]++;
+    return oldest;
+}
+
 static uint16_t
 s_origin (zsat_stats_t *self, const char *host, const char *node)
 {
@@ -124,10 +187,13 @@ s_origin (zsat_stats_t *self, const char *host, const char *node)
     uintptr_t row = (uintptr_t)zhashx_lookup (self->stage_index, key);
     if (row)
         return (uint16_t)(row - 1);
-    if (self->stage_count == ZSAT_STATS_ORIGINS) {
+    bool declared = s_declared (self, host, node);
+    if (self->stage_count == ZSAT_STATS_ORIGINS ||
+        (!declared && self->side_origins == ZSAT_STATS_SIDE_ORIGINS)) {
         self->global[ZSAT_GLOBAL_OVERFLOW]++;
         return 0;
     }
+    self->side_origins += !declared;
     s_stage_t *stage = &self->stages[self->stage_count];
     s_copy_name (stage->host, host);
     s_copy_name (stage->node, node);
@@ -148,21 +214,28 @@ static uint32_t
 s_node_row (zsat_stats_t *self, const zsat_event_source_t *source, uint16_t origin)
 {
     char key[2 * ZSAT_NAME_MAX + 16];
-    snprintf (key, sizeof key, "%s/%s/%" PRIu32, source->host, source->node, source->wid);
+    s_node_key (key, sizeof key, source->host, source->node, source->wid);
     uintptr_t row = (uintptr_t)zhashx_lookup (self->node_index, key);
     if (row)
         return (uint32_t)(row - 1);
-    if (self->node_count == ZSAT_STATS_NODES) {
+    uint32_t id;
+    //  Nodes the topology does not declare (forged, or a stray tool) never take a row a
+    //  real instance may need: they share a small side table, least recently seen out.
+    if (!s_declared (self, source->host, source->node))
+        id = s_side_row (self);
+    else if (self->node_count < ZSAT_STATS_NODES)
+        id = (uint32_t)self->node_count++;
+    else {
         self->global[ZSAT_GLOBAL_OVERFLOW]++;
         return UINT32_MAX;
     }
-    s_node_t *node = &self->nodes[self->node_count];
+    s_node_t *node = &self->nodes[id];
     s_copy_name (node->host, source->host);
     s_copy_name (node->node, source->node);
     node->wid = source->wid;
     node->origin = origin;
-    zhashx_insert (self->node_index, key, (void *)(uintptr_t)(self->node_count + 1));
-    return (uint32_t)self->node_count++;
+    zhashx_insert (self->node_index, key, (void *)(uintptr_t)(id + 1));
+    return id;
 }
 
 //  An instance came back with a new pid: what its predecessor held in its queue is lost
@@ -333,7 +406,7 @@ zsat_stats_on_record (zsat_stats_t *self, uint16_t origin, uint32_t node_id,
                       const zsat_event_rec_t *rec, int64_t now_us)
 {
     s_stage_t *stage = &self->stages[origin < self->stage_count ? origin : 0];
-    s_node_t *node = node_id < self->node_count ? &self->nodes[node_id] : NULL;
+    s_node_t *node = s_node_valid (self, node_id) ? &self->nodes[node_id] : NULL;
     stage->counter[ZSAT_STAT_EVENTS]++;
     self->global[ZSAT_GLOBAL_RECORDS]++;
     switch (rec->event) {
@@ -545,8 +618,8 @@ int
 zsat_stats_instances (zsat_stats_t *self, uint16_t origin, int64_t now_us)
 {
     int count = 0;
-    for (size_t n = 0; n < self->node_count; n++) {
-        s_node_t *node = &self->nodes[n];
+    for (size_t n = 0; n < s_node_total (self); n++) {
+        s_node_t *node = s_node_nth (self, n);
         if (node->origin == origin && node->last_heartbeat_us &&
             now_us - node->last_heartbeat_us <= ZSAT_HEARTBEAT_STALE)
             count++;
@@ -665,7 +738,8 @@ static const char *s_stat_names[ZSAT_STAT_COUNT] = {
     "events", "begins", "ends", "errors", "timeouts", "retries", "failures", "dead_letters"};
 static const char *s_global_names[ZSAT_GLOBAL_COUNT] = {
     "batches", "records", "bad_messages", "untracked", "late",       "unexpected",
-    "evicted", "refused", "resends",      "failures",  "happy_ends", "overflow"};
+    "evicted", "refused", "resends",      "failures",  "happy_ends", "overflow",
+    "undeclared_evicted"};
 
 static void
 s_write_stage (zsat_stats_t *self, zsat_jsonw_t *json, uint16_t origin, int64_t now_us)
@@ -764,8 +838,8 @@ void
 zsat_stats_write_nodes (zsat_stats_t *self, zsat_jsonw_t *json, int64_t now_us)
 {
     zsat_jsonw_array (json, "nodes");
-    for (size_t n = 0; n < self->node_count; n++) {
-        s_node_t *node = &self->nodes[n];
+    for (size_t n = 0; n < s_node_total (self); n++) {
+        s_node_t *node = s_node_nth (self, n);
         zsat_jsonw_object (json, NULL);
         zsat_jsonw_str (json, "host", node->host);
         zsat_jsonw_str (json, "node", node->node);
@@ -1027,6 +1101,53 @@ s_test_queue (void)
     zsat_stats_destroy (&s);
 }
 
+//  Forged heartbeats of made-up nodes fill only the side table: a real instance seen
+//  afterwards still gets its row and counts.
+static bool
+s_test_declared (const char *host, const char *node, void *arg)
+{
+    return streq (host, "a") && streq (node, "cpu");
+}
+
+static void
+s_test_side_table (void)
+{
+    zsat_stats_t *s = zsat_stats_new ();
+    zsat_stats_set_declared (s, s_test_declared, NULL);
+    int64_t now = 1000000000;
+    zsat_event_source_t forged = {.host = "a", .wid = 0, .pid = 66};
+    for (int i = 0; i < ZSAT_STATS_NODES + 1000; i++) {
+        snprintf (forged.node, sizeof forged.node, "fake%d", i);
+        uint32_t row;
+        uint16_t o = zsat_stats_source (s, &forged, now + i, &row);
+        assert (row != UINT32_MAX);
+        s_feed (s, o, row, ZSAT_EV_HEARTBEAT, "in=1", now + i);
+    }
+    assert (zsat_stats_global (s, ZSAT_GLOBAL_UNDECLARED_EVICTED) ==
+            ZSAT_STATS_NODES + 1000 - ZSAT_STATS_SIDE_NODES);
+    assert (zsat_stats_origin_count (s) == 1 + ZSAT_STATS_SIDE_ORIGINS);
+    //  the most recent forged ones are the ones kept
+    assert (zsat_stats_origin_find (s, "a", "fake0") != 0);  //  its stage stays (no row)
+    int64_t later = now + ZSAT_STATS_NODES + 1000;
+    zsat_event_source_t real = {.host = "a", .node = "cpu", .wid = 3, .pid = 7};
+    uint32_t row;
+    uint16_t o = zsat_stats_source (s, &real, later, &row);
+    assert (o != 0 && row != UINT32_MAX);
+    s_feed (s, o, row, ZSAT_EV_HEARTBEAT, "", later);
+    assert (zsat_stats_instances (s, o, later) == 1);
+    //  a declared name on a host that does not run it is undeclared too
+    zsat_event_source_t elsewhere = {.host = "b", .node = "cpu", .wid = 0, .pid = 8};
+    zsat_stats_source (s, &elsewhere, later, &row);
+    assert (row >= ZSAT_STATS_NODES);
+    zsat_jsonw_t *json = zsat_jsonw_new ();
+    zsat_jsonw_object (json, NULL);
+    zsat_stats_write_nodes (s, json, later);
+    zsat_jsonw_end (json);
+    assert (strstr (zsat_jsonw_text (json), "\"node\":\"cpu\",\"wid\":3"));
+    zsat_jsonw_destroy (&json);
+    zsat_stats_destroy (&s);
+}
+
 static void
 s_test_overflow (void)
 {
@@ -1050,6 +1171,7 @@ zsat_stats_test (bool verbose)
     s_test_histogram ();
     s_test_counts ();
     s_test_queue ();
+    s_test_side_table ();
     s_test_overflow ();
     printf ("OK\n");
 }

@@ -10,7 +10,9 @@
 #include "zsat_jsonw.h"
 
 #define ZSAT_STATS_ORIGINS   1024     //  stage@host pairs (origin 0 is the overflow "?")
-#define ZSAT_STATS_NODES     4096     //  node instances (host, node, wid)
+#define ZSAT_STATS_NODES     4096     //  node instances (host, node, wid) the topology declares
+#define ZSAT_STATS_SIDE_NODES 256     //  instances of undeclared nodes (least recently seen out)
+#define ZSAT_STATS_SIDE_ORIGINS 128   //  stages of undeclared nodes
 #define ZSAT_STATS_TYPES     4096     //  job types (type 0 is "?")
 #define ZSAT_HEARTBEAT_STALE 3000000  //  us without heartbeat before an instance is not counted
 #define ZSAT_STATS_UTIL_S    5        //  seconds the utilization is averaged over
@@ -43,6 +45,7 @@ typedef enum {
     ZSAT_GLOBAL_FAILURES,      //  FAILURE published
     ZSAT_GLOBAL_HAPPY_ENDS,    //  tasks ended well
     ZSAT_GLOBAL_OVERFLOW,      //  names that did not fit the tables
+    ZSAT_GLOBAL_UNDECLARED_EVICTED,  //  side-table rows of undeclared nodes given to newer ones
     ZSAT_GLOBAL_COUNT
 } zsat_global_t;
 
@@ -59,6 +62,12 @@ typedef struct zsat_stats_t zsat_stats_t;
 zsat_stats_t *zsat_stats_new (void);
 void zsat_stats_destroy (zsat_stats_t **self_p);
 
+//  Says whether the topology declares node on host. Instances of undeclared nodes are kept
+//  in a side table of ZSAT_STATS_SIDE_NODES rows (the least recently seen is evicted for a
+//  new one) and their stages are at most ZSAT_STATS_SIDE_ORIGINS, so they can never take
+//  the rows of real instances. Without a predicate every node counts as declared.
+typedef bool (zsat_stats_declared_fn) (const char *host, const char *node, void *arg);
+void zsat_stats_set_declared (zsat_stats_t *self, zsat_stats_declared_fn *fn, void *arg);
 //  Notes a batch from source: returns the source's origin id (0 when the table is full) and
 //  sets *node_id (the instance's row, or UINT32_MAX when that table is full).
 uint16_t zsat_stats_source (zsat_stats_t *self, const zsat_event_source_t *source, int64_t now_us,

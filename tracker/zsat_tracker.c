@@ -127,6 +127,16 @@ s_on_emit (const char *topic, const char *json, void *arg)
     s_publish ((self_t *)arg, topic, json);
 }
 
+//  Whether the topology runs node on host: the stats keep other names out of the rows of
+//  real instances (forged heartbeats must not hide a new instance).
+static bool
+s_declared (const char *host, const char *node_name, void *arg)
+{
+    self_t *self = (self_t *)arg;
+    const zsat_node_t *node = zsat_topology_node_find (self->topology, node_name);
+    return node && zsat_topology_node_on_host (node, host);
+}
+
 //  System nodes are neither scaled nor broken: they are not stages of the data path.
 static bool
 s_is_stage (self_t *self, const char *node_name)
@@ -309,8 +319,10 @@ s_self_new (const zsat_node_args_t *args, char *reason, size_t cap)
     self->scaler = zsat_scaler_new (&self->policy);
     self->breaker = zsat_breaker_new (&self->policy, s_on_breaker, self);
     self->metrics = tracker_metrics_new (self->host, self->node, self->started_us);
-    if (self->stats)
+    if (self->stats) {
+        zsat_stats_set_declared (self->stats, s_declared, self);
         self->fsm = zsat_fsm_new (&self->policy, self->stats, self->started_us);
+    }
     if (!self->stats || !self->json || !self->scaler || !self->breaker || !self->fsm ||
         !self->metrics)
         snprintf (self->reason, sizeof self->reason,
