@@ -547,10 +547,13 @@ static int s_count_ids (const char *dir, zhashx_t *ids, int64_t *rows);
 static void
 s_note_failure (zsat_harness_t *self, const char *body)
 {
-    int64_t id = s_json_int (body, body + strlen (body), "task_id", -1);
+    //  64-bit ids: read as an integer (s_json_int goes through a double)
+    const char *value = s_json_find (body, body + strlen (body), "task_id");
+    char *stop = NULL;
+    uint64_t id = value ? strtoull (value, &stop, 10) : 0;
     char key[32];
-    snprintf (key, sizeof key, "%" PRIu64, (uint64_t)id);
-    if (id >= 0 && zhashx_size (self->failed) < HARNESS_FAILED_MAX &&
+    snprintf (key, sizeof key, "%" PRIu64, id);
+    if (value && stop != value && zhashx_size (self->failed) < HARNESS_FAILED_MAX &&
         !zhashx_lookup (self->failed, key))
         zhashx_insert (self->failed, key, (void *)1);
 }
