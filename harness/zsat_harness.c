@@ -26,9 +26,9 @@
 #define HARNESS_LAUNCHERS_MAX 64
 #define HARNESS_SINK_FILES    256
 #define HARNESS_PIDS_MAX      1024
-#define HARNESS_STOP_MS       20000  //  launchers stop their nodes in order; then SIGKILL
-#define HARNESS_DRAIN_MS      30000  //  after the load: until the sinks stop growing
-#define HARNESS_QUERY_MS      1000   //  one tracker request
+#define HARNESS_STOP_MS       20000    //  launchers stop their nodes in order; then SIGKILL
+#define HARNESS_DRAIN_MS      30000    //  after the load: until the sinks stop growing
+#define HARNESS_QUERY_MS      1000     //  one tracker request
 #define HARNESS_FAILED_MAX    1000000  //  FAILURE task ids kept for no_false_failures
 
 static volatile sig_atomic_t s_interrupted;
@@ -1438,14 +1438,14 @@ s_judge_scaling (const zsat_invariants_t *inv, zsat_results_t *r)
     bool feed = r->feed_messages > 0;
     if (inv->min_scale_downs >= 0)
         s_verdict (r, "min_scale_downs",
-                   !feed                                  ? ZSAT_VERDICT_UNMEASURED
+                   !feed                                    ? ZSAT_VERDICT_UNMEASURED
                    : r->scale_downs >= inv->min_scale_downs ? ZSAT_VERDICT_PASS
                                                             : ZSAT_VERDICT_FAIL,
                    "%" PRId64 " SCALE -1 decisions on the tracker feed (min %" PRId64 ")",
                    r->scale_downs, inv->min_scale_downs);
     if (inv->max_backlog_at_scale_down >= 0 && (!feed || r->sent < 0))
-        s_verdict (r, "max_backlog_at_scale_down", ZSAT_VERDICT_UNMEASURED,
-                   "%s unknown", feed ? "sent (the load's heartbeats)" : "the tracker's feed");
+        s_verdict (r, "max_backlog_at_scale_down", ZSAT_VERDICT_UNMEASURED, "%s unknown",
+                   feed ? "sent (the load's heartbeats)" : "the tracker's feed");
     else if (inv->max_backlog_at_scale_down >= 0)
         s_verdict (r, "max_backlog_at_scale_down",
                    r->backlog_at_scale_down <= inv->max_backlog_at_scale_down ? ZSAT_VERDICT_PASS

@@ -40,16 +40,11 @@ static const char *s_load_keys[] = {"node", "rate", "size", "critical", "seed", 
 static const char *s_fault_keys[] = {"at",        "kill",    "stop",      "cont", "restart",
                                      "link_down", "link_up", "bandwidth", "host", NULL};
 static const char *s_bandwidth_keys[] = {"host", "rate", NULL};
-static const char *s_invariant_keys[] = {"no_critical_loss",
-                                         "all_tasks_end",
-                                         "max_duplicates",
-                                         "p99_latency_max",
-                                         "recovery_max",
-                                         "min_scale_ups",
-                                         "min_scale_downs",
-                                         "max_backlog_at_scale_down",
-                                         "no_false_failures",
-                                         NULL};
+static const char *s_invariant_keys[] = {"no_critical_loss",  "all_tasks_end",
+                                         "max_duplicates",    "p99_latency_max",
+                                         "recovery_max",      "min_scale_ups",
+                                         "min_scale_downs",   "max_backlog_at_scale_down",
+                                         "no_false_failures", NULL};
 //  Same order as zsat_fault_action_t.
 static const char *s_action_names[] = {"kill",      "stop",    "cont",     "restart",
                                        "link_down", "link_up", "bandwidth"};
@@ -400,8 +395,7 @@ s_parse_invariants (parse_t *p, yaml_node_t *map)
     if ((node = s_get (p, map, "min_scale_downs")))
         s_int (p, node, "min_scale_downs", 1024, &inv->min_scale_downs);
     if ((node = s_get (p, map, "max_backlog_at_scale_down")))
-        s_int (p, node, "max_backlog_at_scale_down", INT32_MAX,
-               &inv->max_backlog_at_scale_down);
+        s_int (p, node, "max_backlog_at_scale_down", INT32_MAX, &inv->max_backlog_at_scale_down);
     if ((node = s_get (p, map, "no_false_failures")))
         s_bool (p, node, "no_false_failures", &inv->no_false_failures);
 }

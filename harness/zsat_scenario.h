@@ -50,7 +50,7 @@ typedef struct {
     int64_t min_scale_ups;       //  -1: not checked; else SCALE +1 decisions seen on the feed
     int64_t min_scale_downs;     //  -1: not checked; else SCALE -1 decisions seen on the feed
     int64_t max_backlog_at_scale_down;  //  -1: not checked; sent - at the sinks at every -1
-    bool no_false_failures;      //  no FAILURE on the feed for a task that reached a sink
+    bool no_false_failures;             //  no FAILURE on the feed for a task that reached a sink
 } zsat_invariants_t;
 
 typedef struct zsat_scenario_t zsat_scenario_t;

@@ -1328,12 +1328,12 @@ s_test_queued_deadline (void)
     assert (expiry == t + 2000000 + 2 * 10000000);
     //  the source's INIT (seq 0) arrives after the SEND: the deadline stays
     s_both (&rig, rig.cpu, UINT32_MAX, ZSAT_EV_INIT, 19, t, t + 500000, NULL);
-    assert (zsat_deadlines_active (rig.fsm->wheel, zsat_tasks_slot (rig.fsm->tasks, last),
-                                   &expiry));
+    assert (
+        zsat_deadlines_active (rig.fsm->wheel, zsat_tasks_slot (rig.fsm->tasks, last), &expiry));
     assert (expiry == t + 2000000 + 2 * 10000000);
     const zsat_task_t *first = zsat_fsm_find (rig.fsm, 10);
-    assert (zsat_deadlines_active (rig.fsm->wheel, zsat_tasks_slot (rig.fsm->tasks, first),
-                                   &expiry));
+    assert (
+        zsat_deadlines_active (rig.fsm->wheel, zsat_tasks_slot (rig.fsm->tasks, first), &expiry));
     assert (expiry == t + 2000000 + 2 * 1000000);
     //  the one naming no stage has the orchester's 1 s
     zsat_fsm_expire (rig.fsm, t + 1000000);

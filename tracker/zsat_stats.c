@@ -60,11 +60,11 @@ struct zsat_stats_t {
     s_stage_t *stages;
     size_t stage_count;
     zhashx_t *stage_index;  //  "host/node" -> row + 1
-    s_node_t *nodes;       //  ZSAT_STATS_NODES declared rows, then the side table
-    size_t node_count;     //  declared rows used
-    size_t side_count;     //  side rows used (nodes[ZSAT_STATS_NODES + i])
-    size_t side_origins;   //  origins of undeclared nodes
-    zhashx_t *node_index;  //  "host/node/wid" -> row + 1
+    s_node_t *nodes;        //  ZSAT_STATS_NODES declared rows, then the side table
+    size_t node_count;      //  declared rows used
+    size_t side_count;      //  side rows used (nodes[ZSAT_STATS_NODES + i])
+    size_t side_origins;    //  origins of undeclared nodes
+    zhashx_t *node_index;   //  "host/node/wid" -> row + 1
     zsat_stats_declared_fn *declared;
     void *declared_arg;
     char (*types)[ZSAT_NAME_MAX];
@@ -737,9 +737,8 @@ zsat_stats_rate (zsat_stats_t *self, uint16_t origin, int window_s, int64_t now_
 static const char *s_stat_names[ZSAT_STAT_COUNT] = {
     "events", "begins", "ends", "errors", "timeouts", "retries", "failures", "dead_letters"};
 static const char *s_global_names[ZSAT_GLOBAL_COUNT] = {
-    "batches", "records", "bad_messages", "untracked", "late",       "unexpected",
-    "evicted", "refused", "resends",      "failures",  "happy_ends", "overflow",
-    "undeclared_evicted"};
+    "batches", "records", "bad_messages", "untracked",  "late",     "unexpected",        "evicted",
+    "refused", "resends", "failures",     "happy_ends", "overflow", "undeclared_evicted"};
 
 static void
 s_write_stage (zsat_stats_t *self, zsat_jsonw_t *json, uint16_t origin, int64_t now_us)

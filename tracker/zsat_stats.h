@@ -9,14 +9,14 @@
 #include "zsat.h"
 #include "zsat_jsonw.h"
 
-#define ZSAT_STATS_ORIGINS   1024     //  stage@host pairs (origin 0 is the overflow "?")
-#define ZSAT_STATS_NODES     4096     //  node instances (host, node, wid) the topology declares
-#define ZSAT_STATS_SIDE_NODES 256     //  instances of undeclared nodes (least recently seen out)
-#define ZSAT_STATS_SIDE_ORIGINS 128   //  stages of undeclared nodes
-#define ZSAT_STATS_TYPES     4096     //  job types (type 0 is "?")
-#define ZSAT_HEARTBEAT_STALE 3000000  //  us without heartbeat before an instance is not counted
-#define ZSAT_STATS_UTIL_S    5        //  seconds the utilization is averaged over
-#define ZSAT_STATS_QUEUE_STALE 60000000  //  us a queue count may stand still before it is dropped
+#define ZSAT_STATS_ORIGINS      1024     //  stage@host pairs (origin 0 is the overflow "?")
+#define ZSAT_STATS_NODES        4096     //  node instances (host, node, wid) the topology declares
+#define ZSAT_STATS_SIDE_NODES   256      //  instances of undeclared nodes (least recently seen out)
+#define ZSAT_STATS_SIDE_ORIGINS 128      //  stages of undeclared nodes
+#define ZSAT_STATS_TYPES        4096     //  job types (type 0 is "?")
+#define ZSAT_HEARTBEAT_STALE    3000000  //  us without heartbeat before an instance is not counted
+#define ZSAT_STATS_UTIL_S       5        //  seconds the utilization is averaged over
+#define ZSAT_STATS_QUEUE_STALE  60000000  //  us a queue count may stand still before it is dropped
 
 //  Per-stage counters.
 typedef enum {
@@ -33,18 +33,18 @@ typedef enum {
 
 //  Tracker-wide counters.
 typedef enum {
-    ZSAT_GLOBAL_BATCHES,       //  event messages received
-    ZSAT_GLOBAL_RECORDS,       //  records in them
-    ZSAT_GLOBAL_BAD_MESSAGES,  //  malformed messages or requests, dropped
-    ZSAT_GLOBAL_UNTRACKED,     //  events for a task the table does not hold
-    ZSAT_GLOBAL_LATE,          //  events for a task already finished
-    ZSAT_GLOBAL_UNEXPECTED,    //  events no FSM row expects in the task's state
-    ZSAT_GLOBAL_EVICTED,       //  tasks evicted because the table was full
-    ZSAT_GLOBAL_REFUSED,       //  new tasks refused because the table was full
-    ZSAT_GLOBAL_RESENDS,       //  RESEND published
-    ZSAT_GLOBAL_FAILURES,      //  FAILURE published
-    ZSAT_GLOBAL_HAPPY_ENDS,    //  tasks ended well
-    ZSAT_GLOBAL_OVERFLOW,      //  names that did not fit the tables
+    ZSAT_GLOBAL_BATCHES,             //  event messages received
+    ZSAT_GLOBAL_RECORDS,             //  records in them
+    ZSAT_GLOBAL_BAD_MESSAGES,        //  malformed messages or requests, dropped
+    ZSAT_GLOBAL_UNTRACKED,           //  events for a task the table does not hold
+    ZSAT_GLOBAL_LATE,                //  events for a task already finished
+    ZSAT_GLOBAL_UNEXPECTED,          //  events no FSM row expects in the task's state
+    ZSAT_GLOBAL_EVICTED,             //  tasks evicted because the table was full
+    ZSAT_GLOBAL_REFUSED,             //  new tasks refused because the table was full
+    ZSAT_GLOBAL_RESENDS,             //  RESEND published
+    ZSAT_GLOBAL_FAILURES,            //  FAILURE published
+    ZSAT_GLOBAL_HAPPY_ENDS,          //  tasks ended well
+    ZSAT_GLOBAL_OVERFLOW,            //  names that did not fit the tables
     ZSAT_GLOBAL_UNDECLARED_EVICTED,  //  side-table rows of undeclared nodes given to newer ones
     ZSAT_GLOBAL_COUNT
 } zsat_global_t;

@@ -525,10 +525,10 @@ s_scale (self_t *self, int64_t now_us)
         zsat_scale_decision_t why;
         zsat_scale_queue_t queue = {zsat_stats_queued (self->stats, o, now_us),
                                     zsat_stats_queue_growth (self->stats, o, now_us)};
-        int delta = zsat_scaler_observe (self->scaler, o, zsat_stats_idle (self->stats, o, now_us),
-                                         zsat_stats_instances (self->stats, o, now_us),
-                                         node->min_instances, node->max_instances, &queue, now_us,
-                                         &why);
+        int delta =
+            zsat_scaler_observe (self->scaler, o, zsat_stats_idle (self->stats, o, now_us),
+                                 zsat_stats_instances (self->stats, o, now_us), node->min_instances,
+                                 node->max_instances, &queue, now_us, &why);
         if (!delta)
             continue;
         s_write_scale (self, node, o, &why);
