@@ -890,9 +890,9 @@ zsat_stats_table (zsat_stats_t *self, int64_t now_us)
     FILE *out = open_memstream (&text, &size);
     if (!out)
         return NULL;
-    fprintf (out, "%-12s %-14s %4s %4s %4s %8s %8s %6s %6s %6s %6s %6s %8s %8s %8s\n", "HOST",
-             "STAGE", "INST", "BUSY", "IDLE", "VEC/S", "VEC/S1M", "ERR", "RETRY", "TMOUT", "FAIL",
-             "DEAD", "P50", "P99", "MAX");
+    fprintf (out, "%-12s %-14s %4s %4s %4s %5s %8s %8s %6s %6s %6s %6s %6s %8s %8s %8s\n", "HOST",
+             "STAGE", "INST", "BUSY", "IDLE", "QUEUE", "VEC/S", "VEC/S1M", "ERR", "RETRY", "TMOUT",
+             "FAIL", "DEAD", "P50", "P99", "MAX");
     for (uint16_t o = 1; o < self->stage_count; o++) {
         s_stage_t *stage = &self->stages[o];
         char p50[16], p99[16], max[16];
@@ -901,14 +901,15 @@ zsat_stats_table (zsat_stats_t *self, int64_t now_us)
         s_fmt_us (max, sizeof max,
                   zsat_stats_percentile (self, o, ZSAT_LATENCY_STAGE, 100, now_us));
         fprintf (out,
-                 "%-12.12s %-14.14s %4d %4.1f %4" PRId64 " %8.1f %8.1f %6" PRIu64 " %6" PRIu64
-                 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %8s %8s %8s\n",
+                 "%-12.12s %-14.14s %4d %4.1f %4" PRId64 " %5" PRId64 " %8.1f %8.1f %6" PRIu64
+                 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %8s %8s %8s\n",
                  stage->host, stage->node, zsat_stats_instances (self, o, now_us),
                  s_effective_busy (self, o, now_us), zsat_stats_idle (self, o, now_us),
-                 zsat_stats_rate (self, o, 1, now_us), zsat_stats_rate (self, o, 60, now_us),
-                 stage->counter[ZSAT_STAT_ERRORS], stage->counter[ZSAT_STAT_RETRIES],
-                 stage->counter[ZSAT_STAT_TIMEOUTS], stage->counter[ZSAT_STAT_FAILURES],
-                 stage->counter[ZSAT_STAT_DEAD_LETTERS], p50, p99, max);
+                 zsat_stats_queued (self, o, now_us), zsat_stats_rate (self, o, 1, now_us),
+                 zsat_stats_rate (self, o, 60, now_us), stage->counter[ZSAT_STAT_ERRORS],
+                 stage->counter[ZSAT_STAT_RETRIES], stage->counter[ZSAT_STAT_TIMEOUTS],
+                 stage->counter[ZSAT_STAT_FAILURES], stage->counter[ZSAT_STAT_DEAD_LETTERS], p50,
+                 p99, max);
     }
     if (self->stage_count == 1)
         fprintf (out, "(no stage has reported yet)\n");
@@ -918,9 +919,9 @@ zsat_stats_table (zsat_stats_t *self, int64_t now_us)
         s_host_sum_t sum;
         s_sum_host (self, self->stages[o].host, &sum, now_us);
         fprintf (out,
-                 "%-12.12s %-14s %4" PRId64 " %4" PRId64 " %4" PRId64 " %8.1f %8.1f %6" PRIu64
+                 "%-12.12s %-14s %4" PRId64 " %4" PRId64 " %4" PRId64 " %5s %8.1f %8.1f %6" PRIu64
                  " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
-                 self->stages[o].host, "(host total)", sum.instances, sum.busy, sum.idle,
+                 self->stages[o].host, "(host total)", sum.instances, sum.busy, sum.idle, "",
                  sum.rate_1s, sum.rate_1m, sum.counter[ZSAT_STAT_ERRORS],
                  sum.counter[ZSAT_STAT_RETRIES], sum.counter[ZSAT_STAT_TIMEOUTS],
                  sum.counter[ZSAT_STAT_FAILURES], sum.counter[ZSAT_STAT_DEAD_LETTERS]);
