@@ -302,7 +302,7 @@ s_md_totals (FILE *out, const zsat_results_t *r)
         const char *name;
         int64_t value;
         bool latency;
-    } rows[] = {{"sent by gen", r->sent, false},
+    } rows[] = {{"sent by the load (gen or scheduler)", r->sent, false},
                 {"rows at the sinks", r->rows, false},
                 {"distinct tasks at the sinks", r->unique, false},
                 {"duplicates", r->duplicates, false},
