@@ -17,4 +17,8 @@ foreach(t ${e2e})
   set_tests_properties(e2e.${name} PROPERTIES TIMEOUT 600 LABELS e2e
     ENVIRONMENT "ZSAT_BIN=$<TARGET_FILE:zsat_cli>;ZSAT_BUILD=${CMAKE_BINARY_DIR};ZSAT_SRC=${CMAKE_SOURCE_DIR}"
     SKIP_RETURN_CODE 77)
+  if(name MATCHES "^harness_")
+    # emulated hosts on a 2-core machine: one harness test at a time
+    set_tests_properties(e2e.${name} PROPERTIES RESOURCE_LOCK zsat_harness)
+  endif()
 endforeach()

@@ -26,9 +26,10 @@
 #define HARNESS_LAUNCHERS_MAX 64
 #define HARNESS_SINK_FILES    256
 #define HARNESS_PIDS_MAX      1024
-#define HARNESS_STOP_MS       20000  //  launchers stop their nodes in order; then SIGKILL
-#define HARNESS_DRAIN_MS      30000  //  after the load: until the sinks stop growing
-#define HARNESS_QUERY_MS      1000   //  one tracker request
+#define HARNESS_STOP_MS       20000    //  launchers stop their nodes in order; then SIGKILL
+#define HARNESS_DRAIN_MS      30000    //  after the load: until the sinks stop growing
+#define HARNESS_QUERY_MS      1000     //  one tracker request
+#define HARNESS_FAILED_MAX    1000000  //  FAILURE task ids kept for no_false_failures
 
 static volatile sig_atomic_t s_interrupted;
 
@@ -66,6 +67,7 @@ struct zsat_harness_t {
     void *progress_arg;
     const char *phase;
     int64_t load_start;  //  zclock_mono at the start of the load
+    zhashx_t *failed;    //  task ids of the FAILUREs on the feed (at most HARNESS_FAILED_MAX)
     zsat_results_t results;
 };
 
@@ -104,6 +106,10 @@ zsat_harness_new (zsat_scenario_t *scenario, const char *out_dir, const char *bi
     r->happy_ends = r->failures = r->errors = r->retries = -1;
     r->timeouts = r->dead_letters = r->live = -1;
     r->p50_us = r->p99_us = r->max_us = -1;
+    r->false_failures = r->backlog_at_scale_down = -1;
+    self->failed = zhashx_new ();
+    if (!self->failed)
+        zsat_harness_destroy (&self);
     return self;
 }
 
@@ -295,8 +301,10 @@ s_edit_load (zsat_harness_t *self, yaml_document_t *doc, int root)
 {
     const zsat_load_t *load = zsat_scenario_load_options (self->scenario);
     yaml_node_pair_t *nodes = s_yaml_pair (doc, root, "nodes");
-    if (!*load->node || !nodes)
-        return;
+    const zsat_node_t *gen =
+        zsat_topology_node_find (zsat_scenario_topology (self->scenario), load->node);
+    if (!*load->node || !nodes || !gen || !streq (gen->kind, "gen"))
+        return;  //  a scheduler's load is its schedules: nothing to set
     int nodes_id = nodes->value;
     yaml_node_pair_t *node = s_yaml_pair (doc, nodes_id, load->node);
     if (!node)
@@ -533,6 +541,39 @@ s_ask (zsat_harness_t *self, const char *request)
 }
 
 //  Reads what the feed has queued: counts messages and SCALE decisions, never waits.
+static int s_count_ids (const char *dir, zhashx_t *ids, int64_t *rows);
+
+//  A FAILURE on the feed: its task id, to be matched against what the sinks wrote.
+static void
+s_note_failure (zsat_harness_t *self, const char *body)
+{
+    //  64-bit ids: read as an integer (s_json_int goes through a double)
+    const char *value = s_json_find (body, body + strlen (body), "task_id");
+    char *stop = NULL;
+    uint64_t id = value ? strtoull (value, &stop, 10) : 0;
+    char key[32];
+    snprintf (key, sizeof key, "%" PRIu64, id);
+    if (value && stop != value && zhashx_size (self->failed) < HARNESS_FAILED_MAX &&
+        !zhashx_lookup (self->failed, key))
+        zhashx_insert (self->failed, key, (void *)1);
+}
+
+//  A SCALE -1: how many vectors sent had not reached a sink then (sent - distinct rows).
+static void
+s_note_scale_down (zsat_harness_t *self)
+{
+    zsat_results_t *r = &self->results;
+    zhashx_t *ids = zhashx_new ();
+    int64_t rows = 0;
+    if (r->sent >= 0 && ids && s_count_ids (self->run_dir, ids, &rows) == 0) {
+        int64_t backlog = r->sent - (int64_t)zhashx_size (ids);
+        backlog = backlog > 0 ? backlog : 0;
+        if (backlog > r->backlog_at_scale_down)
+            r->backlog_at_scale_down = backlog;
+    }
+    zhashx_destroy (&ids);
+}
+
 static void
 s_read_feed (zsat_harness_t *self)
 {
@@ -549,9 +590,13 @@ s_read_feed (zsat_harness_t *self)
             int64_t delta = s_json_int (body, body + strlen (body), "delta", 0);
             if (delta > 0)
                 self->results.scale_ups++;
-            else if (delta < 0)
+            else if (delta < 0) {
                 self->results.scale_downs++;
+                s_note_scale_down (self);
+            }
         }
+        else if (topic && body && streq (topic, "FAILURE"))
+            s_note_failure (self, body);
         zstr_free (&topic);
         zstr_free (&body);
         zmsg_destroy (&msg);
@@ -676,19 +721,41 @@ s_count_dir (const char *dir, zhashx_t *ids, int64_t *rows, int depth)
         closedir (handle);
 }
 
-int
-zsat_harness_count_rows (const char *dir, int64_t *rows, int64_t *unique)
+//  Reads every task id the sinks under dir wrote into ids; counts rows.
+static int
+s_count_ids (const char *dir, zhashx_t *ids, int64_t *rows)
 {
     if (access (dir, R_OK) != 0)
         return -1;
-    zhashx_t *ids = zhashx_new ();
-    if (!ids)
-        return -1;
     *rows = 0;
     s_count_dir (dir, ids, rows, 0);
-    *unique = (int64_t)zhashx_size (ids);
-    zhashx_destroy (&ids);
     return 0;
+}
+
+int
+zsat_harness_count_rows (const char *dir, int64_t *rows, int64_t *unique)
+{
+    zhashx_t *ids = zhashx_new ();
+    int rc = ids ? s_count_ids (dir, ids, rows) : -1;
+    if (rc == 0)
+        *unique = (int64_t)zhashx_size (ids);
+    zhashx_destroy (&ids);
+    return rc;
+}
+
+//  FAILUREs of tasks that reached a sink: the tracker gave up on what was delivered.
+static int64_t
+s_false_failures (zsat_harness_t *self)
+{
+    zhashx_t *ids = zhashx_new ();
+    int64_t rows = 0, count = -1;
+    if (ids && s_count_ids (self->run_dir, ids, &rows) == 0) {
+        count = 0;
+        for (void *v = zhashx_first (self->failed); v; v = zhashx_next (self->failed))
+            count += zhashx_lookup (ids, zhashx_cursor (self->failed)) != NULL;
+    }
+    zhashx_destroy (&ids);
+    return count;
 }
 
 //  --------------------------------------------------------------------------
@@ -1297,6 +1364,8 @@ s_figures (zsat_harness_t *self)
     zsat_results_t *r = &self->results;
     if (zsat_harness_count_rows (self->run_dir, &r->rows, &r->unique) == 0)
         r->duplicates = r->rows - r->unique;
+    if (r->feed_messages > 0)
+        r->false_failures = s_false_failures (self);
     s_summarize (r);
 }
 
@@ -1361,6 +1430,40 @@ s_judge_recovery (zsat_results_t *r, int64_t max_ms)
                    max_ms, worst_text);
 }
 
+//  The overload invariants: scale-downs seen, none while vectors waited, no FAILURE for a
+//  task that was delivered.
+static void
+s_judge_scaling (const zsat_invariants_t *inv, zsat_results_t *r)
+{
+    bool feed = r->feed_messages > 0;
+    if (inv->min_scale_downs >= 0)
+        s_verdict (r, "min_scale_downs",
+                   !feed                                    ? ZSAT_VERDICT_UNMEASURED
+                   : r->scale_downs >= inv->min_scale_downs ? ZSAT_VERDICT_PASS
+                                                            : ZSAT_VERDICT_FAIL,
+                   "%" PRId64 " SCALE -1 decisions on the tracker feed (min %" PRId64 ")",
+                   r->scale_downs, inv->min_scale_downs);
+    if (inv->max_backlog_at_scale_down >= 0 && (!feed || r->sent < 0))
+        s_verdict (r, "max_backlog_at_scale_down", ZSAT_VERDICT_UNMEASURED, "%s unknown",
+                   feed ? "sent (the load's heartbeats)" : "the tracker's feed");
+    else if (inv->max_backlog_at_scale_down >= 0)
+        s_verdict (r, "max_backlog_at_scale_down",
+                   r->backlog_at_scale_down <= inv->max_backlog_at_scale_down ? ZSAT_VERDICT_PASS
+                                                                              : ZSAT_VERDICT_FAIL,
+                   "%" PRId64 " SCALE -1, at most %" PRId64
+                   " vectors sent but not at a sink at one of them (max %" PRId64 ")",
+                   r->scale_downs, r->backlog_at_scale_down < 0 ? 0 : r->backlog_at_scale_down,
+                   inv->max_backlog_at_scale_down);
+    if (inv->no_false_failures && r->false_failures < 0)
+        s_verdict (r, "no_false_failures", ZSAT_VERDICT_UNMEASURED,
+                   "no feed or no sink files to compare");
+    else if (inv->no_false_failures)
+        s_verdict (r, "no_false_failures",
+                   r->false_failures == 0 ? ZSAT_VERDICT_PASS : ZSAT_VERDICT_FAIL,
+                   "%" PRId64 " FAILUREs (of %" PRId64 ") for tasks that reached a sink",
+                   r->false_failures, r->failures);
+}
+
 void
 zsat_harness_judge (zsat_scenario_t *scenario, zsat_results_t *r)
 {
@@ -1399,6 +1502,7 @@ zsat_harness_judge (zsat_scenario_t *scenario, zsat_results_t *r)
                    r->scale_ups >= inv->min_scale_ups ? ZSAT_VERDICT_PASS : ZSAT_VERDICT_FAIL,
                    "%" PRId64 " SCALE +1 decisions on the tracker feed (min %" PRId64 ")",
                    r->scale_ups, inv->min_scale_ups);
+    s_judge_scaling (inv, r);
     r->passed = !*r->error;
     for (size_t i = 0; i < r->invariant_count; i++) {
         if (*r->error)
@@ -1444,6 +1548,7 @@ zsat_harness_destroy (zsat_harness_t **self_p)
     zsock_destroy (&self->query);
     zsock_destroy (&self->state);
     zsat_topology_destroy (&self->topology);
+    zhashx_destroy (&self->failed);
     free (self);
     *self_p = NULL;
 }
@@ -1603,6 +1708,44 @@ s_test_topology (zsat_scenario_t *scenario, const char *dir)
     zsat_harness_destroy (&self);
 }
 
+//  The overload invariants, judged from figures.
+static void
+s_test_judge_scaling (const char *dir)
+{
+    char path[1024];
+    snprintf (path, sizeof path, "%s/o.yaml", dir);
+    s_test_write (path, "topology: t.yaml\nhosts: loopback\n"
+                        "invariants: {min_scale_downs: 1, max_backlog_at_scale_down: 8, "
+                        "no_false_failures: true}\n");
+    zsat_scenario_t *scenario = zsat_scenario_load (path, NULL);
+    assert (scenario);
+    zsat_results_t *r = (zsat_results_t *)zmalloc (sizeof (zsat_results_t));
+    r->sent = r->false_failures = r->backlog_at_scale_down = -1;
+    zsat_harness_judge (scenario, r);  //  no feed: nothing measured
+    assert (r->invariant_count == 3 && !r->passed);
+    for (size_t i = 0; i < 3; i++)
+        assert (r->invariants[i].verdict == ZSAT_VERDICT_UNMEASURED);
+    r->feed_messages = 10;
+    r->sent = 100;
+    r->scale_downs = 1;
+    r->backlog_at_scale_down = 3;
+    r->false_failures = 0;
+    r->failures = 2;
+    zsat_harness_judge (scenario, r);
+    assert (r->passed);
+    r->backlog_at_scale_down = 9;  //  an instance went while 9 vectors waited
+    r->false_failures = 1;         //  the tracker gave up on a delivered task
+    r->scale_downs = 0;
+    zsat_harness_judge (scenario, r);
+    assert (!r->passed);
+    for (size_t i = 0; i < 3; i++)
+        assert (r->invariants[i].verdict == ZSAT_VERDICT_FAIL);
+    assert (strstr (r->invariants[2].detail, "1 FAILUREs (of 2)"));
+    free (r);
+    zsat_scenario_destroy (&scenario);
+    unlink (path);
+}
+
 void
 zsat_harness_test (bool verbose)
 {
@@ -1625,6 +1768,7 @@ zsat_harness_test (bool verbose)
     s_test_json ();
     s_test_rows (dir);
     s_test_judge (scenario);
+    s_test_judge_scaling (dir);
     zsat_scenario_set_duration (scenario, 4000);
     s_test_topology (scenario, dir);
     zsat_scenario_destroy (&scenario);

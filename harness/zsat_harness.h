@@ -60,6 +60,8 @@ typedef struct {
     int64_t p50_us, p99_us, max_us;  //  worst per-second task latency seen
     int64_t restarts;                //  new pids seen for a node instance
     int64_t scale_ups, scale_downs;  //  SCALE decisions on the tracker feed
+    int64_t backlog_at_scale_down;   //  most vectors sent, not at a sink, at a -1 (-1: none)
+    int64_t false_failures;          //  FAILUREs of tasks a sink wrote (-1: unknown)
     int64_t feed_messages;           //  messages read from the tracker's state feed
     double mean_throughput;
     zsat_sample_t samples[ZSAT_HARNESS_SAMPLES_MAX];
@@ -68,7 +70,7 @@ typedef struct {
     size_t stage_count;
     zsat_fault_result_t faults[256];
     size_t fault_count;
-    zsat_invariant_result_t invariants[8];
+    zsat_invariant_result_t invariants[12];
     size_t invariant_count;
     bool passed;  //  every invariant PASS and no error
 } zsat_results_t;

@@ -53,11 +53,12 @@ s_json_totals (FILE *out, const zsat_results_t *r)
              ", \"live\": %" PRId64 ",\n"
              "    \"restarts\": %" PRId64 ", \"scale_ups\": %" PRId64 ", \"scale_downs\": %" PRId64
              ", \"feed_messages\": %" PRId64 ", \"mean_throughput\": %.1f, \"p50_us\": %" PRId64
-             ", \"p99_us\": %" PRId64 ", \"max_us\": %" PRId64 "},\n",
+             ", \"p99_us\": %" PRId64 ", \"max_us\": %" PRId64 ",\n"
+             "    \"backlog_at_scale_down\": %" PRId64 ", \"false_failures\": %" PRId64 "},\n",
              r->sent, r->rows, r->unique, r->duplicates, r->lost, r->happy_ends, r->failures,
              r->errors, r->retries, r->timeouts, r->dead_letters, r->live, r->restarts,
              r->scale_ups, r->scale_downs, r->feed_messages, r->mean_throughput, r->p50_us,
-             r->p99_us, r->max_us);
+             r->p99_us, r->max_us, r->backlog_at_scale_down, r->false_failures);
 }
 
 static void
@@ -301,7 +302,7 @@ s_md_totals (FILE *out, const zsat_results_t *r)
         const char *name;
         int64_t value;
         bool latency;
-    } rows[] = {{"sent by gen", r->sent, false},
+    } rows[] = {{"sent by the load (gen or scheduler)", r->sent, false},
                 {"rows at the sinks", r->rows, false},
                 {"distinct tasks at the sinks", r->unique, false},
                 {"duplicates", r->duplicates, false},
@@ -315,6 +316,8 @@ s_md_totals (FILE *out, const zsat_results_t *r)
                 {"tasks in flight at the end", r->live, false},
                 {"restarts", r->restarts, false},
                 {"SCALE +1 / -1 on the feed", r->scale_ups, false},
+                {"most vectors waiting at a SCALE -1", r->backlog_at_scale_down, false},
+                {"FAILUREs of tasks a sink wrote", r->false_failures, false},
                 {"latency p50 (worst second)", r->p50_us, true},
                 {"latency p99 (worst second)", r->p99_us, true},
                 {"latency max", r->max_us, true}};

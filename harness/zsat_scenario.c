@@ -40,13 +40,11 @@ static const char *s_load_keys[] = {"node", "rate", "size", "critical", "seed", 
 static const char *s_fault_keys[] = {"at",        "kill",    "stop",      "cont", "restart",
                                      "link_down", "link_up", "bandwidth", "host", NULL};
 static const char *s_bandwidth_keys[] = {"host", "rate", NULL};
-static const char *s_invariant_keys[] = {"no_critical_loss",
-                                         "all_tasks_end",
-                                         "max_duplicates",
-                                         "p99_latency_max",
-                                         "recovery_max",
-                                         "min_scale_ups",
-                                         NULL};
+static const char *s_invariant_keys[] = {"no_critical_loss",  "all_tasks_end",
+                                         "max_duplicates",    "p99_latency_max",
+                                         "recovery_max",      "min_scale_ups",
+                                         "min_scale_downs",   "max_backlog_at_scale_down",
+                                         "no_false_failures", NULL};
 //  Same order as zsat_fault_action_t.
 static const char *s_action_names[] = {"kill",      "stop",    "cont",     "restart",
                                        "link_down", "link_up", "bandwidth"};
@@ -394,6 +392,12 @@ s_parse_invariants (parse_t *p, yaml_node_t *map)
         s_duration (p, node, "recovery_max", &inv->recovery_max_ms);
     if ((node = s_get (p, map, "min_scale_ups")))
         s_int (p, node, "min_scale_ups", 1024, &inv->min_scale_ups);
+    if ((node = s_get (p, map, "min_scale_downs")))
+        s_int (p, node, "min_scale_downs", 1024, &inv->min_scale_downs);
+    if ((node = s_get (p, map, "max_backlog_at_scale_down")))
+        s_int (p, node, "max_backlog_at_scale_down", INT32_MAX, &inv->max_backlog_at_scale_down);
+    if ((node = s_get (p, map, "no_false_failures")))
+        s_bool (p, node, "no_false_failures", &inv->no_false_failures);
 }
 
 static void
@@ -539,9 +543,20 @@ s_check_names (parse_t *p)
         const zsat_node_t *node = zsat_topology_node_find (self->topology, self->load.node);
         if (!node)
             s_unknown (p, self->load_line, self->load_col, "load", self->load.node, false);
+        else if (streq (node->kind, "scheduler")) {
+            const zsat_load_t *load = &self->load;
+            if (load->has_rate || load->has_size || load->has_critical || load->has_seed) {
+                zsat_diag_add (p->diag, self->file, self->load_line, self->load_col,
+                               "load: node '%s' is the scheduler: its load is the topology's "
+                               "schedules (only 'node' may be given)",
+                               node->name);
+                p->errors++;
+            }
+        }
         else if (!streq (node->kind, "gen")) {
             zsat_diag_add (p->diag, self->file, self->load_line, self->load_col,
-                           "load: node '%s' is of kind '%s', not gen", node->name, node->kind);
+                           "load: node '%s' is of kind '%s', not gen or scheduler", node->name,
+                           node->kind);
             p->errors++;
         }
     }
@@ -567,6 +582,8 @@ s_defaults (zsat_scenario_t *self, const char *filename)
     self->invariants.p99_latency_max_ms = -1;
     self->invariants.recovery_max_ms = -1;
     self->invariants.min_scale_ups = -1;
+    self->invariants.min_scale_downs = -1;
+    self->invariants.max_backlog_at_scale_down = -1;
 }
 
 //  Loads the YAML document; reports a syntax error with its position. Returns 0 or -1.
@@ -776,6 +793,8 @@ static const broken_t s_broken[] = {
     {"topology: t.yaml\nduration: 2h\n", "2:11: duration must be more than 0 and at most 1h"},
     {"topology: t.yaml\nhosts: vm\n", "2:8: hosts: 'vm' is not netns, loopback or auto"},
     {"topology: t.yaml\nload: {node: worker}\n", "2:7: load: node 'worker' is of kind 'fault'"},
+    {"topology: t.yaml\nload: {node: scheduler, rate: 5}\n",
+     "2:7: load: node 'scheduler' is the scheduler: its load is the topology's schedules"},
     {"topology: t.yaml\nload: {node: gne}\n",
      "2:7: load: no node 'gne' in the topology (did you mean 'gen'?)"},
     {"topology: t.yaml\nload: {node: gen, rate: -3}\n", "2:25: load.rate: '-3' is not a rate"},

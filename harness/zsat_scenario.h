@@ -32,7 +32,8 @@ typedef struct {
 } zsat_fault_t;
 
 typedef struct {
-    char node[ZSAT_NAME_MAX];  //  the gen node whose options the load overrides
+    char node[ZSAT_NAME_MAX];  //  the gen node whose options the load overrides, or the
+                               //  scheduler (its schedules are the load: only counted)
     double rate;               //  vectors per second
     int64_t size;              //  payload bytes
     bool critical;
@@ -47,6 +48,9 @@ typedef struct {
     int64_t p99_latency_max_ms;  //  -1: not checked
     int64_t recovery_max_ms;     //  -1: not checked
     int64_t min_scale_ups;       //  -1: not checked; else SCALE +1 decisions seen on the feed
+    int64_t min_scale_downs;     //  -1: not checked; else SCALE -1 decisions seen on the feed
+    int64_t max_backlog_at_scale_down;  //  -1: not checked; sent - at the sinks at every -1
+    bool no_false_failures;             //  no FAILURE on the feed for a task that reached a sink
 } zsat_invariants_t;
 
 typedef struct zsat_scenario_t zsat_scenario_t;

@@ -1604,6 +1604,8 @@ s_test_run_time_routes (s_test_t *t)
 
 //  The tracker feed: RESEND re-sends from the cache with retry and seq patched; BREAKER
 //  moves traffic to the alternate, lets one probe through when half-open.
+static void s_test_breaker (s_test_t *t, const char *body, const char *node, const char *state);
+
 static void
 s_test_feed (s_test_t *t)
 {
@@ -1628,15 +1630,12 @@ s_test_feed (s_test_t *t)
     assert (s_test_recv (t->cpu, &v, 50) == -1);
 
     //  breaker open with an alternate: cpu's traffic goes to spare
-    zstr_sendm (t->state, "BREAKER");
-    zstr_send (t->state, "{\"stage\":\"cpu\",\"state\":\"open\",\"alternate\":\"spare\"}");
-    zclock_sleep (50);
+    s_test_breaker (t, "{\"stage\":\"cpu\",\"state\":\"open\",\"alternate\":\"spare\"}", "cpu",
+                    "open");
     s_test_send (t->any, "h1", "cpu", ZSAT_EV_INIT, 0, 4001);
     assert (s_test_recv (t->spare, &v, 3000) == 0 && v.task_id == 4001);
     //  half-open: one probe to cpu, flagged; the next goes to the alternate again
-    zstr_sendm (t->state, "BREAKER");
-    zstr_send (t->state, "{\"stage\":\"cpu\",\"state\":\"half-open\"}");
-    zclock_sleep (50);
+    s_test_breaker (t, "{\"stage\":\"cpu\",\"state\":\"half-open\"}", "cpu", "half-open");
     s_test_send (t->any, "h1", "cpu", ZSAT_EV_INIT, 0, 4002);
     s_test_send (t->any, "h1", "cpu", ZSAT_EV_INIT, 0, 4003);
     assert (s_test_recv (t->cpu, &v, 3000) == 0 && v.task_id == 4002);
@@ -1644,15 +1643,11 @@ s_test_feed (s_test_t *t)
     assert (s_test_recv (t->spare, &v, 3000) == 0 && v.task_id == 4003);
     assert (!(v.flags & ZSAT_FLAG_PROBE));
     //  closed: back to cpu
-    zstr_sendm (t->state, "BREAKER");
-    zstr_send (t->state, "{\"stage\":\"cpu\",\"state\":\"closed\"}");
-    zclock_sleep (50);
+    s_test_breaker (t, "{\"stage\":\"cpu\",\"state\":\"closed\"}", "cpu", "closed");
     s_test_send (t->any, "h1", "cpu", ZSAT_EV_INIT, 0, 4004);
     assert (s_test_recv (t->cpu, &v, 3000) == 0 && v.task_id == 4004);
     //  open without an alternate: dead letter "circuit open"
-    zstr_sendm (t->state, "BREAKER");
-    zstr_send (t->state, "{\"stage\":\"mem\",\"state\":\"open\"}");
-    zclock_sleep (50);
+    s_test_breaker (t, "{\"stage\":\"mem\",\"state\":\"open\"}", "mem", "open");
     s_test_send (t->any, "h1", "mem", ZSAT_EV_INIT, 0, 4005);
     assert (s_test_recv (t->archive, &v, 3000) == 0 && v.task_id == 4005);
     s_test_events (t, ZSAT_EV_DEAD_LETTER, 1);

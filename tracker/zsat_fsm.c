@@ -553,10 +553,38 @@ s_note_begin (zsat_fsm_t *self, s_ctx_t *ctx)
     return 0;
 }
 
+//  The stage an orchester's SEND pushed the vector to (its detail names the node, on the
+//  orchester's host), or 0 when it is not known.
+static uint16_t
+s_send_target (zsat_fsm_t *self, s_ctx_t *ctx)
+{
+    if (!ctx->rec || ctx->rec->event != ZSAT_EV_SEND)
+        return 0;
+    char node[ZSAT_NAME_MAX];
+    size_t len = strnlen (ctx->rec->detail, ZSAT_EVENT_DETAIL_MAX);
+    if (len == 0 || len >= sizeof node)
+        return 0;
+    memcpy (node, ctx->rec->detail, len);
+    node[len] = 0;
+    return zsat_stats_origin_find (self->stats, zsat_stats_origin_host (self->stats, ctx->origin),
+                                   node);
+}
+
+//  A vector an orchester sent waits in its stage's queue before anyone reports it again:
+//  its deadline is that stage's, plus twice the queue's expected wait (PUSH deals vectors
+//  to the instances' own queues in turn, so they drain unevenly).
 static int
 s_restart_deadline (zsat_fsm_t *self, s_ctx_t *ctx)
 {
-    s_start_timer (self, ctx->task, ctx->now_us + s_stage_timeout (self, ctx->origin));
+    //  Batches of different nodes race: a source's INIT (seq 0) may come after the
+    //  orchester's SEND (seq 1). An earlier hop's straggler does not move the deadline.
+    if (ctx->rec && ctx->task && ctx->rec->seq < ctx->task->seq)
+        return 0;
+    uint16_t target = s_send_target (self, ctx);
+    int64_t timeout = s_stage_timeout (self, target ? target : ctx->origin);
+    if (target)
+        timeout += 2 * zsat_stats_queue_wait_us (self->stats, target, ctx->now_us);
+    s_start_timer (self, ctx->task, ctx->now_us + timeout);
     return 0;
 }
 
@@ -1522,6 +1550,64 @@ s_test_deadlines (void)
     s_rig_destroy (&rig);
 }
 
+//  Feeds one record to the stats and the FSM, as the tracker does.
+static void
+s_both (s_rig_t *rig, uint16_t origin, uint32_t node, int event, uint64_t task_id, int64_t ts,
+        int64_t now, const char *detail)
+{
+    zsat_event_rec_t rec = {
+        .event = (uint8_t)event, .task_id = task_id, .timestamp = ts, .seq = event == ZSAT_EV_SEND};
+    strcpy (rec.type, "cpu");
+    snprintf (rec.detail, sizeof rec.detail, "%s", detail ? detail : "");
+    zsat_stats_on_record (rig->stats, origin, node, &rec, now);
+    zsat_fsm_on_record (rig->fsm, origin, &rec, now);
+}
+
+//  A vector the orchester sent waits in the stage's queue: its deadline is the stage's plus
+//  twice the queue's wait, not the orchester's; a SEND naming no known stage keeps the
+//  orchester's.
+static void
+s_test_queued_deadline (void)
+{
+    int64_t t = 3500000000;
+    s_rig_t rig;
+    s_rig_init (&rig, 64, false, t);
+    zsat_event_source_t src = {.host = "a", .node = "slow", .wid = 1};
+    uint32_t worker, orch;
+    zsat_stats_source (rig.stats, &src, t, &worker);
+    src = (zsat_event_source_t){.host = "a", .node = "orchester", .wid = 1};
+    zsat_stats_source (rig.stats, &src, t, &orch);
+    s_both (&rig, rig.slow, worker, ZSAT_EV_HEARTBEAT, 0, t, t, "");
+    //  one vector done in 1 s: the service time
+    s_both (&rig, rig.slow, worker, ZSAT_EV_BEGIN, 1, t, t, NULL);
+    s_both (&rig, rig.slow, worker, ZSAT_EV_HAPPY_END, 1, t + 1000000, t + 1000000, NULL);
+    t += 1000000;
+    s_both (&rig, rig.slow, worker, ZSAT_EV_HEARTBEAT, 0, t, t, "");
+    for (uint64_t id = 10; id < 20; id++)
+        s_both (&rig, rig.orchester, orch, ZSAT_EV_SEND, id, t, t, "slow");
+    s_both (&rig, rig.orchester, orch, ZSAT_EV_SEND, 30, t, t, "nosuch");
+    //  task 19 is 10th in the queue: 2 s (slow's deadline) + 2 x 10 x 1 s
+    const zsat_task_t *last = zsat_fsm_find (rig.fsm, 19);
+    int64_t expiry = 0;
+    assert (last && zsat_deadlines_active (rig.fsm->wheel, zsat_tasks_slot (rig.fsm->tasks, last),
+                                           &expiry));
+    assert (expiry == t + 2000000 + 2 * 10000000);
+    //  the source's INIT (seq 0) arrives after the SEND: the deadline stays
+    s_both (&rig, rig.cpu, UINT32_MAX, ZSAT_EV_INIT, 19, t, t + 500000, NULL);
+    assert (
+        zsat_deadlines_active (rig.fsm->wheel, zsat_tasks_slot (rig.fsm->tasks, last), &expiry));
+    assert (expiry == t + 2000000 + 2 * 10000000);
+    const zsat_task_t *first = zsat_fsm_find (rig.fsm, 10);
+    assert (
+        zsat_deadlines_active (rig.fsm->wheel, zsat_tasks_slot (rig.fsm->tasks, first), &expiry));
+    assert (expiry == t + 2000000 + 2 * 1000000);
+    //  the one naming no stage has the orchester's 1 s
+    zsat_fsm_expire (rig.fsm, t + 1000000);
+    assert (zsat_fsm_task_state (rig.fsm, 30) == ZSAT_TS_BACKOFF);
+    assert (zsat_fsm_task_state (rig.fsm, 10) == ZSAT_TS_SENT);
+    s_rig_destroy (&rig);
+}
+
 static void
 s_test_full_table (void)
 {
@@ -1687,6 +1773,7 @@ zsat_fsm_test (bool verbose)
     s_test_fanout ();
     s_test_stored ();
     s_test_deadlines ();
+    s_test_queued_deadline ();
     s_test_full_table ();
     s_test_hostile ();
     s_test_random (false);

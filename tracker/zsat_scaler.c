@@ -72,10 +72,23 @@ s_mark (zsat_scaler_t *self, s_stage_t *stage, int64_t idle, int64_t now_us, int
     return *held >= needed ? delta : 0;
 }
 
+//  What the queue in front of the stage says about its idle workers: a queue that grows is
+//  work arriving faster than the workers take it, so none is idle whatever their busy time
+//  reads; a queue not yet drained keeps every worker (idle at most the high mark).
+static int64_t
+s_queue_idle (zsat_scaler_t *self, int64_t idle, int instances, const zsat_scale_queue_t *queue)
+{
+    if (!queue || queue->queued <= instances)
+        return idle;
+    if (queue->growth > 0)
+        return 0;
+    return idle > self->high ? self->high : idle;
+}
+
 int
 zsat_scaler_observe (zsat_scaler_t *self, uint16_t origin, int64_t idle, int instances,
-                     int min_instances, int max_instances, int64_t now_us,
-                     zsat_scale_decision_t *why)
+                     int min_instances, int max_instances, const zsat_scale_queue_t *queue,
+                     int64_t now_us, zsat_scale_decision_t *why)
 {
     if (origin >= ZSAT_STATS_ORIGINS)
         return 0;
@@ -84,6 +97,7 @@ zsat_scaler_observe (zsat_scaler_t *self, uint16_t origin, int64_t idle, int ins
         stage->low_since = stage->high_since = 0;
         return 0;
     }
+    idle = s_queue_idle (self, idle, instances, queue);
     int64_t held = 0;
     int delta = s_mark (self, stage, idle, now_us, &held);
     if (!delta)
@@ -101,6 +115,7 @@ zsat_scaler_observe (zsat_scaler_t *self, uint16_t origin, int64_t idle, int ins
                                        .idle = idle,
                                        .instances = instances,
                                        .held_ms = held / 1000,
+                                       .queued = queue ? queue->queued : 0,
                                        .low = self->low,
                                        .high = self->high};
     return delta;
@@ -127,7 +142,7 @@ s_simulate (zsat_scaler_t *scaler, s_sim_t *sim, int64_t start_us, int seconds,
         int64_t idle = sim->instances - busy (s);
         zsat_scale_decision_t why;
         int delta = zsat_scaler_observe (scaler, 1, idle < 0 ? 0 : idle, sim->instances, min, max,
-                                         now, &why);
+                                         NULL, now, &why);
         if (!delta)
             continue;
         assert (why.delta == delta && why.held_ms >= 3000);
@@ -167,6 +182,39 @@ s_none (int64_t t)
     return 0;
 }
 
+//  The retry storm of an overload: three workers busy, but their busy time reads 0 (every
+//  END belongs to a superseded attempt) while the queue grows. Never one fewer while the
+//  queue grows or holds more than a vector per instance; more while it grows; one fewer
+//  only once it drained.
+static void
+s_test_queue (const zsat_tracker_policy_t *policy)
+{
+    zsat_scaler_t *scaler = zsat_scaler_new (policy);
+    int64_t t = 1000000000;
+    int instances = 3, ups = 0, downs = 0;
+    zsat_scale_queue_t queue = {.queued = 10, .growth = 1.5};
+    for (int s = 0; s < 60; s++, t += 1000000) {
+        int delta = zsat_scaler_observe (scaler, 1, instances, instances, 2, 4, &queue, t, NULL);
+        ups += delta > 0;
+        downs += delta < 0;
+        instances += delta;
+        queue.queued += 2;
+    }
+    assert (ups == 1 && downs == 0 && instances == 4);
+    //  draining (not growing) but still queued: nothing goes
+    queue.growth = -2;
+    for (int s = 0; s < 60; s++, t += 1000000)
+        assert (zsat_scaler_observe (scaler, 1, 4, 4, 2, 4, &queue, t, NULL) == 0);
+    //  drained: idle above the high mark for a whole cool-down (a reversal) gives one fewer
+    queue = (zsat_scale_queue_t){.queued = 0, .growth = 0};
+    int64_t first = 0;
+    for (int s = 0; s < 30 && !first; s++, t += 1000000)
+        if (zsat_scaler_observe (scaler, 1, 4, 4, 2, 4, &queue, t, NULL) == -1)
+            first = s;
+    assert (first >= 9 && first <= 11);
+    zsat_scaler_destroy (&scaler);
+}
+
 void
 zsat_scaler_test (bool verbose)
 {
@@ -199,10 +247,11 @@ zsat_scaler_test (bool verbose)
     s_simulate (scaler, &sim, 1500000000, 100, s_none, 5, 5);
     assert (sim.decisions == 0);
     //  no live instance: nothing to scale
-    assert (zsat_scaler_observe (scaler, 2, 0, 0, 0, 5, 2000000000, NULL) == 0);
-    assert (zsat_scaler_observe (scaler, 2, 0, 0, 0, 5, 2100000000, NULL) == 0);
-    assert (zsat_scaler_observe (scaler, 9999, 0, 1, 0, 5, 2100000000, NULL) == 0);
+    assert (zsat_scaler_observe (scaler, 2, 0, 0, 0, 5, NULL, 2000000000, NULL) == 0);
+    assert (zsat_scaler_observe (scaler, 2, 0, 0, 0, 5, NULL, 2100000000, NULL) == 0);
+    assert (zsat_scaler_observe (scaler, 9999, 0, 1, 0, 5, NULL, 2100000000, NULL) == 0);
     zsat_scaler_destroy (&scaler);
     zsat_scaler_destroy (&scaler);
+    s_test_queue (&policy);
     printf ("OK\n");
 }

@@ -28,6 +28,11 @@ typedef struct {
     int64_t rate_second;  //  newest second counted
     uint32_t rate[RATE_SLOTS];
     uint64_t busy_us[RATE_SLOTS];  //  BEGIN->END spans ended in each second
+    uint32_t spans[RATE_SLOTS];    //  how many spans ended in each second
+    uint32_t arrived[RATE_SLOTS];  //  vectors an orchester sent to the stage, per second
+    uint32_t taken[RATE_SLOTS];    //  vectors the stage took (ACK), per second
+    int64_t queued;                //  sent to the stage and not yet taken (never below 0)
+    int64_t queue_moved_us;        //  last arrival or take
     int64_t hist_minute;           //  minute of hist[*][hist_minute & 1]
     s_hist_t hist[ZSAT_LATENCY_COUNT][2];
 } s_stage_t;
@@ -46,6 +51,7 @@ typedef struct {
     int64_t first_seen_us;
     int64_t last_seen_us;
     int64_t last_heartbeat_us;  //  0 = never
+    int64_t begin_us;           //  BEGIN timestamp of the vector it works on, 0 = none
     uint64_t heartbeats;
     uint64_t hb[HB_KEYS];
 } s_node_t;
@@ -54,9 +60,13 @@ struct zsat_stats_t {
     s_stage_t *stages;
     size_t stage_count;
     zhashx_t *stage_index;  //  "host/node" -> row + 1
-    s_node_t *nodes;
-    size_t node_count;
-    zhashx_t *node_index;  //  "host/node/wid" -> row + 1
+    s_node_t *nodes;        //  ZSAT_STATS_NODES declared rows, then the side table
+    size_t node_count;      //  declared rows used
+    size_t side_count;      //  side rows used (nodes[ZSAT_STATS_NODES + i])
+    size_t side_origins;    //  origins of undeclared nodes
+    zhashx_t *node_index;   //  "host/node/wid" -> row + 1
+    zsat_stats_declared_fn *declared;
+    void *declared_arg;
     char (*types)[ZSAT_NAME_MAX];
     size_t type_count;
     zhashx_t *type_index;
@@ -70,7 +80,7 @@ zsat_stats_new (void)
     if (!self)
         return NULL;
     self->stages = (s_stage_t *)calloc (ZSAT_STATS_ORIGINS, sizeof (s_stage_t));
-    self->nodes = (s_node_t *)calloc (ZSAT_STATS_NODES, sizeof (s_node_t));
+    self->nodes = (s_node_t *)calloc (ZSAT_STATS_NODES + ZSAT_STATS_SIDE_NODES, sizeof (s_node_t));
     self->types = (char (*)[ZSAT_NAME_MAX])calloc (ZSAT_STATS_TYPES, ZSAT_NAME_MAX);
     self->stage_index = zhashx_new ();
     self->node_index = zhashx_new ();
@@ -110,6 +120,65 @@ s_copy_name (char *dest, const char *src)
     snprintf (dest, ZSAT_NAME_MAX, "%s", src && *src ? src : "?");
 }
 
+void
+zsat_stats_set_declared (zsat_stats_t *self, zsat_stats_declared_fn *fn, void *arg)
+{
+    self->declared = fn;
+    self->declared_arg = arg;
+}
+
+static bool
+s_declared (zsat_stats_t *self, const char *host, const char *node)
+{
+    return !self->declared || self->declared (host, node, self->declared_arg);
+}
+
+static bool
+s_node_valid (zsat_stats_t *self, uint32_t id)
+{
+    return id < self->node_count ||
+           (id >= ZSAT_STATS_NODES && id - ZSAT_STATS_NODES < self->side_count);
+}
+
+//  Rows in use, declared then side: n in 0..node_count + side_count - 1.
+static s_node_t *
+s_node_nth (zsat_stats_t *self, size_t n)
+{
+    return n < self->node_count ? &self->nodes[n]
+                                : &self->nodes[ZSAT_STATS_NODES + (n - self->node_count)];
+}
+
+static size_t
+s_node_total (zsat_stats_t *self)
+{
+    return self->node_count + self->side_count;
+}
+
+static void
+s_node_key (char *key, size_t cap, const char *host, const char *node, uint32_t wid)
+{
+    snprintf (key, cap, "%s/%s/%" PRIu32, host, node, wid);
+}
+
+//  A side row for an undeclared node: a free one, else the least recently seen is evicted.
+static uint32_t
+s_side_row (zsat_stats_t *self)
+{
+    if (self->side_count < ZSAT_STATS_SIDE_NODES)
+        return (uint32_t)(ZSAT_STATS_NODES + self->side_count++);
+    uint32_t oldest = ZSAT_STATS_NODES;
+    for (uint32_t i = ZSAT_STATS_NODES + 1; i < ZSAT_STATS_NODES + ZSAT_STATS_SIDE_NODES; i++)
+        if (self->nodes[i].last_seen_us < self->nodes[oldest].last_seen_us)
+            oldest = i;
+    s_node_t *node = &self->nodes[oldest];
+    char key[2 * ZSAT_NAME_MAX + 16];
+    s_node_key (key, sizeof key, node->host, node->node, node->wid);
+    zhashx_delete (self->node_index, key);
+    memset (node, 0, sizeof *node);
+    self->global[ZSAT_GLOBAL_UNDECLARED_EVICTED]++;
+    return oldest;
+}
+
 static uint16_t
 s_origin (zsat_stats_t *self, const char *host, const char *node)
 {
@@ -118,10 +187,13 @@ s_origin (zsat_stats_t *self, const char *host, const char *node)
     uintptr_t row = (uintptr_t)zhashx_lookup (self->stage_index, key);
     if (row)
         return (uint16_t)(row - 1);
-    if (self->stage_count == ZSAT_STATS_ORIGINS) {
+    bool declared = s_declared (self, host, node);
+    if (self->stage_count == ZSAT_STATS_ORIGINS ||
+        (!declared && self->side_origins == ZSAT_STATS_SIDE_ORIGINS)) {
         self->global[ZSAT_GLOBAL_OVERFLOW]++;
         return 0;
     }
+    self->side_origins += !declared;
     s_stage_t *stage = &self->stages[self->stage_count];
     s_copy_name (stage->host, host);
     s_copy_name (stage->node, node);
@@ -142,21 +214,39 @@ static uint32_t
 s_node_row (zsat_stats_t *self, const zsat_event_source_t *source, uint16_t origin)
 {
     char key[2 * ZSAT_NAME_MAX + 16];
-    snprintf (key, sizeof key, "%s/%s/%" PRIu32, source->host, source->node, source->wid);
+    s_node_key (key, sizeof key, source->host, source->node, source->wid);
     uintptr_t row = (uintptr_t)zhashx_lookup (self->node_index, key);
     if (row)
         return (uint32_t)(row - 1);
-    if (self->node_count == ZSAT_STATS_NODES) {
+    uint32_t id;
+    //  Nodes the topology does not declare (forged, or a stray tool) never take a row a
+    //  real instance may need: they share a small side table, least recently seen out.
+    if (!s_declared (self, source->host, source->node))
+        id = s_side_row (self);
+    else if (self->node_count < ZSAT_STATS_NODES)
+        id = (uint32_t)self->node_count++;
+    else {
         self->global[ZSAT_GLOBAL_OVERFLOW]++;
         return UINT32_MAX;
     }
-    s_node_t *node = &self->nodes[self->node_count];
+    s_node_t *node = &self->nodes[id];
     s_copy_name (node->host, source->host);
     s_copy_name (node->node, source->node);
     node->wid = source->wid;
     node->origin = origin;
-    zhashx_insert (self->node_index, key, (void *)(uintptr_t)(self->node_count + 1));
-    return (uint32_t)self->node_count++;
+    zhashx_insert (self->node_index, key, (void *)(uintptr_t)(id + 1));
+    return id;
+}
+
+//  An instance came back with a new pid: what its predecessor held in its queue is lost
+//  (ZeroMQ does not re-route a dead peer's messages), so its share leaves the count.
+static void
+s_forget_share (zsat_stats_t *self, s_node_t *node, int64_t now_us)
+{
+    s_stage_t *stage = &self->stages[node->origin < self->stage_count ? node->origin : 0];
+    int instances = zsat_stats_instances (self, node->origin, now_us);
+    stage->queued -= stage->queued / (instances > 1 ? instances : 1);
+    node->begin_us = 0;
 }
 
 uint16_t
@@ -167,6 +257,8 @@ zsat_stats_source (zsat_stats_t *self, const zsat_event_source_t *source, int64_
     uint32_t row = s_node_row (self, source, origin);
     if (row != UINT32_MAX) {
         s_node_t *node = &self->nodes[row];
+        if (node->pid && node->pid != source->pid)
+            s_forget_share (self, node, now_us);
         node->pid = source->pid;
         snprintf (node->version, sizeof node->version, "%s", source->version);
         if (!node->first_seen_us)
@@ -208,11 +300,17 @@ s_rate_advance (s_stage_t *stage, int64_t second)
     if (gap >= RATE_SLOTS) {
         memset (stage->rate, 0, sizeof stage->rate);
         memset (stage->busy_us, 0, sizeof stage->busy_us);
+        memset (stage->spans, 0, sizeof stage->spans);
+        memset (stage->arrived, 0, sizeof stage->arrived);
+        memset (stage->taken, 0, sizeof stage->taken);
     }
     else
         for (int64_t s = stage->rate_second + 1; s <= second; s++) {
             stage->rate[s % RATE_SLOTS] = 0;
             stage->busy_us[s % RATE_SLOTS] = 0;
+            stage->spans[s % RATE_SLOTS] = 0;
+            stage->arrived[s % RATE_SLOTS] = 0;
+            stage->taken[s % RATE_SLOTS] = 0;
         }
     stage->rate_second = second;
 }
@@ -229,26 +327,112 @@ s_count_done (s_stage_t *stage, int64_t now_us)
         stage->rate[second % RATE_SLOTS]++;
 }
 
+//  Adds one to a per-second ring of the stage (arrivals, takes).
+static void
+s_count_second (s_stage_t *stage, uint32_t *ring, int64_t now_us)
+{
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    if (second == stage->rate_second)
+        ring[second % RATE_SLOTS]++;
+    stage->queue_moved_us = now_us;
+}
+
+//  An orchester's SEND names the node it pushed the vector to (detail), on its own host:
+//  the vector waits in that stage's queue until the stage takes it (ACK).
+static void
+s_count_send (zsat_stats_t *self, s_stage_t *from, const zsat_event_rec_t *rec, int64_t now_us)
+{
+    char node[ZSAT_NAME_MAX];
+    size_t len = strnlen (rec->detail, ZSAT_EVENT_DETAIL_MAX);
+    if (len == 0 || len >= sizeof node)
+        return;
+    memcpy (node, rec->detail, len);
+    node[len] = 0;
+    if (!zsat_name_valid (node))
+        return;
+    uint16_t to = s_origin (self, from->host, node);
+    if (to == 0)
+        return;
+    s_stage_t *stage = &self->stages[to];
+    stage->queued++;
+    s_count_second (stage, stage->arrived, now_us);
+}
+
+static void
+s_count_take (s_stage_t *stage, int64_t now_us)
+{
+    if (stage->queued > 0)
+        stage->queued--;
+    s_count_second (stage, stage->taken, now_us);
+}
+
+//  An instance works on one vector at a time: its BEGIN->END span is busy time, whichever
+//  attempt the vector belongs to (a superseded attempt's work loads the stage as much).
+static void
+s_count_span (s_stage_t *stage, s_node_t *node, const zsat_event_rec_t *rec, int64_t now_us)
+{
+    if (!node || !node->begin_us)
+        return;
+    int64_t span = 0;
+    if (__builtin_sub_overflow (rec->timestamp, node->begin_us, &span) || span < 0)
+        span = 0;
+    if (span > 3600000000)
+        span = 3600000000;  //  a peer's clock jump is not an hour of work
+    node->begin_us = 0;
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    if (second == stage->rate_second) {
+        stage->busy_us[second % RATE_SLOTS] += (uint64_t)span;
+        stage->spans[second % RATE_SLOTS]++;
+    }
+}
+
+static void
+s_count_heartbeat (s_node_t *node, const zsat_event_rec_t *rec, int64_t now_us)
+{
+    if (!node)
+        return;
+    node->last_heartbeat_us = now_us;
+    node->heartbeats++;
+    char detail[ZSAT_EVENT_DETAIL_MAX + 1];
+    memcpy (detail, rec->detail, ZSAT_EVENT_DETAIL_MAX);
+    detail[ZSAT_EVENT_DETAIL_MAX] = 0;  //  never trust a peer's terminator
+    s_parse_heartbeat (node, detail);
+}
+
 void
 zsat_stats_on_record (zsat_stats_t *self, uint16_t origin, uint32_t node_id,
                       const zsat_event_rec_t *rec, int64_t now_us)
 {
     s_stage_t *stage = &self->stages[origin < self->stage_count ? origin : 0];
+    s_node_t *node = s_node_valid (self, node_id) ? &self->nodes[node_id] : NULL;
     stage->counter[ZSAT_STAT_EVENTS]++;
     self->global[ZSAT_GLOBAL_RECORDS]++;
     switch (rec->event) {
+        case ZSAT_EV_SEND:
+            if (origin)
+                s_count_send (self, stage, rec, now_us);
+            break;
+        case ZSAT_EV_ACK:
+            s_count_take (stage, now_us);
+            break;
         case ZSAT_EV_BEGIN:
             stage->counter[ZSAT_STAT_BEGINS]++;
             stage->busy++;
+            if (node)
+                node->begin_us = rec->timestamp ? rec->timestamp : 1;
             break;
         case ZSAT_EV_END:
         case ZSAT_EV_HAPPY_END:
             s_count_done (stage, now_us);
+            s_count_span (stage, node, rec, now_us);
             break;
         case ZSAT_EV_ERROR:
             stage->counter[ZSAT_STAT_ERRORS]++;
             if (stage->busy > 0)
                 stage->busy--;
+            s_count_span (stage, node, rec, now_us);
             break;
         case ZSAT_EV_TIMEOUT:
         case ZSAT_EV_O_TIMEOUT:
@@ -261,15 +445,7 @@ zsat_stats_on_record (zsat_stats_t *self, uint16_t origin, uint32_t node_id,
             stage->counter[ZSAT_STAT_DEAD_LETTERS]++;
             break;
         case ZSAT_EV_HEARTBEAT:
-            if (node_id < self->node_count) {
-                s_node_t *node = &self->nodes[node_id];
-                node->last_heartbeat_us = now_us;
-                node->heartbeats++;
-                char detail[ZSAT_EVENT_DETAIL_MAX + 1];
-                memcpy (detail, rec->detail, ZSAT_EVENT_DETAIL_MAX);
-                detail[ZSAT_EVENT_DETAIL_MAX] = 0;  //  never trust a peer's terminator
-                s_parse_heartbeat (node, detail);
-            }
+            s_count_heartbeat (node, rec, now_us);
             break;
         default:
             break;
@@ -354,12 +530,6 @@ zsat_stats_latency (zsat_stats_t *self, uint16_t origin, zsat_latency_t which, i
         return;  //  the clock went back: drop rather than mix minutes
     if (latency_us < 0)
         latency_us = 0;
-    if (which == ZSAT_LATENCY_STAGE) {
-        int64_t second = now_us / 1000000;
-        s_rate_advance (stage, second);
-        if (second == stage->rate_second)
-            stage->busy_us[second % RATE_SLOTS] += (uint64_t)latency_us;
-    }
     s_hist_t *h = &stage->hist[which][minute & 1];
     h->bucket[s_bucket (latency_us)]++;
     h->count++;
@@ -448,8 +618,8 @@ int
 zsat_stats_instances (zsat_stats_t *self, uint16_t origin, int64_t now_us)
 {
     int count = 0;
-    for (size_t n = 0; n < self->node_count; n++) {
-        s_node_t *node = &self->nodes[n];
+    for (size_t n = 0; n < s_node_total (self); n++) {
+        s_node_t *node = s_node_nth (self, n);
         if (node->origin == origin && node->last_heartbeat_us &&
             now_us - node->last_heartbeat_us <= ZSAT_HEARTBEAT_STALE)
             count++;
@@ -470,6 +640,72 @@ zsat_stats_utilization (zsat_stats_t *self, uint16_t origin, int64_t now_us)
         if (s >= 0)
             sum += stage->busy_us[s % RATE_SLOTS];
     return (double)sum / (ZSAT_STATS_UTIL_S * 1e6);
+}
+
+int64_t
+zsat_stats_queued (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    if (origin == 0 || origin >= self->stage_count)
+        return 0;
+    s_stage_t *stage = &self->stages[origin];
+    //  a count that neither grew nor shrank for a minute is not a queue but vectors lost
+    //  unseen (a crash between two heartbeats): it stops holding deadlines and the scaler
+    if (stage->queued > 0 && now_us - stage->queue_moved_us > ZSAT_STATS_QUEUE_STALE)
+        stage->queued = 0;
+    return stage->queued;
+}
+
+//  Sum of a per-second ring over the last `window_s` full seconds.
+static uint64_t
+s_ring_sum (s_stage_t *stage, const uint32_t *ring, int window_s, int64_t now_us)
+{
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    uint64_t sum = 0;
+    for (int64_t s = second - window_s; s < second; s++)
+        if (s >= 0)
+            sum += ring[s % RATE_SLOTS];
+    return sum;
+}
+
+double
+zsat_stats_queue_growth (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    if (origin == 0 || origin >= self->stage_count)
+        return 0;
+    s_stage_t *stage = &self->stages[origin];
+    double in = (double)s_ring_sum (stage, stage->arrived, ZSAT_STATS_UTIL_S, now_us);
+    double out = (double)s_ring_sum (stage, stage->taken, ZSAT_STATS_UTIL_S, now_us);
+    return (in - out) / ZSAT_STATS_UTIL_S;
+}
+
+int64_t
+zsat_stats_service_us (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    if (origin == 0 || origin >= self->stage_count)
+        return -1;
+    s_stage_t *stage = &self->stages[origin];
+    uint64_t spans = 0, busy = 0;
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    for (int64_t s = second - 60; s <= second; s++)
+        if (s >= 0) {
+            spans += stage->spans[s % RATE_SLOTS];
+            busy += stage->busy_us[s % RATE_SLOTS];
+        }
+    return spans ? (int64_t)(busy / spans) : -1;
+}
+
+int64_t
+zsat_stats_queue_wait_us (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    int64_t queued = zsat_stats_queued (self, origin, now_us);
+    int64_t service = zsat_stats_service_us (self, origin, now_us);
+    if (queued <= 0 || service <= 0)
+        return 0;
+    int instances = zsat_stats_instances (self, origin, now_us);
+    double wait = (double)queued * (double)service / (instances > 1 ? instances : 1);
+    return wait < 3600e6 ? (int64_t)wait : 3600000000;
 }
 
 int64_t
@@ -501,8 +737,8 @@ zsat_stats_rate (zsat_stats_t *self, uint16_t origin, int window_s, int64_t now_
 static const char *s_stat_names[ZSAT_STAT_COUNT] = {
     "events", "begins", "ends", "errors", "timeouts", "retries", "failures", "dead_letters"};
 static const char *s_global_names[ZSAT_GLOBAL_COUNT] = {
-    "batches", "records", "bad_messages", "untracked", "late",       "unexpected",
-    "evicted", "refused", "resends",      "failures",  "happy_ends", "overflow"};
+    "batches", "records", "bad_messages", "untracked",  "late",     "unexpected",        "evicted",
+    "refused", "resends", "failures",     "happy_ends", "overflow", "undeclared_evicted"};
 
 static void
 s_write_stage (zsat_stats_t *self, zsat_jsonw_t *json, uint16_t origin, int64_t now_us)
@@ -515,6 +751,8 @@ s_write_stage (zsat_stats_t *self, zsat_jsonw_t *json, uint16_t origin, int64_t 
     zsat_jsonw_int (json, "busy", stage->busy);
     zsat_jsonw_double (json, "utilization", zsat_stats_utilization (self, origin, now_us));
     zsat_jsonw_int (json, "idle", zsat_stats_idle (self, origin, now_us));
+    zsat_jsonw_int (json, "queued", zsat_stats_queued (self, origin, now_us));
+    zsat_jsonw_double (json, "queue_growth", zsat_stats_queue_growth (self, origin, now_us));
     zsat_jsonw_double (json, "rate_1s", zsat_stats_rate (self, origin, 1, now_us));
     zsat_jsonw_double (json, "rate_1m", zsat_stats_rate (self, origin, 60, now_us));
     for (int c = 0; c < ZSAT_STAT_COUNT; c++)
@@ -599,8 +837,8 @@ void
 zsat_stats_write_nodes (zsat_stats_t *self, zsat_jsonw_t *json, int64_t now_us)
 {
     zsat_jsonw_array (json, "nodes");
-    for (size_t n = 0; n < self->node_count; n++) {
-        s_node_t *node = &self->nodes[n];
+    for (size_t n = 0; n < s_node_total (self); n++) {
+        s_node_t *node = s_node_nth (self, n);
         zsat_jsonw_object (json, NULL);
         zsat_jsonw_str (json, "host", node->host);
         zsat_jsonw_str (json, "node", node->node);
@@ -652,9 +890,9 @@ zsat_stats_table (zsat_stats_t *self, int64_t now_us)
     FILE *out = open_memstream (&text, &size);
     if (!out)
         return NULL;
-    fprintf (out, "%-12s %-14s %4s %4s %4s %8s %8s %6s %6s %6s %6s %6s %8s %8s %8s\n", "HOST",
-             "STAGE", "INST", "BUSY", "IDLE", "VEC/S", "VEC/S1M", "ERR", "RETRY", "TMOUT", "FAIL",
-             "DEAD", "P50", "P99", "MAX");
+    fprintf (out, "%-12s %-14s %4s %4s %4s %5s %8s %8s %6s %6s %6s %6s %6s %8s %8s %8s\n", "HOST",
+             "STAGE", "INST", "BUSY", "IDLE", "QUEUE", "VEC/S", "VEC/S1M", "ERR", "RETRY", "TMOUT",
+             "FAIL", "DEAD", "P50", "P99", "MAX");
     for (uint16_t o = 1; o < self->stage_count; o++) {
         s_stage_t *stage = &self->stages[o];
         char p50[16], p99[16], max[16];
@@ -663,14 +901,15 @@ zsat_stats_table (zsat_stats_t *self, int64_t now_us)
         s_fmt_us (max, sizeof max,
                   zsat_stats_percentile (self, o, ZSAT_LATENCY_STAGE, 100, now_us));
         fprintf (out,
-                 "%-12.12s %-14.14s %4d %4.1f %4" PRId64 " %8.1f %8.1f %6" PRIu64 " %6" PRIu64
-                 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %8s %8s %8s\n",
+                 "%-12.12s %-14.14s %4d %4.1f %4" PRId64 " %5" PRId64 " %8.1f %8.1f %6" PRIu64
+                 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %8s %8s %8s\n",
                  stage->host, stage->node, zsat_stats_instances (self, o, now_us),
                  s_effective_busy (self, o, now_us), zsat_stats_idle (self, o, now_us),
-                 zsat_stats_rate (self, o, 1, now_us), zsat_stats_rate (self, o, 60, now_us),
-                 stage->counter[ZSAT_STAT_ERRORS], stage->counter[ZSAT_STAT_RETRIES],
-                 stage->counter[ZSAT_STAT_TIMEOUTS], stage->counter[ZSAT_STAT_FAILURES],
-                 stage->counter[ZSAT_STAT_DEAD_LETTERS], p50, p99, max);
+                 zsat_stats_queued (self, o, now_us), zsat_stats_rate (self, o, 1, now_us),
+                 zsat_stats_rate (self, o, 60, now_us), stage->counter[ZSAT_STAT_ERRORS],
+                 stage->counter[ZSAT_STAT_RETRIES], stage->counter[ZSAT_STAT_TIMEOUTS],
+                 stage->counter[ZSAT_STAT_FAILURES], stage->counter[ZSAT_STAT_DEAD_LETTERS], p50,
+                 p99, max);
     }
     if (self->stage_count == 1)
         fprintf (out, "(no stage has reported yet)\n");
@@ -680,9 +919,9 @@ zsat_stats_table (zsat_stats_t *self, int64_t now_us)
         s_host_sum_t sum;
         s_sum_host (self, self->stages[o].host, &sum, now_us);
         fprintf (out,
-                 "%-12.12s %-14s %4" PRId64 " %4" PRId64 " %4" PRId64 " %8.1f %8.1f %6" PRIu64
+                 "%-12.12s %-14s %4" PRId64 " %4" PRId64 " %4" PRId64 " %5s %8.1f %8.1f %6" PRIu64
                  " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
-                 self->stages[o].host, "(host total)", sum.instances, sum.busy, sum.idle,
+                 self->stages[o].host, "(host total)", sum.instances, sum.busy, sum.idle, "",
                  sum.rate_1s, sum.rate_1m, sum.counter[ZSAT_STAT_ERRORS],
                  sum.counter[ZSAT_STAT_RETRIES], sum.counter[ZSAT_STAT_TIMEOUTS],
                  sum.counter[ZSAT_STAT_FAILURES], sum.counter[ZSAT_STAT_DEAD_LETTERS]);
@@ -768,16 +1007,25 @@ s_test_counts (void)
     zsat_stats_add (s, o, ZSAT_STAT_FAILURES, 2);
     assert (zsat_stats_counter (s, o, ZSAT_STAT_FAILURES) == 2);
     //  a worker busy all the time, though its BEGIN and END arrive together: 5 s of 1 s spans
-    //  make a utilization of 1, so one of the two instances is idle
+    //  make a utilization of 1, so one of the two instances is idle. The spans count per
+    //  instance, whatever attempt (task) they belong to.
     int64_t later = now + 100000000;
-    for (int sec = 0; sec < ZSAT_STATS_UTIL_S; sec++)
-        zsat_stats_latency (s, o, ZSAT_LATENCY_STAGE, 1000000, later + sec * 1000000);
+    for (int sec = 0; sec < ZSAT_STATS_UTIL_S; sec++) {
+        int64_t at = later + sec * 1000000;
+        zsat_event_rec_t rec = {.event = ZSAT_EV_BEGIN, .task_id = 100 + sec, .timestamp = at};
+        zsat_stats_on_record (s, o, n1, &rec, at + 999999);
+        rec = (zsat_event_rec_t){
+            .event = ZSAT_EV_END, .task_id = 100 + sec, .retry = sec, .timestamp = at + 1000000};
+        zsat_stats_on_record (s, o, n1, &rec, at + 999999);
+    }
+    assert (zsat_stats_service_us (s, o, later + ZSAT_STATS_UTIL_S * 1000000) == 1000000);
     later += ZSAT_STATS_UTIL_S * 1000000;
     s_feed (s, o, n1, ZSAT_EV_HEARTBEAT, "", later);
     s_feed (s, o, n2, ZSAT_EV_HEARTBEAT, "", later);
     assert (zsat_stats_utilization (s, o, later) == 1.0);
     assert (zsat_stats_busy (s, o) == 0 && zsat_stats_idle (s, o, later) == 1);
     assert (zsat_stats_utilization (s, o, later + 60000000) == 0);
+    assert (zsat_stats_service_us (s, o, later + 70000000) == -1);
     //  heartbeats go stale
     assert (zsat_stats_instances (s, o, later + ZSAT_HEARTBEAT_STALE + 1) == 0);
     //  types
@@ -798,6 +1046,105 @@ s_test_counts (void)
     char *table = zsat_stats_table (s, now);
     assert (table && strstr (table, "cpu") && strstr (table, "(host total)"));
     free (table);
+    zsat_stats_destroy (&s);
+}
+
+//  An orchester's SEND names the stage: the vector is queued there until the stage's ACK.
+static void
+s_test_queue (void)
+{
+    zsat_stats_t *s = zsat_stats_new ();
+    int64_t now = 1000000000;
+    zsat_event_source_t orch = {.host = "b", .node = "orchester", .pid = 5};
+    zsat_event_source_t w1 = {.host = "b", .node = "work", .wid = 0, .pid = 6};
+    zsat_event_source_t w2 = {.host = "b", .node = "work", .wid = 1, .pid = 7};
+    uint32_t n_orch, n1, n2;
+    uint16_t o = zsat_stats_source (s, &orch, now, &n_orch);
+    uint16_t w = zsat_stats_source (s, &w1, now, &n1);
+    assert (zsat_stats_source (s, &w2, now, &n2) == w);
+    s_feed (s, w, n1, ZSAT_EV_HEARTBEAT, "", now);
+    s_feed (s, w, n2, ZSAT_EV_HEARTBEAT, "", now);
+    //  4 a second sent, 2 a second taken, for 10 s; each vector takes 1 s
+    for (int i = 0; i < 40; i++) {
+        int64_t t = now + i * 250000;
+        s_feed (s, o, n_orch, ZSAT_EV_SEND, "work", t);
+        s_feed (s, o, n_orch, ZSAT_EV_SEND, "", t);          //  names nothing: not counted
+        s_feed (s, o, n_orch, ZSAT_EV_SEND, "bad name", t);  //  not a name: not counted
+        if (i % 2)
+            continue;
+        uint32_t node = i % 4 ? n2 : n1;
+        zsat_event_rec_t rec = {.event = ZSAT_EV_ACK, .task_id = (uint64_t)i, .timestamp = t};
+        zsat_stats_on_record (s, w, node, &rec, t);
+        rec.event = ZSAT_EV_BEGIN;
+        zsat_stats_on_record (s, w, node, &rec, t);
+        rec.event = ZSAT_EV_END;
+        rec.timestamp = t + 1000000;
+        zsat_stats_on_record (s, w, node, &rec, t);
+        s_feed (s, w, n1, ZSAT_EV_HEARTBEAT, "", t);
+        s_feed (s, w, n2, ZSAT_EV_HEARTBEAT, "", t);
+    }
+    int64_t t = now + 10000000;
+    assert (zsat_stats_queued (s, w, t) == 20);
+    double growth = zsat_stats_queue_growth (s, w, t);
+    assert (growth > 1.9 && growth < 2.1);
+    assert (zsat_stats_service_us (s, w, t) == 1000000);
+    //  20 queued, 1 s each, 2 instances: the last one waits 10 s
+    assert (zsat_stats_queue_wait_us (s, w, t) == 10000000);
+    assert (zsat_stats_utilization (s, w, t) > 1.9);
+    assert (zsat_stats_queued (s, o, t) == 0 && zsat_stats_queue_wait_us (s, o, t) == 0);
+    //  an instance restarted (new pid): its share of the queue was lost with it
+    w2.pid = 8;
+    zsat_stats_source (s, &w2, t, &n2);
+    assert (zsat_stats_queued (s, w, t) == 10);
+    //  a queue that stands still for a minute is dropped
+    assert (zsat_stats_queued (s, w, t + ZSAT_STATS_QUEUE_STALE + 1000000) == 0);
+    zsat_stats_destroy (&s);
+}
+
+//  Forged heartbeats of made-up nodes fill only the side table: a real instance seen
+//  afterwards still gets its row and counts.
+static bool
+s_test_declared (const char *host, const char *node, void *arg)
+{
+    return streq (host, "a") && streq (node, "cpu");
+}
+
+static void
+s_test_side_table (void)
+{
+    zsat_stats_t *s = zsat_stats_new ();
+    zsat_stats_set_declared (s, s_test_declared, NULL);
+    int64_t now = 1000000000;
+    zsat_event_source_t forged = {.host = "a", .wid = 0, .pid = 66};
+    for (int i = 0; i < ZSAT_STATS_NODES + 1000; i++) {
+        snprintf (forged.node, sizeof forged.node, "fake%d", i);
+        uint32_t row;
+        uint16_t o = zsat_stats_source (s, &forged, now + i, &row);
+        assert (row != UINT32_MAX);
+        s_feed (s, o, row, ZSAT_EV_HEARTBEAT, "in=1", now + i);
+    }
+    assert (zsat_stats_global (s, ZSAT_GLOBAL_UNDECLARED_EVICTED) ==
+            ZSAT_STATS_NODES + 1000 - ZSAT_STATS_SIDE_NODES);
+    assert (zsat_stats_origin_count (s) == 1 + ZSAT_STATS_SIDE_ORIGINS);
+    //  the most recent forged ones are the ones kept
+    assert (zsat_stats_origin_find (s, "a", "fake0") != 0);  //  its stage stays (no row)
+    int64_t later = now + ZSAT_STATS_NODES + 1000;
+    zsat_event_source_t real = {.host = "a", .node = "cpu", .wid = 3, .pid = 7};
+    uint32_t row;
+    uint16_t o = zsat_stats_source (s, &real, later, &row);
+    assert (o != 0 && row != UINT32_MAX);
+    s_feed (s, o, row, ZSAT_EV_HEARTBEAT, "", later);
+    assert (zsat_stats_instances (s, o, later) == 1);
+    //  a declared name on a host that does not run it is undeclared too
+    zsat_event_source_t elsewhere = {.host = "b", .node = "cpu", .wid = 0, .pid = 8};
+    zsat_stats_source (s, &elsewhere, later, &row);
+    assert (row >= ZSAT_STATS_NODES);
+    zsat_jsonw_t *json = zsat_jsonw_new ();
+    zsat_jsonw_object (json, NULL);
+    zsat_stats_write_nodes (s, json, later);
+    zsat_jsonw_end (json);
+    assert (strstr (zsat_jsonw_text (json), "\"node\":\"cpu\",\"wid\":3"));
+    zsat_jsonw_destroy (&json);
     zsat_stats_destroy (&s);
 }
 
@@ -823,6 +1170,8 @@ zsat_stats_test (bool verbose)
     printf (" * zsat_stats: ");
     s_test_histogram ();
     s_test_counts ();
+    s_test_queue ();
+    s_test_side_table ();
     s_test_overflow ();
     printf ("OK\n");
 }

@@ -9,11 +9,14 @@
 #include "zsat.h"
 #include "zsat_jsonw.h"
 
-#define ZSAT_STATS_ORIGINS   1024     //  stage@host pairs (origin 0 is the overflow "?")
-#define ZSAT_STATS_NODES     4096     //  node instances (host, node, wid)
-#define ZSAT_STATS_TYPES     4096     //  job types (type 0 is "?")
-#define ZSAT_HEARTBEAT_STALE 3000000  //  us without heartbeat before an instance is not counted
-#define ZSAT_STATS_UTIL_S    5        //  seconds the utilization is averaged over
+#define ZSAT_STATS_ORIGINS      1024     //  stage@host pairs (origin 0 is the overflow "?")
+#define ZSAT_STATS_NODES        4096     //  node instances (host, node, wid) the topology declares
+#define ZSAT_STATS_SIDE_NODES   256      //  instances of undeclared nodes (least recently seen out)
+#define ZSAT_STATS_SIDE_ORIGINS 128      //  stages of undeclared nodes
+#define ZSAT_STATS_TYPES        4096     //  job types (type 0 is "?")
+#define ZSAT_HEARTBEAT_STALE    3000000  //  us without heartbeat before an instance is not counted
+#define ZSAT_STATS_UTIL_S       5        //  seconds the utilization is averaged over
+#define ZSAT_STATS_QUEUE_STALE  60000000  //  us a queue count may stand still before it is dropped
 
 //  Per-stage counters.
 typedef enum {
@@ -30,18 +33,19 @@ typedef enum {
 
 //  Tracker-wide counters.
 typedef enum {
-    ZSAT_GLOBAL_BATCHES,       //  event messages received
-    ZSAT_GLOBAL_RECORDS,       //  records in them
-    ZSAT_GLOBAL_BAD_MESSAGES,  //  malformed messages or requests, dropped
-    ZSAT_GLOBAL_UNTRACKED,     //  events for a task the table does not hold
-    ZSAT_GLOBAL_LATE,          //  events for a task already finished
-    ZSAT_GLOBAL_UNEXPECTED,    //  events no FSM row expects in the task's state
-    ZSAT_GLOBAL_EVICTED,       //  tasks evicted because the table was full
-    ZSAT_GLOBAL_REFUSED,       //  new tasks refused because the table was full
-    ZSAT_GLOBAL_RESENDS,       //  RESEND published
-    ZSAT_GLOBAL_FAILURES,      //  FAILURE published
-    ZSAT_GLOBAL_HAPPY_ENDS,    //  tasks ended well
-    ZSAT_GLOBAL_OVERFLOW,      //  names that did not fit the tables
+    ZSAT_GLOBAL_BATCHES,             //  event messages received
+    ZSAT_GLOBAL_RECORDS,             //  records in them
+    ZSAT_GLOBAL_BAD_MESSAGES,        //  malformed messages or requests, dropped
+    ZSAT_GLOBAL_UNTRACKED,           //  events for a task the table does not hold
+    ZSAT_GLOBAL_LATE,                //  events for a task already finished
+    ZSAT_GLOBAL_UNEXPECTED,          //  events no FSM row expects in the task's state
+    ZSAT_GLOBAL_EVICTED,             //  tasks evicted because the table was full
+    ZSAT_GLOBAL_REFUSED,             //  new tasks refused because the table was full
+    ZSAT_GLOBAL_RESENDS,             //  RESEND published
+    ZSAT_GLOBAL_FAILURES,            //  FAILURE published
+    ZSAT_GLOBAL_HAPPY_ENDS,          //  tasks ended well
+    ZSAT_GLOBAL_OVERFLOW,            //  names that did not fit the tables
+    ZSAT_GLOBAL_UNDECLARED_EVICTED,  //  side-table rows of undeclared nodes given to newer ones
     ZSAT_GLOBAL_COUNT
 } zsat_global_t;
 
@@ -58,6 +62,12 @@ typedef struct zsat_stats_t zsat_stats_t;
 zsat_stats_t *zsat_stats_new (void);
 void zsat_stats_destroy (zsat_stats_t **self_p);
 
+//  Says whether the topology declares node on host. Instances of undeclared nodes are kept
+//  in a side table of ZSAT_STATS_SIDE_NODES rows (the least recently seen is evicted for a
+//  new one) and their stages are at most ZSAT_STATS_SIDE_ORIGINS, so they can never take
+//  the rows of real instances. Without a predicate every node counts as declared.
+typedef bool (zsat_stats_declared_fn) (const char *host, const char *node, void *arg);
+void zsat_stats_set_declared (zsat_stats_t *self, zsat_stats_declared_fn *fn, void *arg);
 //  Notes a batch from source: returns the source's origin id (0 when the table is full) and
 //  sets *node_id (the instance's row, or UINT32_MAX when that table is full).
 uint16_t zsat_stats_source (zsat_stats_t *self, const zsat_event_source_t *source, int64_t now_us,
@@ -92,9 +102,21 @@ int64_t zsat_stats_busy (zsat_stats_t *self, uint16_t origin);
 //  Instances of the stage that sent a heartbeat in the last ZSAT_HEARTBEAT_STALE.
 int zsat_stats_instances (zsat_stats_t *self, uint16_t origin, int64_t now_us);
 //  Busy workers on average over the last ZSAT_STATS_UTIL_S full seconds: the sum of the
-//  BEGIN->END spans that ended then, per second. Unlike `busy` it sees a worker that is
+//  BEGIN->END spans (per instance, of any attempt) that ended then, per second. Unlike `busy` it sees a worker that is
 //  always busy even when its node sends BEGIN and END in the same event batch.
 double zsat_stats_utilization (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+//  Vectors an orchester sent to the stage (SEND naming it) that the stage has not taken
+//  (ACK) yet: its queue. Dropped to 0 when it moved neither way for ZSAT_STATS_QUEUE_STALE;
+//  an instance restarted takes its share with it.
+int64_t zsat_stats_queued (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+//  Vectors per second the queue grew by over the last ZSAT_STATS_UTIL_S full seconds
+//  (arrivals - takes; negative while it drains).
+double zsat_stats_queue_growth (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+//  Mean BEGIN->END time per vector at the stage over the last minute, -1 when none ended.
+int64_t zsat_stats_service_us (zsat_stats_t *self, uint16_t origin, int64_t now_us);
+//  How long the last vector of the queue waits: queued x service time / instances (0 when
+//  either is unknown).
+int64_t zsat_stats_queue_wait_us (zsat_stats_t *self, uint16_t origin, int64_t now_us);
 //  Idle workers: instances - max (busy, utilization), rounded, never below 0.
 int64_t zsat_stats_idle (zsat_stats_t *self, uint16_t origin, int64_t now_us);
 //  Vectors done per second: over the last full second (window_s 1) or minute (60).

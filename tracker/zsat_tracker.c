@@ -135,6 +135,16 @@ s_on_emit (const char *topic, const char *json, void *arg)
     s_publish ((self_t *)arg, topic, json);
 }
 
+//  Whether the topology runs node on host: the stats keep other names out of the rows of
+//  real instances (forged heartbeats must not hide a new instance).
+static bool
+s_declared (const char *host, const char *node_name, void *arg)
+{
+    self_t *self = (self_t *)arg;
+    const zsat_node_t *node = zsat_topology_node_find (self->topology, node_name);
+    return node && zsat_topology_node_on_host (node, host);
+}
+
 //  System nodes are neither scaled nor broken: they are not stages of the data path.
 static bool
 s_is_stage (self_t *self, const char *node_name)
@@ -317,8 +327,10 @@ s_self_new (const zsat_node_args_t *args, char *reason, size_t cap)
     self->scaler = zsat_scaler_new (&self->policy);
     self->breaker = zsat_breaker_new (&self->policy, s_on_breaker, self);
     self->metrics = tracker_metrics_new (self->host, self->node, self->started_us);
-    if (self->stats)
+    if (self->stats) {
+        zsat_stats_set_declared (self->stats, s_declared, self);
         self->fsm = zsat_fsm_new (&self->policy, self->stats, self->started_us);
+    }
     if (!self->stats || !self->json || !self->scaler || !self->breaker || !self->fsm ||
         !self->metrics)
         snprintf (self->reason, sizeof self->reason,
@@ -501,6 +513,7 @@ s_write_scale (self_t *self, const zsat_node_t *node, uint16_t origin,
     zsat_jsonw_int (json, "busy", zsat_stats_busy (self->stats, origin));
     zsat_jsonw_int (json, "instances", why->instances);
     zsat_jsonw_int (json, "held_ms", why->held_ms);
+    zsat_jsonw_int (json, "queued", why->queued);
     zsat_jsonw_int (json, "low", why->low);
     zsat_jsonw_int (json, "high", why->high);
     zsat_jsonw_int (json, "min", node->min_instances);
@@ -519,9 +532,12 @@ s_scale (self_t *self, int64_t now_us)
         if (!node || !s_is_stage (self, node->name) || !zsat_topology_node_on_host (node, host))
             continue;
         zsat_scale_decision_t why;
-        int delta = zsat_scaler_observe (self->scaler, o, zsat_stats_idle (self->stats, o, now_us),
-                                         zsat_stats_instances (self->stats, o, now_us),
-                                         node->min_instances, node->max_instances, now_us, &why);
+        zsat_scale_queue_t queue = {zsat_stats_queued (self->stats, o, now_us),
+                                    zsat_stats_queue_growth (self->stats, o, now_us)};
+        int delta =
+            zsat_scaler_observe (self->scaler, o, zsat_stats_idle (self->stats, o, now_us),
+                                 zsat_stats_instances (self->stats, o, now_us), node->min_instances,
+                                 node->max_instances, &queue, now_us, &why);
         if (!delta)
             continue;
         s_write_scale (self, node, o, &why);
@@ -529,8 +545,9 @@ s_scale (self_t *self, int64_t now_us)
         snprintf (topic, sizeof topic, "SCALE.%s", host);
         s_publish (self, topic, zsat_jsonw_text (self->json));
         zsat_log_line (stderr, ZSAT_LOG_INFO, self->who,
-                       "scale %s on %s by %+d (idle %" PRId64 " of %d for %" PRId64 " ms)",
-                       node->name, host, delta, why.idle, why.instances, why.held_ms);
+                       "scale %s on %s by %+d (idle %" PRId64 " of %d for %" PRId64
+                       " ms, queued %" PRId64 ")",
+                       node->name, host, delta, why.idle, why.instances, why.held_ms, why.queued);
     }
 }
 

@@ -2,15 +2,16 @@
 """tracker_pipeline - the tracker in whole topologies run by `zsat up` (launcher, scheduler,
 orchester, satellites, csv sink, all real processes), jobs sent with `zsat send`:
 
-  retries   a `fault` kind failing the first 2 attempts of each task: exactly 2 RESENDs per
-            task, then HAPPY_END for every task
+  retries   a `fault` kind failing the first 2 attempts of each task: 2 to max_retry (3)
+            RESENDs per task, then HAPPY_END for every task
   failure   a kind that always fails: FAILURE after max_retry with the reason
   breaker   the same stage failing repeatedly: BREAKER open and an ALERT on the feed
   scaling   a slow stage under a `gen` load: SCALE +1, then -1 after the load stops, and
             never more than one change of direction
   restart   kill -9 of the tracker: the launcher restarts it, nodes find it, counting resumes
 
-Skips (77) until every piece is built. Waits are bounded; asserts are on counts and order.
+Skips (77) until every piece is built. Waits are bounded; asserts are on what the design
+bounds (retry budgets, order of events), never on counts that the machine's load changes.
 """
 import json
 import os
@@ -141,11 +142,16 @@ tracker:
         up.wait(lambda: any(s["node"] == "flaky" and s["instances"] == 1
                             for s in up.status()["stages"]), 20, "flaky alive")
         up.send("flaky", 5)
-        up.wait(lambda: up.counter("happy_ends") == 5, 30, "5 happy ends")
+        up.wait(lambda: up.counter("happy_ends") >= 5, 60, "5 happy ends")
+        # What the design guarantees, not what the timing of one run gives: each task failed
+        # its first 2 attempts (at least 2 RESENDs each), and no task is re-sent more than
+        # max_retry (3) times. A loaded machine may add a deadline's RESEND (a failing attempt
+        # slower than the 5 s deadline): still within the budget, and still a happy end.
         counters = up.status()["counters"]
-        assert counters["resends"] == 10 and counters["failures"] == 0, counters
+        assert counters["happy_ends"] == 5 and counters["failures"] == 0, counters
+        assert 10 <= counters["resends"] <= 5 * 3, counters
         flaky = [s for s in up.status()["stages"] if s["node"] == "flaky"][0]
-        assert flaky["errors"] == 10, flaky
+        assert 10 <= flaky["errors"] <= 5 * 3, flaky
     finally:
         up.stop()
 
