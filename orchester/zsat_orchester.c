@@ -18,6 +18,7 @@
 #include "zsat_orchester.h"
 #include "zsat_routes.h"
 #include "zsat_retrycache.h"
+#include "zsat_recv.h"
 #include <time.h>
 #include <sys/stat.h>
 
@@ -35,7 +36,7 @@ typedef enum { S_CLOSED, S_OPEN, S_HALF_OPEN } s_breaker_t;
 
 static const char *s_dead_names[ZSAT_DEAD_COUNT] = {
     "wrong host",       "unknown type", "malformed",    "over-bounced",
-    "unexpected event", "route full",   "circuit open", "not retained"};
+    "unexpected event", "route full",   "circuit open", "not retained", "too big"};
 
 typedef struct {
     char node[ZSAT_NAME_MAX];
@@ -471,11 +472,14 @@ s_slow_path (self_t *self, zsat_frames_t *f, s_peek_t *p)
     zmq_msg_init_size (&parts[2], v.payload_size);
     if (v.payload_size)
         memcpy (zmq_msg_data (&parts[2]), v.payload, v.payload_size);
-    //  v.payload pointed into the old frames: close them only now.
+    //  v.payload pointed into the old frames: close them only now. zmq_msg_move closes its
+    //  destination, which must therefore be an open message, not a closed or unused slot.
     zsat_frames_close (f);
-    zsat_frames_init (f);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
+        zmq_msg_init (&f->frame[i]);
         zmq_msg_move (&f->frame[i], &parts[i]);
+        zmq_msg_close (&parts[i]);
+    }
     f->count = f->received = 3;
     f->open = true;
     return s_peek (envelope, (size_t)es, p);
@@ -514,7 +518,7 @@ s_route (self_t *self, int frames)
     self->received++;
     if (frames != 3 && frames != 1) {
         s_rec_set (self, NULL, "", 0);
-        s_dead (self, ZSAT_DEAD_MALFORMED);
+        s_dead (self, f->refused == ZSAT_RECV_BYTES ? ZSAT_DEAD_TOO_BIG : ZSAT_DEAD_MALFORMED);
         return;
     }
     if (frames == 1 ||
