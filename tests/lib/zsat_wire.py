@@ -119,7 +119,7 @@ class Topology:
         self.proc = subprocess.Popen([self.binary, "up", TOPOLOGY, "--no-status"], env=self.env,
                                      stdout=self.log, stderr=self.log, start_new_session=True)
         self.launcher_ep = "ipc://%s/local/%d.ipc" % (self.run_dir, 7960 + 6)
-        want = {"gen", "work", "csv", "tracker", "scheduler", "orchester"}
+        want = {"gen", "work", "csv", "crit", "vault", "tracker", "scheduler", "orchester"}
         wait_for("every node running", lambda: self._running() >= want, timeout=120)
         wait_for("heartbeats of every node",
                  lambda: {n["node"] for n in self.nodes()} >= want - {"tracker"}, timeout=120)
@@ -182,16 +182,17 @@ class Topology:
         except ValueError:
             return None
 
-    def push(self, endpoint, messages, pause=0.0):
-        """Sends messages on a fresh PUSH and waits until libzmq handed all of them over."""
-        sock = self.ctx.socket(zmq.PUSH)
+    def push(self, endpoint, messages, kind=zmq.PUSH):
+        """Sends messages on a fresh socket of its own context and returns once libzmq handed
+        all of them over (the context's term waits, bounded by the linger)."""
+        ctx = zmq.Context()
+        sock = ctx.socket(kind)
         sock.setsockopt(zmq.SNDHWM, 100000)
         sock.connect(endpoint)
         for frames in messages:
             sock.send_multipart(frames)
-            if pause:
-                time.sleep(pause)
-        sock.close(linger=60000)
+        sock.close(linger=120000)
+        ctx.term()
 
     def csv_rows(self):
         """{task_id: rows} over every csv file of the run."""
