@@ -662,12 +662,12 @@ s_send_stats (self_t *self)
     char text[4096];
     int n = snprintf (text, sizeof text,
                       "{\"stored\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"acks\":%" PRIu64
-                      ",\"ack_errors\":%" PRIu64 ",\"bad\":%" PRIu64 ",\"oversize\":%" PRIu64 ",\"compacted\":%" PRIu64
-                      ",\"collected\":%" PRIu64 ",\"durable_seq\":%" PRIu64
-                      ",\"disk_bytes\":%" PRId64 ",\"consumers\":{",
+                      ",\"ack_errors\":%" PRIu64 ",\"bad\":%" PRIu64 ",\"oversize\":%" PRIu64
+                      ",\"compacted\":%" PRIu64 ",\"collected\":%" PRIu64
+                      ",\"durable_seq\":%" PRIu64 ",\"disk_bytes\":%" PRId64 ",\"consumers\":{",
                       self->stored, self->refused, self->acks, self->ack_errors, self->bad,
-                      self->oversize, self->compacted, self->collected, zsat_buffer_durable_seq (self->buf),
-                      zsat_buffer_disk_size (self->buf));
+                      self->oversize, self->compacted, self->collected,
+                      zsat_buffer_durable_seq (self->buf), zsat_buffer_disk_size (self->buf));
     for (size_t i = 0; i < self->peer_count && n < (int)sizeof text - 200; i++) {
         peer_t *p = &self->peer[i];
         n += snprintf (text + n, sizeof text - (size_t)n,

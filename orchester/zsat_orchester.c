@@ -35,8 +35,8 @@
 typedef enum { S_CLOSED, S_OPEN, S_HALF_OPEN } s_breaker_t;
 
 static const char *s_dead_names[ZSAT_DEAD_COUNT] = {
-    "wrong host",       "unknown type", "malformed",    "over-bounced",
-    "unexpected event", "route full",   "circuit open", "not retained", "too big"};
+    "wrong host", "unknown type", "malformed",    "over-bounced", "unexpected event",
+    "route full", "circuit open", "not retained", "too big"};
 
 typedef struct {
     char node[ZSAT_NAME_MAX];

@@ -405,8 +405,9 @@ s_recv_batch (self_t *self, int64_t now_us)
     int frames = zsat_recv (zsock_resolve (self->events), frame, &limit, ZMQ_DONTWAIT, &info);
     if (frames < 0)
         return 0;  //  none waiting (EAGAIN), or the socket is closing
-    bool good = frames == 2 && zmq_msg_size (&frame[0]) == strlen (ZSAT_EVBATCH_TOPIC) &&
-                memcmp (zmq_msg_data (&frame[0]), ZSAT_EVBATCH_TOPIC, zmq_msg_size (&frame[0])) == 0;
+    bool good =
+        frames == 2 && zmq_msg_size (&frame[0]) == strlen (ZSAT_EVBATCH_TOPIC) &&
+        memcmp (zmq_msg_data (&frame[0]), ZSAT_EVBATCH_TOPIC, zmq_msg_size (&frame[0])) == 0;
     if (good)
         s_handle_batch (self, (const uint8_t *)zmq_msg_data (&frame[1]), zmq_msg_size (&frame[1]),
                         now_us);
