@@ -1368,10 +1368,9 @@ s_test_malformed (s_test_t *t)
 static void
 s_test_slow_path (s_test_t *t)
 {
-    static const uint8_t minimal[] = {0xdc, 0x00, 0x12, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00,
-                                      0x00, 0x00, 0x64, 0x00, 0x00, 0xa2, 'h',  '1',  0xa0,
-                                      0xa0, 0xa0, 0xa3, 'c',  'p',  'u',  0xa0, 0xa3, 'r',
-                                      'a',  'w'};
+    static const uint8_t minimal[] = {0xdc, 0x00, 0x12, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                      0x00, 0x64, 0x00, 0x00, 0xa2, 'h',  '1',  0xa0, 0xa0, 0xa0,
+                                      0xa3, 'c',  'p',  'u',  0xa0, 0xa3, 'r',  'a',  'w'};
     static const char legacy[] = "h1::0:0:\0test:cpu::4002:INIT:3\0raw\0legacy payload";
     uint64_t slow = s_test_stat (t, "slow_path");
     void *any = zsock_resolve (t->any);
