@@ -103,7 +103,7 @@ def main():
     if not os.environ.get("ZSAT_BIN"):
         print("ZSAT_BIN not set")
         return 1
-    topo = w.Topology("hostile-frames")
+    topo = w.Topology("hostile-frames", asan_quarantine_mb=8)
     try:
         run(topo)
     except BaseException:
