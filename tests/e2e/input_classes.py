@@ -3,7 +3,7 @@
 """input_classes - every class of input docs/protocol.md calls valid, and a set of invalid
 ones, sent by a foreign client (pyzmq + msgpack, encodings written by hand from the doc) to
 every data socket a running topology binds: orchester.any, the worker's input, the sink's
-input, the tracker's events socket.
+input, the buffer node's `in`, the tracker's events socket.
 
 Topology tests/topologies/frames.yaml under `zsat up`. Asserts:
 - every process stays alive: same pids, launcher restart count 0 (a minimal envelope or a
@@ -24,7 +24,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 try:
     import msgpack
-    import zmq  # noqa: F401
+    import zmq
     import zsat_wire as w
 except ImportError as e:
     print("skip: %s" % e)
@@ -137,6 +137,53 @@ def check_data_socket(topo, feed, node, sock, base):
           % (node, len(valid), dead))
 
 
+def check_buffer_socket(topo):
+    """The buffer node's `in` ROUTER (docs/buffer.md): ["PUT <id>", routing, envelope, payload]
+    from a DEALER. Valid classes are STORED and reach the csv (its consumer) once; invalid
+    ones are REFUSED with their reason; messages over the frame or byte limits have no one to
+    answer to (they are dropped as they are read) and are counted in the node's `dead`."""
+    valid = {n: c for n, c in valid_classes().items() if n != "legacy frame"}  # PUT wants 3
+    invalid = {n: c for n, c in invalid_classes("vault").items()
+               if n not in ("400 frames", "oversize message", "garbage frame", "too many frames")}
+    invalid["two frames"] = (invalid["two frames"][0], None, r"want \[")  # not a PUT
+    dealer = topo.ctx.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.LINGER, 60000)
+    dealer.setsockopt(zmq.RCVTIMEO, 60000)
+    dealer.connect(topo.eps[("vault", "in")])
+    dead_before = topo.node("vault").get("dead", 0)
+    tids = {name: 6000 + i for i, name in enumerate(valid)}
+    for name, (make, _) in valid.items():
+        dealer.send_multipart([b"PUT %d" % tids[name]] + make(tids[name]))
+    for i, (name, (frames, _, _)) in enumerate(invalid.items()):
+        dealer.send_multipart([b"PUT %d" % (6100 + i)] + frames)
+    dealer.send_multipart([b"PUT 6200"] + [b"y" * 1024] * 400)
+    dealer.send_multipart([b"PUT 6201", b"r" * MIB, b"e" * MIB, b"p" * (16 * MIB)])
+    answers = {}
+    for _ in range(len(valid) + len(invalid)):
+        text = dealer.recv().decode(errors="replace")
+        answers[int(text.split()[1])] = text
+    for name, tid in tids.items():
+        assert answers.get(tid, "").startswith("STORED %d " % tid), (name, answers.get(tid))
+    for i, (name, (_, _, pattern)) in enumerate(invalid.items()):
+        text = answers.get(6100 + i, "")
+        assert text.startswith("REFUSED") and re.search(pattern, text), (name, text)
+    assert 6200 not in answers and 6201 not in answers, answers
+    dealer.close()
+    rows = w.wait_for("buffered rows", lambda: (lambda r: r if all(
+        r.get(tids[n], 0) >= 1 for n, (_, row) in valid.items() if row) else None)(
+        topo.csv_rows()), timeout=60)
+    for name, (_, row) in valid.items():
+        assert rows.get(tids[name], 0) == (1 if row else 0), (name, rows.get(tids[name]))
+    # `dead` is the node's bad messages: the two over the limits and the one that is no PUT
+    w.wait_for("vault dead count", lambda: topo.node("vault").get("dead", 0) - dead_before >= 3,
+               timeout=60)
+    time.sleep(1.5)
+    dead = topo.node("vault").get("dead", 0) - dead_before
+    assert dead == 3, "vault: dead %d, want 3 (400 frames, oversize, two frames)" % dead
+    print("vault.in: %d valid classes STORED and delivered, %d REFUSED with their reason, "
+          "2 over the limits dropped and counted" % (len(valid), len(invalid)))
+
+
 def check_events_socket(topo):
     ep = topo.eps[("tracker", "events")]
     before = topo.tracker_status()["counters"]["bad_messages"]
@@ -183,6 +230,7 @@ def run(topo):
     check_data_socket(topo, feed, "orchester", "any", 1000)
     check_data_socket(topo, feed, "work", "in:gen->work", 2000)
     check_data_socket(topo, feed, "csv", "in:work->csv", 3000)
+    check_buffer_socket(topo)
     check_events_socket(topo)
     check_oversize_frames(topo)
     rows = len(topo.csv_rows())
