@@ -17,6 +17,21 @@
     libzmq delivers a message only once all of it has arrived, so the first frame is read
     with the caller's flags and the others with ZMQ_DONTWAIT: the receive never waits inside
     a message.
+
+    Use, e.g. on a REP control socket whose requests are one text frame:
+
+        static const zsat_recv_limit_t limit = {1, 4096};
+        zmq_msg_t frame[1];
+        zsat_recv_info_t info;
+        int n = zsat_recv (zsock_resolve (control), frame, &limit, ZMQ_DONTWAIT, &info);
+        if (n < 0)        //  nothing waiting (EAGAIN)
+            return;
+        if (n == 0)       //  refused: zsat_recv_status_name (info.status), count it;
+            ...           //  a REP must still answer (e.g. "ERROR too many frames")
+        else {
+            ...use zmq_msg_data (&frame[0]), zmq_msg_size (&frame[0])...
+            zmq_msg_close (&frame[0]);
+        }
 */
 #ifndef ZSAT_RECV_H_INCLUDED
 #define ZSAT_RECV_H_INCLUDED
