@@ -8,6 +8,7 @@
 #include "zsat_options.h"
 #include "zsat_ipcguard.h"
 #include "zsat_bufclient.h"
+#include "zsat_recv.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <time.h>
@@ -115,7 +116,7 @@ typedef struct {
     int64_t maintain_at;
     char who[160];
     bool terminated;
-    uint64_t stored, refused, acks, ack_errors, bad, compacted, collected;
+    uint64_t stored, refused, acks, ack_errors, bad, oversize, compacted, collected;
 } self_t;
 
 static int64_t
@@ -625,12 +626,12 @@ s_send_stats (self_t *self)
     char text[4096];
     int n = snprintf (text, sizeof text,
                       "{\"stored\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"acks\":%" PRIu64
-                      ",\"ack_errors\":%" PRIu64 ",\"bad\":%" PRIu64 ",\"compacted\":%" PRIu64
-                      ",\"collected\":%" PRIu64 ",\"durable_seq\":%" PRIu64
-                      ",\"disk_bytes\":%" PRId64 ",\"consumers\":{",
+                      ",\"ack_errors\":%" PRIu64 ",\"bad\":%" PRIu64 ",\"oversize\":%" PRIu64
+                      ",\"compacted\":%" PRIu64 ",\"collected\":%" PRIu64
+                      ",\"durable_seq\":%" PRIu64 ",\"disk_bytes\":%" PRId64 ",\"consumers\":{",
                       self->stored, self->refused, self->acks, self->ack_errors, self->bad,
-                      self->compacted, self->collected, zsat_buffer_durable_seq (self->buf),
-                      zsat_buffer_disk_size (self->buf));
+                      self->oversize, self->compacted, self->collected,
+                      zsat_buffer_durable_seq (self->buf), zsat_buffer_disk_size (self->buf));
     for (size_t i = 0; i < self->peer_count && n < (int)sizeof text - 200; i++) {
         peer_t *p = &self->peer[i];
         n += snprintf (text + n, sizeof text - (size_t)n,
@@ -659,14 +660,44 @@ s_on_pipe (self_t *self)
     zstr_free (&cmd);
 }
 
+//  Most frames and bytes of a message on each socket: [identity, "PUT <id>", routing,
+//  envelope, payload] on `in`, [identity, "ACK|HELLO ..."] on `out` (identities are at most
+//  255 bytes). Anything bigger is dropped as it is read (zsat_recv) and counted in `bad`.
+static const zsat_recv_limit_t s_in_limit = {5, ZSAT_VECTOR_BYTES_MAX + 1024};
+static const zsat_recv_limit_t s_out_limit = {2, 1024};
+
+//  Receives one message within its socket's limits as a zmsg (the handlers' form). Returns
+//  NULL when none is waiting or it was refused (then counted).
+static zmsg_t *
+s_recv_msg (self_t *self, zsock_t *sock)
+{
+    zmq_msg_t frame[5];
+    zsat_recv_info_t info;
+    const zsat_recv_limit_t *limit = sock == self->in ? &s_in_limit : &s_out_limit;
+    int n = zsat_recv (zsock_resolve (sock), frame, limit, ZMQ_DONTWAIT, &info);
+    if (n <= 0) {
+        if (n == 0) {
+            self->bad++;
+            self->oversize++;
+        }
+        return NULL;
+    }
+    zmsg_t *msg = zmsg_new ();
+    for (int i = 0; i < n; i++) {
+        if (msg && zmsg_addmem (msg, zmq_msg_data (&frame[i]), zmq_msg_size (&frame[i])))
+            zmsg_destroy (&msg);
+        zmq_msg_close (&frame[i]);
+    }
+    return msg;
+}
+
 static void
 s_drain (self_t *self, zsock_t *sock, void (*handle) (self_t *, zmsg_t *))
 {
     for (int i = 0; i < DRAIN_MAX && (zsock_events (sock) & ZMQ_POLLIN); i++) {
-        zmsg_t *msg = zmsg_recv (sock);
-        if (!msg)
-            break;
-        handle (self, msg);
+        zmsg_t *msg = s_recv_msg (self, sock);
+        if (msg)
+            handle (self, msg);
         zmsg_destroy (&msg);
     }
 }

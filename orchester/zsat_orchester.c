@@ -21,6 +21,7 @@
 #include "zsat_routes.h"
 #include "zsat_retrycache.h"
 #include "zsat_control.h"
+#include "zsat_recv.h"
 #include <time.h>
 #include <sys/stat.h>
 
@@ -37,8 +38,8 @@
 typedef enum { S_CLOSED, S_OPEN, S_HALF_OPEN } s_breaker_t;
 
 static const char *s_dead_names[ZSAT_DEAD_COUNT] = {
-    "wrong host",       "unknown type", "malformed",    "over-bounced",
-    "unexpected event", "route full",   "circuit open", "not retained"};
+    "wrong host", "unknown type", "malformed",    "over-bounced", "unexpected event",
+    "route full", "circuit open", "not retained", "too big"};
 
 typedef struct {
     char node[ZSAT_NAME_MAX];
@@ -505,11 +506,14 @@ s_slow_path (self_t *self, zsat_frames_t *f, s_peek_t *p)
     zmq_msg_init_size (&parts[2], v.payload_size);
     if (v.payload_size)
         memcpy (zmq_msg_data (&parts[2]), v.payload, v.payload_size);
-    //  v.payload pointed into the old frames: close them only now.
+    //  v.payload pointed into the old frames: close them only now. zmq_msg_move closes its
+    //  destination, which must therefore be an open message, not a closed or unused slot.
     zsat_frames_close (f);
-    zsat_frames_init (f);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
+        zmq_msg_init (&f->frame[i]);
         zmq_msg_move (&f->frame[i], &parts[i]);
+        zmq_msg_close (&parts[i]);
+    }
     f->count = f->received = 3;
     f->open = true;
     return s_peek (envelope, (size_t)es, p);
@@ -548,7 +552,7 @@ s_route (self_t *self, int frames)
     self->received++;
     if (frames != 3 && frames != 1) {
         s_rec_set (self, NULL, "", 0);
-        s_dead (self, ZSAT_DEAD_MALFORMED);
+        s_dead (self, f->refused == ZSAT_RECV_BYTES ? ZSAT_DEAD_TOO_BIG : ZSAT_DEAD_MALFORMED);
         return;
     }
     if (frames == 1 ||
@@ -1537,6 +1541,41 @@ s_test_malformed (s_test_t *t)
     assert (s_test_recv (t->cpu, &v, 3000) == 0 && v.task_id == 3001);
 }
 
+//  Vectors that are valid but not canonical take the slow path (decode, re-encode): a
+//  minimally packed envelope (what Python's msgpack.packb writes) and a DSAT legacy frame
+//  used to abort the orchester here (a frame moved into a closed message). Also a message of
+//  more bytes than a vector has: refused as it is read, counted "too big".
+static void
+s_test_slow_path (s_test_t *t)
+{
+    static const uint8_t minimal[] = {0xdc, 0x00, 0x12, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                      0x00, 0x64, 0x00, 0x00, 0xa2, 'h',  '1',  0xa0, 0xa0, 0xa0,
+                                      0xa3, 'c',  'p',  'u',  0xa0, 0xa3, 'r',  'a',  'w'};
+    static const char legacy[] = "h1::0:0:\0test:cpu::4002:INIT:3\0raw\0legacy payload";
+    uint64_t slow = s_test_stat (t, "slow_path");
+    void *any = zsock_resolve (t->any);
+    zmq_send (any, "h1/cpu", 6, ZMQ_SNDMORE);
+    zmq_send (any, minimal, sizeof minimal, ZMQ_SNDMORE);
+    zmq_send (any, "", 0, 0);
+    zmq_send (any, legacy, sizeof legacy - 1, 0);
+    zsat_vector_t v;
+    assert (s_test_recv (t->cpu, &v, 3000) == 0);
+    assert (v.task_id == 100 && v.seq == 1 && v.event == ZSAT_EV_INIT && v.payload_size == 0);
+    assert (s_test_recv (t->cpu, &v, 3000) == 0);
+    assert (v.task_id == 4002 && v.seq == 4 && (v.flags & ZSAT_FLAG_LEGACY));
+    assert (s_test_stat (t, "slow_path") == slow + 2);
+    uint64_t big = s_test_stat (t, "too big");
+    char *frame = (char *)calloc (1, ZSAT_PAYLOAD_MAX);
+    assert (frame);
+    zmq_send (any, "h1/cpu", 6, ZMQ_SNDMORE);
+    zmq_send (any, frame, 2 * 1024 * 1024, ZMQ_SNDMORE);
+    zmq_send (any, frame, ZSAT_PAYLOAD_MAX, 0);
+    free (frame);
+    s_test_send (t->any, "h1", "cpu", ZSAT_EV_INIT, 0, 4003);
+    assert (s_test_recv (t->cpu, &v, 5000) == 0 && v.task_id == 4003);
+    assert (s_test_stat (t, "too big") == big + 1);
+}
+
 //  Routes change while vectors flow: every vector reaches a worker; the counts add up.
 static void
 s_test_run_time_routes (s_test_t *t)
@@ -1778,6 +1817,7 @@ zsat_orchester_test (bool verbose)
     s_test_setup (&t, run_dir);
     s_test_routing (&t);
     s_test_malformed (&t);
+    s_test_slow_path (&t);
     s_test_run_time_routes (&t);
     s_test_feed (&t);
     s_test_alternate (&t);

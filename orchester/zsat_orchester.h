@@ -14,6 +14,7 @@ typedef enum {
     ZSAT_DEAD_ROUTE_FULL,
     ZSAT_DEAD_CIRCUIT_OPEN,
     ZSAT_DEAD_NOT_RETAINED,
+    ZSAT_DEAD_TOO_BIG,  //  a message of more bytes than a vector has (frames: malformed)
     ZSAT_DEAD_COUNT
 } zsat_dead_reason_t;
 

@@ -73,6 +73,7 @@ typedef struct {
     zsat_record_t *record;  //  decoded once per vector for `when`
     int record_state;       //  0 not decoded, 1 decoded, -1 not a record
     uint64_t in, out, errors, retries, dropped, dead, ticks;
+    uint64_t dead_by[ZSAT_E_CONFIG + 1];  //  dead letters per zsat_errcode_t (STATS)
     bool buffered;         //  some port is a buffer link: poll them every SAT_BUFFER_POLL_MS
     bool buffer_busy;      //  a buffer input delivered a full burst: poll again at once
     zsat_result_t result;  //  of the last s_handle: a buffer input acknowledges on OK/SKIP
@@ -522,6 +523,26 @@ s_timers (self_t *self)
 
 //  STATS: "bad" (malformed input) equals "dead" in a satellite: it dead-letters nothing else.
 
+//  Appends "dead_by":{"frames":n,...} (the codes of docs/protocol.md section 9 that occurred)
+//  and opens "counters":{. Returns the new length.
+static int
+s_stats_dead_by (self_t *self, char *json, size_t cap, int n)
+{
+    static const char *names[ZSAT_E_CONFIG + 1] = {"other",    "frames",    "version", "type",
+                                                   "size",     "truncated", "depth",   "field",
+                                                   "checksum", "routing",   "io",      "config"};
+    bool first = true;
+    n += snprintf (json + n, cap - (size_t)n, "\"dead_by\":{");
+    for (int i = 0; i <= ZSAT_E_CONFIG && (size_t)n < cap - 100; i++)
+        if (self->dead_by[i]) {
+            n += snprintf (json + n, cap - (size_t)n, "%s\"%s\":%" PRIu64, first ? "" : ",",
+                           names[i], self->dead_by[i]);
+            first = false;
+        }
+    n += snprintf (json + n, cap - (size_t)n, "},\"counters\":{");
+    return n;
+}
+
 static void
 s_stats (self_t *self)
 {
@@ -530,10 +551,11 @@ s_stats (self_t *self)
                       "{\"node\":\"%s\",\"host\":\"%s\",\"instance\":%d,\"kind\":\"%s\","
                       "\"in\":%" PRIu64 ",\"out\":%" PRIu64 ",\"errors\":%" PRIu64
                       ",\"retries\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"dead\":%" PRIu64
-                      ",\"bad\":%" PRIu64 ",\"ticks\":%" PRIu64 ",\"counters\":{",
+                      ",\"bad\":%" PRIu64 ",\"ticks\":%" PRIu64 ",",
                       self->args->node, self->args->host, self->args->instance, self->kind->name,
                       self->in, self->out, self->errors, self->retries, s_dropped (self),
                       self->dead, self->dead, self->ticks);
+    n = s_stats_dead_by (self, json, sizeof json, n);
     uint64_t value;
     const char *name;
     for (size_t i = 0; (name = zsat_ctx_counter_at (self->ctx, i, &value)) != NULL; i++)
@@ -800,9 +822,11 @@ s_handle (self_t *self, zsat_vector_t *v)
 }
 
 static void
-s_dead_letter (self_t *self, const s_port_t *port, const char *reason)
+s_dead_letter (self_t *self, const s_port_t *port, const zsat_error_t *err)
 {
+    const char *reason = err->text;
     self->dead++;
+    self->dead_by[err->code >= 0 && err->code <= ZSAT_E_CONFIG ? err->code : 0]++;
     zsat_event_rec_t rec;
     memset (&rec, 0, sizeof rec);
     rec.event = ZSAT_EV_DEAD_LETTER;
@@ -823,7 +847,7 @@ s_drain_input (self_t *self, s_port_t *port)
             return;
         zsat_error_t err;
         if (zsat_vector_decode_frames (&self->vector, &self->frames, &err)) {
-            s_dead_letter (self, port, err.text);
+            s_dead_letter (self, port, &err);
             continue;
         }
         self->in++;
@@ -847,7 +871,7 @@ s_drain_buffer_input (self_t *self, s_port_t *port)
         zsat_error_t err;
         if (zsat_vector_decode (&self->vector, rec.frame[0], rec.frame_size[0], rec.frame[1],
                                 rec.frame_size[1], rec.frame[2], rec.frame_size[2], &err)) {
-            s_dead_letter (self, port, err.text);
+            s_dead_letter (self, port, &err);
             zsat_bufconsumer_ack (port->bufin, rec.seq);  //  replaying it would not help
             continue;
         }
@@ -1211,9 +1235,16 @@ s_test_work (zsat_topology_t *topo, zsock_t *tracker, s_tracker_t *t)
     zstr_sendm (feed, "b");
     zstr_sendm (feed, "c");
     zstr_send (feed, "d");
+    for (int i = 0; i < 399; i++)  //  read and dropped frame by frame, none kept
+        zstr_sendm (feed, "many");
+    zstr_send (feed, "frames");
     s_send_record (feed, 7, 1);
     assert (s_recv_vector (all, "all", 4) == 7);
-    s_wait_events (tracker, t, "work", ZSAT_EV_DEAD_LETTER, 2);
+    s_wait_events (tracker, t, "work", ZSAT_EV_DEAD_LETTER, 3);
+    bool many = false;
+    for (size_t i = 0; i < t->count; i++)
+        many |= t->seen[i].event == ZSAT_EV_DEAD_LETTER && strstr (t->seen[i].detail, "400 frames");
+    assert (many);
 
     //  a DSAT satellite's legacy single frame joins
     zsat_vector_t v;
@@ -1238,8 +1269,8 @@ s_test_work (zsat_topology_t *topo, zsock_t *tracker, s_tracker_t *t)
     zstr_send (work, "STATS");
     char *stats = zstr_recv (work);
     assert (stats && strstr (stats, "\"in\":8,") && strstr (stats, "\"out\":10,"));
-    assert (strstr (stats, "\"dead\":2,") && strstr (stats, "\"retries\":8,"));
-    assert (strstr (stats, "\"bad\":2,"));
+    assert (strstr (stats, "\"dead\":3,") && strstr (stats, "\"retries\":8,"));
+    assert (strstr (stats, "\"bad\":3,") && strstr (stats, "\"dead_by\":{\"frames\":3}"));
     zstr_free (&stats);
     zactor_destroy (&work);
     //  $TERM flushed the last heartbeat with the counters

@@ -10,6 +10,7 @@
 */
 #include "zsat.h"
 #include "zsat_msgpack.h"
+#include "zsat_recv.h"
 
 #define S_ELEMENTS 18  //  envelope version 1: [version, 10 numbers, 7 strings]
 
@@ -309,6 +310,8 @@ zsat_frames_init (zsat_frames_t *f)
 {
     f->count = 0;
     f->received = 0;
+    f->bytes = 0;
+    f->refused = ZSAT_RECV_OK;
     f->open = false;
 }
 
@@ -321,53 +324,21 @@ zsat_frames_close (zsat_frames_t *f)
     zsat_frames_init (f);
 }
 
-//  Receives the rest of a message past ZSAT_FRAMES_MAX into a scratch frame, counting it.
-static int
-s_discard_rest (zsat_frames_t *f, void *socket)
-{
-    int more = 1;
-    while (more) {
-        zmq_msg_t extra;
-        zmq_msg_init (&extra);
-        //  The parts of a message arrive together: this never waits.
-        if (zmq_msg_recv (&extra, socket, 0) < 0) {
-            zmq_msg_close (&extra);
-            return -1;
-        }
-        f->received++;
-        more = zmq_msg_more (&extra);
-        zmq_msg_close (&extra);
-    }
-    return 0;
-}
-
 int
 zsat_frames_recv (zsat_frames_t *f, void *socket, int flags)
 {
+    static const zsat_recv_limit_t limit = {3, ZSAT_VECTOR_BYTES_MAX};
     zsat_frames_close (f);
-    f->open = true;
-    int more = 1;
-    while (more && f->count < ZSAT_FRAMES_MAX) {
-        zmq_msg_t *m = &f->frame[f->count];
-        zmq_msg_init (m);
-        if (zmq_msg_recv (m, socket, f->count == 0 ? flags : 0) < 0) {
-            int saved = errno;
-            zmq_msg_close (m);
-            zsat_frames_close (f);
-            errno = saved;
-            return -1;
-        }
-        f->count++;
-        f->received++;
-        more = zmq_msg_more (m);
-    }
-    if (more && s_discard_rest (f, socket) < 0) {
-        int saved = errno;
-        zsat_frames_close (f);
-        errno = saved;
+    zsat_recv_info_t info;
+    int held = zsat_recv (socket, f->frame, &limit, flags, &info);
+    if (held < 0)
         return -1;
-    }
-    return f->received;
+    f->count = held;
+    f->received = info.frames;
+    f->bytes = info.bytes;
+    f->refused = info.status;
+    f->open = held > 0;
+    return held;
 }
 
 int
@@ -396,6 +367,9 @@ zsat_frames_send (zsat_frames_t *f, void *socket, int flags)
 int
 zsat_vector_decode_frames (zsat_vector_t *v, zsat_frames_t *f, zsat_error_t *err)
 {
+    if (f->refused == ZSAT_RECV_BYTES)
+        return zsat_fail (err, ZSAT_E_SIZE, "message of %zu bytes over the limit of %zu", f->bytes,
+                          (size_t)ZSAT_VECTOR_BYTES_MAX);
     if (!f->open || f->received != f->count)
         return zsat_fail (err, ZSAT_E_FRAMES, "message has %d frames, want 3 (or 1 legacy)",
                           f->received);
@@ -845,15 +819,15 @@ s_test_sockets (void)
     assert (zsat_frames_recv (&g, zsock_resolve (pull2), 0) == 3);
     assert (zsat_vector_decode_frames (&back, &g, &err) == 0);
     s_assert_same (&v, &back);
-    //  Six frames: four kept, two discarded, all counted; decoding refuses.
+    //  Six frames: none kept (over the vector's 3), all counted; decoding refuses.
     zstr_sendm (push, "1");
     zstr_sendm (push, "2");
     zstr_sendm (push, "3");
     zstr_sendm (push, "4");
     zstr_sendm (push, "5");
     zstr_send (push, "6");
-    assert (zsat_frames_recv (&g, zsock_resolve (pull), 0) == 6);
-    assert (g.count == ZSAT_FRAMES_MAX && g.received == 6);
+    assert (zsat_frames_recv (&g, zsock_resolve (pull), 0) == 0);
+    assert (g.count == 0 && g.received == 6 && g.refused == ZSAT_RECV_FRAMES);
     assert (zsat_vector_decode_frames (&back, &g, &err) == -1 && err.code == ZSAT_E_FRAMES);
     zstr_sendm (push, "a");
     zstr_send (push, "b");

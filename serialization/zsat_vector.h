@@ -50,22 +50,31 @@ int zsat_vector_peek (const uint8_t *envelope, size_t size, zsat_field_t field, 
 
 //  --- Sockets (raw libzmq handles; use zsock_resolve () on a czmq zsock_t) ---
 
-//  Up to this many frames are kept; more frames are received and discarded, and counted.
+//  Room for the frames of one message. A vector has 3 frames (1 legacy); zsat_frames_recv
+//  keeps at most 3 and refuses a bigger message whole (zsat_recv.h).
 #define ZSAT_FRAMES_MAX 4
+//  Most bytes the frames of one vector message have together.
+#define ZSAT_VECTOR_BYTES_MAX (ZSAT_ROUTING_MAX + ZSAT_ENVELOPE_MAX + ZSAT_PAYLOAD_MAX)
 
 //  A received multipart message. The frames stay valid (and a decoded vector's payload with
 //  them) until zsat_frames_close () or the next zsat_frames_recv () on the same struct.
 typedef struct {
     zmq_msg_t frame[ZSAT_FRAMES_MAX];
     int count;     //  frames held
-    int received;  //  frames the message had (> count when it had too many)
+    int received;  //  frames the message had (> count when it was refused)
+    size_t bytes;  //  bytes the message had
+    int refused;   //  a zsat_recv_status_t: ZSAT_RECV_OK, or the limit it broke (nothing held)
     bool open;
 } zsat_frames_t;
 
 void zsat_frames_init (zsat_frames_t *f);
 void zsat_frames_close (zsat_frames_t *f);
-//  Receives one whole multipart message. Returns the number of frames it had, or -1 on a
-//  socket error (errno as libzmq sets it: EAGAIN with ZMQ_DONTWAIT, ETERM, EINTR).
+//  Receives one whole multipart message, bounded (zsat_recv): a message of more than 3
+//  frames or ZSAT_VECTOR_BYTES_MAX bytes is read frame by frame and dropped, nothing held,
+//  f->refused set; decoding it then fails (ZSAT_E_FRAMES / ZSAT_E_SIZE) and the caller
+//  dead-letters it. Returns the number of frames held (f->received is how many the message
+//  had), 0 for a refused message, or -1 on a socket error (errno as libzmq sets it: EAGAIN
+//  with ZMQ_DONTWAIT, ETERM, EINTR).
 int zsat_frames_recv (zsat_frames_t *f, void *socket, int flags);
 //  Sends the held frames as one message and gives them up (zero-copy). Returns 0 or -1.
 int zsat_frames_send (zsat_frames_t *f, void *socket, int flags);

@@ -21,6 +21,7 @@
 #include "zsat_record.h"
 #include "zsat_vector.h"
 #include "zsat_control.h"
+#include "zsat_recv.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -413,35 +414,30 @@ s_handle_batch (self_t *self, const uint8_t *data, size_t size, int64_t now_us)
     return rc;
 }
 
-//  Receives one message without waiting: frame "zsat.ev" then the body, nothing more.
+//  Receives one message without waiting: frame "zsat.ev" then the body, nothing more. The
+//  receive is bounded (zsat_recv): a message of more frames or bytes is dropped as it is read.
 //  Returns 1 when one was handled (well or counted bad), 0 when none was waiting.
 static int
 s_recv_batch (self_t *self, int64_t now_us)
 {
-    void *handle = zsock_resolve (self->events);
-    zmq_msg_t topic, body;
-    zmq_msg_init (&topic);
-    if (zmq_msg_recv (&topic, handle, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close (&topic);
-        return 0;
-    }
-    bool good = zmq_msg_size (&topic) == strlen (ZSAT_EVBATCH_TOPIC) &&
-                memcmp (zmq_msg_data (&topic), ZSAT_EVBATCH_TOPIC, zmq_msg_size (&topic)) == 0 &&
-                zmq_msg_more (&topic);
-    bool more = zmq_msg_more (&topic);
-    zmq_msg_close (&topic);
-    zmq_msg_init (&body);
-    int frames = 1;
-    //  read every remaining frame of the message, so the next one starts clean
-    while (more && zmq_msg_recv (&body, handle, 0) >= 0) {
-        more = zmq_msg_more (&body);
-        if (++frames == 2 && !more && good)
-            s_handle_batch (self, (const uint8_t *)zmq_msg_data (&body), zmq_msg_size (&body),
-                            now_us);
-    }
-    zmq_msg_close (&body);
-    if (!good || frames != 2)
+    static const zsat_recv_limit_t limit = {2, EVENTS_MAX + sizeof ZSAT_EVBATCH_TOPIC};
+    zmq_msg_t frame[2];
+    zsat_recv_info_t info;
+    int frames = zsat_recv (zsock_resolve (self->events), frame, &limit, ZMQ_DONTWAIT, &info);
+    if (frames < 0)
+        return 0;  //  none waiting (EAGAIN), or the socket is closing
+    bool good =
+        frames == 2 && zmq_msg_size (&frame[0]) == strlen (ZSAT_EVBATCH_TOPIC) &&
+        memcmp (zmq_msg_data (&frame[0]), ZSAT_EVBATCH_TOPIC, zmq_msg_size (&frame[0])) == 0;
+    if (good)
+        s_handle_batch (self, (const uint8_t *)zmq_msg_data (&frame[1]), zmq_msg_size (&frame[1]),
+                        now_us);
+    else if (info.status != ZSAT_RECV_OK)
+        s_bad_message (self, zsat_recv_status_name (info.status), now_us);
+    else
         s_bad_message (self, "not two frames \"zsat.ev\" + body", now_us);
+    for (int i = 0; i < frames; i++)
+        zmq_msg_close (&frame[i]);
     return 1;
 }
 
