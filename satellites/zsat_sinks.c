@@ -183,8 +183,8 @@ zsat_sinks_rows_split (zsat_sinks_rows_t *self, const zsat_record_t *r)
         if (&r->field[i] == marker)
             self->row_of[i] = UINT16_MAX;
         else
-            self->row_of[i] = length ? (uint16_t)(s_row_index (self, r->field[i].key, length) + 1)
-                                     : 0;
+            self->row_of[i] =
+                length ? (uint16_t)(s_row_index (self, r->field[i].key, length) + 1) : 0;
     }
     if (self->count == 0) {
         self->label[0][0] = 0;  //  no labelled key: one row of the common keys

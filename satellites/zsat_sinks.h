@@ -48,8 +48,8 @@ int zsat_sinks_mkdirs (const char *dir);
 
 typedef struct {
     const zsat_record_t *record;
-    char column[ZSAT_RECORD_KEY_MAX];  //  "" for a plain record
-    size_t count;                      //  rows (at least 1)
+    char column[ZSAT_RECORD_KEY_MAX];         //  "" for a plain record
+    size_t count;                             //  rows (at least 1)
     uint16_t row_of[ZSAT_RECORD_FIELDS_MAX];  //  per field: row + 1, 0 common, UINT16_MAX skip
     uint8_t split[ZSAT_RECORD_FIELDS_MAX];    //  per field: length of its label
     char label[ZSAT_RECORD_FIELDS_MAX][ZSAT_RECORD_KEY_MAX];
