@@ -4,7 +4,8 @@
     task_id, then the record's keys. The header row is written when a file is created. A
     record with a key the file has no column for starts a new part, <type>.2.csv, ... whose
     columns are the old ones plus the new keys: columns never shift inside a file. Missing
-    keys are empty cells. Text is quoted per RFC 4180.
+    keys are empty cells. Text is quoted per RFC 4180. A record in long format ("zsat.rows",
+    zsat_sinks.h) is written as its rows, one per interface/device, in one write ().
     Rows are whole lines written with one write(): a failed write is truncated away, so a file
     never holds a partial line. flush=every writes each row at once, interval buffers rows and
     writes + fdatasyncs them every flush_interval, none writes when the buffer is full; exit

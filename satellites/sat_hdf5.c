@@ -5,7 +5,8 @@
     (64-byte strings), then one float64 per numeric record key and a 128-byte string per text
     key (a key equal to a fixed column's name gets a '_' suffix). A record with a key the table
     lacks, or whose value class changed, goes to a new table /<type>.2, /<type>.3, ... with the
-    old columns plus the new ones; missing numbers are NaN, missing texts empty.
+    old columns plus the new ones; missing numbers are NaN, missing texts empty. A record in
+    long format ("zsat.rows", zsat_sinks.h) is stored as its rows, one packet each.
     Records are buffered per table and appended in batches (on `batch` records, every
     flush_interval, at exit); the file is H5Fflush'ed at most every flush_interval and fsync'ed
     at exit. Default file format on purpose: SWMR / LIBVER_LATEST files do not reopen after a

@@ -1,6 +1,7 @@
 /*  zsat_sinks - what the four sink kinds (csv, log, hdf5, carbon) share: reading a vector's
     record (counting the vectors that carry no record), a rate-limited complaint, ISO-8601
-    times, shortest round-trip numbers, path sanitising and directory creation.
+    times, shortest round-trip numbers, path sanitising, directory creation, and splitting
+    records in long format into rows (csv, hdf5).
     Owns no sockets and no files.
 */
 #ifndef ZSAT_SINKS_H_INCLUDED
