@@ -144,12 +144,14 @@ def run_variant(args, variant):
                                       stdout=out, stderr=subprocess.STDOUT,
                                       preexec_fn=e2e_cost.child_setup)
         rows = Rows(os.path.join(tmp, "csv", "bench.csv"))
-        until = time.monotonic() + FIRST_ROW_S
+        started = time.monotonic()
+        until = started + FIRST_ROW_S
         while rows.count() == 0:
             if time.monotonic() > until or run.proc.poll() is not None or \
                     (worker and worker.poll() is not None):
                 raise RuntimeError(f"no row reached the csv sink within {FIRST_ROW_S} s")
             time.sleep(0.1)
+        log(f"{variant}: first row after {time.monotonic() - started:.1f} s")
         time.sleep(args.warmup)
         n0, (c0, w0), t0 = rows.count(), sample(run, worker), time.monotonic()
         time.sleep(args.duration)
@@ -178,6 +180,7 @@ def run_variant(args, variant):
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait()
+        stopping = time.monotonic()
         if run:
             # The queue behind a slow worker is not drained: stop at once, by pid.
             try:
@@ -185,7 +188,17 @@ def run_variant(args, variant):
             except ProcessLookupError:
                 pass
             run.proc.wait(timeout=10)
+            # Its nodes (re-parented to us, a subreaper) too, rather than stop()'s 1 s grace.
+            for pid in e2e_cost.descendants(os.getpid()):
+                if pid != os.getpid():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            time.sleep(0.05)
+            e2e_cost.s_reap()
             run.stop()
+        log(f"{variant}: stopped in {time.monotonic() - stopping:.1f} s")
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -194,13 +207,13 @@ def main():
     ap.add_argument("--zsat", default=os.path.join(ROOT, "build/zsat"), help="the zsat binary")
     ap.add_argument("--variants", default="", help="comma-separated: " + ",".join(WORKERS) +
                     " (default all; --quick: c,python,exec-python)")
-    ap.add_argument("--warmup", type=float, default=0, help="seconds (default 2, quick 0.5)")
-    ap.add_argument("--duration", type=float, default=0, help="seconds (default 8, quick 1.5)")
+    ap.add_argument("--warmup", type=float, default=0, help="seconds (default 2, quick 0.3)")
+    ap.add_argument("--duration", type=float, default=0, help="seconds (default 8, quick 1)")
     ap.add_argument("--quick", action="store_true", help="short windows (a smoke run)")
     args = ap.parse_args()
     args.zsat = os.path.abspath(args.zsat)
-    args.warmup = args.warmup or (0.5 if args.quick else 2)
-    args.duration = args.duration or (1.5 if args.quick else 8)
+    args.warmup = args.warmup or (0.3 if args.quick else 2)
+    args.duration = args.duration or (1 if args.quick else 8)
     variants = [v for v in (args.variants or ("c,python,exec-python" if args.quick
                                               else ",".join(WORKERS))).split(",") if v]
     bad = [v for v in variants if v not in WORKERS]
