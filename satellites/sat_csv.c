@@ -4,7 +4,8 @@
     task_id, then the record's keys. The header row is written when a file is created. A
     record with a key the file has no column for starts a new part, <type>.2.csv, ... whose
     columns are the old ones plus the new keys: columns never shift inside a file. Missing
-    keys are empty cells. Text is quoted per RFC 4180.
+    keys are empty cells. Text is quoted per RFC 4180. A record in long format ("zsat.rows",
+    zsat_sinks.h) is written as its rows, one per interface/device, in one write ().
     Rows are whole lines written with one write(): a failed write is truncated away, so a file
     never holds a partial line. flush=every writes each row at once, interval buffers rows and
     writes + fdatasyncs them every flush_interval, none writes when the buffer is full; exit
@@ -19,6 +20,7 @@
 
 #define CSV_PATH_MAX    1024
 #define CSV_LINE_MAX    (160 * 1024)  //  worst row: 256 quoted 127-byte texts, all quotes
+#define CSV_ROWS_MAX    (1024 * 1024 + CSV_LINE_MAX)  //  the rows of one record (long format)
 #define CSV_PENDING_MAX (256 * 1024)
 #define CSV_PARTS_MAX   10000
 #define CSV_FIXED       4  //  time, host, node, task_id
@@ -48,8 +50,10 @@ typedef struct {
     int64_t last_flush_ms;
     csv_file_t **file;
     size_t file_count, file_cap;
-    char *line;
+    char *line;  //  CSV_ROWS_MAX: the rows of one record, written with one write ()
     zsat_record_t record;
+    zsat_sinks_rows_t rows;
+    zsat_record_t row, columns;
     zsat_sinks_limiter_t limiter;     //  skipped and malformed vectors
     zsat_sinks_limiter_t io_limiter;  //  I/O trouble, so it is never hidden by the former
 } csv_t;
@@ -332,12 +336,13 @@ s_file_for (csv_t *self, const char *type, const zsat_record_t *r)
     return file;
 }
 
-//  Formats the row of r in the file's column order into self->line. Returns its length.
+//  Formats the row of r in the file's column order into self->line at len. Returns the new
+//  length.
 static size_t
-s_format_row (csv_t *self, csv_file_t *file, const zsat_vector_t *v, const zsat_record_t *r)
+s_format_row (csv_t *self, csv_file_t *file, const zsat_vector_t *v, const zsat_record_t *r,
+              size_t len)
 {
     char cell[ZSAT_RECORD_STR_MAX + 64];
-    size_t len = 0;
     zsat_sinks_iso_time (v->timestamp, cell, sizeof cell);
     s_cell (self->line, &len, cell, true);
     s_cell (self->line, &len, v->where, false);
@@ -428,7 +433,7 @@ s_csv_init (zsat_ctx_t *ctx, const void *config, void **state_p)
                                                   : (csv_flush_t)-1;
     self->interval_ms = cfg->flush_interval > 0 ? cfg->flush_interval : 1000;
     self->last_flush_ms = zsat_sinks_now_ms ();
-    self->line = (char *)malloc (CSV_LINE_MAX);
+    self->line = (char *)malloc (CSV_ROWS_MAX);
     if ((int)self->mode < 0)
         zsat_ctx_log (ctx, ZSAT_LOG_ERROR, "csv: flush must be every, interval or none, not '%s'",
                       cfg->flush);
@@ -453,10 +458,12 @@ s_csv_handle (zsat_ctx_t *ctx, void *state, zsat_vector_t *v)
     int rc = zsat_sinks_record (ctx, &self->limiter, v, &self->record);
     if (rc != 0)
         return rc > 0 ? ZSAT_SKIP : ZSAT_ERROR;
-    csv_file_t *file = s_file_for (self, v->type, &self->record);
+    size_t rows = zsat_sinks_rows_split (&self->rows, &self->record);
+    const zsat_record_t *columns = zsat_sinks_rows_columns (&self->rows, &self->columns);
+    csv_file_t *file = s_file_for (self, v->type, columns);
     int ready = file ? 0 : -1;
-    if (file && !s_covers (file, &self->record))
-        ready = s_next_part (self, file, &self->record, ctx);
+    if (file && !s_covers (file, columns))
+        ready = s_next_part (self, file, columns, ctx);
     else if (file && file->fd < 0)
         ready = s_create_part (self, file);  //  a part that failed to open before
     if (ready != 0) {
@@ -465,7 +472,16 @@ s_csv_handle (zsat_ctx_t *ctx, void *state, zsat_vector_t *v)
                              self->dir, v->type, strerror (error));
         return s_transient (error) ? ZSAT_RETRY : ZSAT_ERROR;
     }
-    size_t len = s_format_row (self, file, v, &self->record);
+    size_t len = 0;
+    for (size_t i = 0; i < rows; i++) {
+        if (len + CSV_LINE_MAX > CSV_ROWS_MAX) {
+            zsat_sinks_complain (ctx, &self->io_limiter, ZSAT_LOG_ERROR,
+                                 "csv: the %zu rows of task %" PRIu64 " pass %d bytes", rows,
+                                 v->task_id, CSV_ROWS_MAX - CSV_LINE_MAX);
+            return ZSAT_ERROR;
+        }
+        len = s_format_row (self, file, v, zsat_sinks_rows_get (&self->rows, i, &self->row), len);
+    }
     if (s_store (self, file, self->line, len) != 0) {
         int error = errno;
         zsat_sinks_complain (ctx, &self->io_limiter, ZSAT_LOG_ERROR, "csv: write %s: %s",
@@ -476,7 +492,7 @@ s_csv_handle (zsat_ctx_t *ctx, void *state, zsat_vector_t *v)
     if (s_flush_due (self, false) != 0)
         zsat_sinks_complain (ctx, &self->io_limiter, ZSAT_LOG_WARN, "csv: flush delayed: %s",
                              strerror (errno));
-    zsat_ctx_count (ctx, "rows", 1);
+    zsat_ctx_count (ctx, "rows", rows);
     return ZSAT_OK;
 }
 

@@ -2,10 +2,12 @@
     per second since the previous measurement; per path of option `paths`, the filesystem's
     size and used percent (statvfs). Record keys: <disk>.reads <disk>.writes
     <disk>.read_bytes <disk>.write_bytes <disk>.reads_s ... and fs<path>.used_pct where the
-    path's '/' become '_' ("/" is fs_root, "/var/log" is fs_var_log).
+    path's '/' become '_' ("/" is fs_root, "/var/log" is fs_var_log). "zsat.rows" = "device":
+    tabular sinks store one row per disk or path with a device column (docs/sinks.md "Rows").
 */
 #include "zsat.h"
 #include "zsat_probes.h"
+#include "zsat_sinks.h"
 #include <sys/statvfs.h>
 
 #define DISK_MAX 16  //  8 keys each, leaving room for 8 paths of 4 keys
@@ -167,6 +169,7 @@ s_handle (zsat_ctx_t *ctx, void *state, zsat_vector_t *v)
     for (char *p = strtok_r (paths, ",", &save); p && path_count < 8;
          p = strtok_r (NULL, ",", &save), path_count++)
         s_add_path (r, p, ctx);
+    zsat_record_add_text (r, ZSAT_SINKS_ROWS_KEY, "device");
     return zsat_probe_emit (ctx, v, r);
 }
 

@@ -5,7 +5,8 @@
     (64-byte strings), then one float64 per numeric record key and a 128-byte string per text
     key (a key equal to a fixed column's name gets a '_' suffix). A record with a key the table
     lacks, or whose value class changed, goes to a new table /<type>.2, /<type>.3, ... with the
-    old columns plus the new ones; missing numbers are NaN, missing texts empty.
+    old columns plus the new ones; missing numbers are NaN, missing texts empty. A record in
+    long format ("zsat.rows", zsat_sinks.h) is stored as its rows, one packet each.
     Records are buffered per table and appended in batches (on `batch` records, every
     flush_interval, at exit); the file is H5Fflush'ed at most every flush_interval and fsync'ed
     at exit. Default file format on purpose: SWMR / LIBVER_LATEST files do not reopen after a
@@ -63,6 +64,8 @@ typedef struct {
     h5s_table_t **table;
     size_t table_count, table_cap;
     zsat_record_t record;
+    zsat_sinks_rows_t rows;
+    zsat_record_t row, columns;
     zsat_sinks_limiter_t limiter;     //  skipped and malformed vectors
     zsat_sinks_limiter_t io_limiter;  //  I/O trouble, so it is never hidden by the former
 } h5s_t;
@@ -337,11 +340,12 @@ s_append (h5s_t *self, h5s_table_t *t)
     return 0;
 }
 
+//  Room for a full batch plus the rows of one more record (long format: up to one per field).
 static int
 s_alloc_batch (h5s_t *self, h5s_table_t *t)
 {
     free (t->batch);
-    t->batch = (uint8_t *)malloc (self->batch_max * t->record_size);
+    t->batch = (uint8_t *)malloc ((self->batch_max + ZSAT_RECORD_FIELDS_MAX) * t->record_size);
     return t->batch ? 0 : -1;
 }
 
@@ -404,10 +408,12 @@ s_fill (h5s_table_t *t, uint8_t *row, const zsat_vector_t *v, const zsat_record_
     for (size_t i = 0; i < t->column_count; i++) {
         const h5s_column_t *c = &t->column[i];
         const zsat_field_value_t *f = zsat_record_find (r, c->key);
-        if (c->is_text)
+        if (c->is_text && f && f->is_number)  //  rows of one record may differ in class
+            zsat_sinks_number (f->number, (char *)row + c->offset, H5S_TEXT_SIZE);
+        else if (c->is_text)
             snprintf ((char *)row + c->offset, H5S_TEXT_SIZE, "%s", f ? f->text : "");
         else {
-            double number = f ? f->number : NAN;
+            double number = f && f->is_number ? f->number : NAN;
             memcpy (row + c->offset, &number, sizeof number);
         }
     }
@@ -526,10 +532,12 @@ s_hdf5_handle (zsat_ctx_t *ctx, void *state, zsat_vector_t *v)
     int rc = zsat_sinks_record (ctx, &self->limiter, v, &self->record);
     if (rc != 0)
         return rc > 0 ? ZSAT_SKIP : ZSAT_ERROR;
-    h5s_table_t *t = s_table_for (self, v->type, &self->record);
+    size_t rows = zsat_sinks_rows_split (&self->rows, &self->record);
+    const zsat_record_t *columns = zsat_sinks_rows_columns (&self->rows, &self->columns);
+    h5s_table_t *t = s_table_for (self, v->type, columns);
     int ready = t ? 0 : -1;
-    if (t && !s_covers (t, &self->record))
-        ready = s_next_part (self, t, &self->record, ctx);
+    if (t && !s_covers (t, columns))
+        ready = s_next_part (self, t, columns, ctx);
     else if (t && t->table < 0)  //  a table that failed to open before
         ready = s_create_table (self, t) == 0 ? s_alloc_batch (self, t) : -1;
     if (ready != 0) {
@@ -538,15 +546,16 @@ s_hdf5_handle (zsat_ctx_t *ctx, void *state, zsat_vector_t *v)
                              self->path, s_error (message));
         return ZSAT_ERROR;
     }
-    if (t->batch_count == self->batch_max && s_append (self, t) != 0) {
+    if (t->batch_count >= self->batch_max && s_append (self, t) != 0) {
         zsat_sinks_complain (ctx, &self->io_limiter, ZSAT_LOG_ERROR, "hdf5: append to %s: %s",
                              t->name, s_error (message));
         return ZSAT_RETRY;
     }
-    s_fill (t, t->batch + t->batch_count * t->record_size, v, &self->record);
-    t->batch_count++;
-    zsat_ctx_count (ctx, "rows", 1);
-    if ((t->batch_count == self->batch_max && s_append (self, t) != 0) ||
+    for (size_t i = 0; i < rows; i++)
+        s_fill (t, t->batch + t->batch_count++ * t->record_size, v,
+                zsat_sinks_rows_get (&self->rows, i, &self->row));
+    zsat_ctx_count (ctx, "rows", rows);
+    if ((t->batch_count >= self->batch_max && s_append (self, t) != 0) ||
         s_flush_due (self, false) != 0)
         zsat_sinks_complain (ctx, &self->io_limiter, ZSAT_LOG_WARN, "hdf5: flush of %s delayed: %s",
                              self->path, s_error (message));

@@ -1,10 +1,13 @@
 /*  sat_net - probe: per network interface, received/sent bytes and packets (/proc/net/dev)
     and their rates per second since the previous measurement. Option `interfaces` keeps a
     comma-separated subset. Record keys: <if>.rx_bytes <if>.tx_bytes <if>.rx_packets
-    <if>.tx_packets <if>.rx_errors <if>.tx_errors and <if>.rx_bytes_s ... (per second).
+    <if>.tx_packets <if>.rx_errors <if>.tx_errors and <if>.rx_bytes_s ... (per second), and
+    "zsat.rows" = "iface": tabular sinks store one row per interface with an iface column, so
+    interfaces that come and go never change a table's columns (docs/sinks.md "Rows").
 */
 #include "zsat.h"
 #include "zsat_probes.h"
+#include "zsat_sinks.h"
 
 #define NET_IF_MAX 24  //  8 keys each: 24 interfaces fit a record of 256 fields
 
@@ -132,6 +135,7 @@ s_handle (zsat_ctx_t *ctx, void *state, zsat_vector_t *v)
         s_add_interface (r, &self->now[i], s_previous (self, self->now[i].name),
                          now_us - self->last_us);
     zsat_record_add_number (r, "interfaces", count);
+    zsat_record_add_text (r, ZSAT_SINKS_ROWS_KEY, "iface");
     memcpy (self->last, self->now, sizeof (s_counters_t) * (size_t)count);
     self->last_count = (size_t)count;
     self->last_us = now_us;

@@ -145,6 +145,98 @@ zsat_sinks_mkdirs (const char *dir)
     return 0;
 }
 
+//  The label of a grouped key: its part before the last dot, when both parts are non-empty.
+static size_t
+s_label_length (const char *key)
+{
+    const char *dot = strrchr (key, '.');
+    return dot && dot > key && dot[1] ? (size_t)(dot - key) : 0;
+}
+
+static size_t
+s_row_index (zsat_sinks_rows_t *self, const char *key, size_t length)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (strlen (self->label[i]) == length && memcmp (self->label[i], key, length) == 0)
+            return i;
+    memcpy (self->label[self->count], key, length);
+    self->label[self->count][length] = 0;
+    return self->count++;
+}
+
+size_t
+zsat_sinks_rows_split (zsat_sinks_rows_t *self, const zsat_record_t *r)
+{
+    self->record = r;
+    self->column[0] = 0;
+    self->count = 0;
+    const zsat_field_value_t *marker = zsat_record_find (r, ZSAT_SINKS_ROWS_KEY);
+    if (!marker || marker->is_number || !*marker->text ||
+        strlen (marker->text) >= ZSAT_RECORD_KEY_MAX) {
+        self->count = 1;  //  a plain record (a bad marker is an ordinary field)
+        return 1;
+    }
+    snprintf (self->column, sizeof self->column, "%s", marker->text);
+    for (size_t i = 0; i < r->count; i++) {
+        size_t length = s_label_length (r->field[i].key);
+        self->split[i] = (uint8_t)length;
+        if (&r->field[i] == marker)
+            self->row_of[i] = UINT16_MAX;
+        else
+            self->row_of[i] =
+                length ? (uint16_t)(s_row_index (self, r->field[i].key, length) + 1) : 0;
+    }
+    if (self->count == 0) {
+        self->label[0][0] = 0;  //  no labelled key: one row of the common keys
+        self->count = 1;
+    }
+    return self->count;
+}
+
+static void
+s_row_add (zsat_record_t *row, const char *key, const zsat_field_value_t *f)
+{
+    if (zsat_record_find (row, key))
+        return;  //  the first of two equal keys wins (the row column first of all)
+    if (f->is_number)
+        zsat_record_add_number (row, key, f->number);
+    else
+        zsat_record_add_text (row, key, f->text);
+}
+
+const zsat_record_t *
+zsat_sinks_rows_get (const zsat_sinks_rows_t *self, size_t i, zsat_record_t *row)
+{
+    if (!*self->column)
+        return self->record;
+    const zsat_record_t *r = self->record;
+    zsat_record_reset (row);
+    zsat_record_add_text (row, self->column, self->label[i]);
+    for (size_t j = 0; j < r->count; j++) {
+        const zsat_field_value_t *f = &r->field[j];
+        if (self->row_of[j] == 0)
+            s_row_add (row, f->key, f);
+        else if (self->row_of[j] == i + 1)
+            s_row_add (row, f->key + self->split[j] + 1, f);
+    }
+    return row;
+}
+
+const zsat_record_t *
+zsat_sinks_rows_columns (const zsat_sinks_rows_t *self, zsat_record_t *out)
+{
+    if (!*self->column)
+        return self->record;
+    const zsat_record_t *r = self->record;
+    zsat_record_reset (out);
+    zsat_record_add_text (out, self->column, self->label[0]);
+    for (size_t j = 0; j < r->count; j++)
+        if (self->row_of[j] != UINT16_MAX)
+            s_row_add (out, r->field[j].key + (self->row_of[j] ? self->split[j] + 1 : 0),
+                       &r->field[j]);
+    return out;
+}
+
 //  --- Selftest ---
 
 //  A kind's config with its option defaults, then overrides given as "key", "value" pairs
@@ -789,6 +881,103 @@ s_crash (const char *dir)
     raise (SIGKILL);
 }
 
+//  A net-like record: interfaces names[0..n) (one with a dot, as a VLAN), "zsat.rows".
+static void
+s_net_record (zsat_record_t *r, const char *const *names, size_t n, int i)
+{
+    zsat_record_reset (r);
+    for (size_t k = 0; k < n; k++) {
+        char key[ZSAT_RECORD_KEY_MAX];
+        snprintf (key, sizeof key, "%s.rx_bytes", names[k]);
+        zsat_record_add_number (r, key, 100 * i + (double)k);
+        snprintf (key, sizeof key, "%s.state", names[k]);
+        zsat_record_add_text (r, key, "up");
+    }
+    zsat_record_add_number (r, "interfaces", (double)n);
+    zsat_record_add_text (r, ZSAT_SINKS_ROWS_KEY, "iface");
+}
+
+static void
+s_test_rows_split (void)
+{
+    zsat_record_t *r = (zsat_record_t *)malloc (sizeof (zsat_record_t));
+    zsat_record_t *row = (zsat_record_t *)malloc (sizeof (zsat_record_t));
+    zsat_sinks_rows_t *rows = (zsat_sinks_rows_t *)malloc (sizeof (zsat_sinks_rows_t));
+    const char *names[] = {"lo", "eth0.100"};
+    s_net_record (r, names, 2, 1);
+    zsat_record_add_number (r, "odd.", 1);  //  no field after the dot: common
+    assert (zsat_sinks_rows_split (rows, r) == 2);
+    const zsat_record_t *got = zsat_sinks_rows_get (rows, 1, row);
+    assert (got == row && row->count == 5);
+    assert (streq (row->field[0].key, "iface") && streq (row->field[0].text, "eth0.100"));
+    assert (streq (row->field[1].key, "rx_bytes") && row->field[1].number == 101);
+    assert (streq (row->field[2].key, "state") && streq (row->field[2].text, "up"));
+    assert (streq (row->field[3].key, "interfaces") && streq (row->field[4].key, "odd."));
+    got = zsat_sinks_rows_columns (rows, row);
+    assert (got->count == 5 && streq (got->field[0].text, "lo"));
+    //  Without a marker (or with a number as marker) a record is one row: itself.
+    s_cpu_record (r, 1, 3);
+    assert (zsat_sinks_rows_split (rows, r) == 1 && zsat_sinks_rows_get (rows, 0, row) == r);
+    zsat_record_add_number (r, ZSAT_SINKS_ROWS_KEY, 1);
+    assert (zsat_sinks_rows_split (rows, r) == 1 && zsat_sinks_rows_columns (rows, row) == r);
+    //  A marker and no labelled key: one row of the common keys, the label empty.
+    s_net_record (r, names, 0, 1);
+    assert (zsat_sinks_rows_split (rows, r) == 1);
+    got = zsat_sinks_rows_get (rows, 0, row);
+    assert (got->count == 2 && streq (got->field[0].text, "") && got->field[1].number == 0);
+    free (rows);
+    free (row);
+    free (r);
+}
+
+//  Interfaces that come and go: csv and hdf5 keep one file / one table for the type.
+static void
+s_test_rows_sinks (const char *dir)
+{
+    zsat_ctx_t *ctx = zsat_ctx_new ("topo", "h3", "rowsink", 0, dir);
+    char path[512];
+    snprintf (path, sizeof path, "%s/rows.h5", dir);
+    void *csv_state, *hdf5_state;
+    const zsat_kind_t *csv = zsat_kind_find ("csv"), *hdf5 = zsat_kind_find ("hdf5");
+    s_start (ctx, "csv", &csv_state, s_config (csv, "flush", "every", NULL));
+    s_start (ctx, "hdf5", &hdf5_state, s_config (hdf5, "file", path, "batch", "2", NULL));
+    const char *names[] = {"lo", "dummy0", "dummy1"};
+    zsat_record_t *r = (zsat_record_t *)malloc (sizeof (zsat_record_t));
+    uint8_t buf[4096];
+    size_t sets[] = {1, 3, 2, 1};  //  lo; lo dummy0 dummy1; lo dummy0; lo
+    for (int i = 0; i < 4; i++) {
+        s_net_record (r, names, sets[i], i);
+        zsat_vector_t v;
+        s_vector (&v, "net", "net", 3000 + (uint64_t)i, SINKS_T0 + i * 1000000LL, r, buf,
+                  sizeof buf);
+        assert (csv->handle (ctx, csv_state, &v) == ZSAT_OK);
+        assert (hdf5->handle (ctx, hdf5_state, &v) == ZSAT_OK);
+    }
+    free (r);
+    csv->exit (ctx, csv_state);
+    hdf5->exit (ctx, hdf5_state);
+    snprintf (path, sizeof path, "%s/h3/csv/net.csv", dir);
+    char *text = s_slurp (path);
+    const char *head = "time,host,node,task_id,iface,rx_bytes,state,interfaces\n"
+                       "2023-11-14T22:13:20.000000Z,h1,net,3000,lo,0,up,1\n";
+    assert (strncmp (text, head, strlen (head)) == 0);
+    assert (s_ends_with (text, "3002,dummy0,201,up,2\n"
+                               "2023-11-14T22:13:23.000000Z,h1,net,3003,lo,300,up,1\n"));
+    free (text);
+    snprintf (path, sizeof path, "%s/h3/csv/net.2.csv", dir);
+    assert (access (path, F_OK) != 0);
+    snprintf (path, sizeof path, "%s/rows.h5", dir);
+    hid_t file = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert (file >= 0 && H5Lexists (file, "/net.2", H5P_DEFAULT) == 0);
+    hid_t table = H5PTopen (file, "/net");
+    hsize_t count = 0;
+    assert (table >= 0 && H5PTget_num_packets (table, &count) >= 0 && count == 7);
+    H5PTclose (table);
+    H5Fclose (file);
+    assert (zsat_ctx_counter (ctx, "rows") == 14);
+    zsat_ctx_destroy (&ctx);
+}
+
 void
 zsat_sinks_test (bool verbose)
 {
@@ -806,6 +995,8 @@ zsat_sinks_test (bool verbose)
     s_test_log (dir);
     s_test_hdf5 (dir);
     s_test_hdf5_files (dir);
+    s_test_rows_split ();
+    s_test_rows_sinks (dir);
     s_test_carbon (dir);
     nftw (dir, s_remove, 16, FTW_DEPTH | FTW_PHYS);
     printf ("OK\n");

@@ -1,6 +1,7 @@
 /*  zsat_sinks - what the four sink kinds (csv, log, hdf5, carbon) share: reading a vector's
     record (counting the vectors that carry no record), a rate-limited complaint, ISO-8601
-    times, shortest round-trip numbers, path sanitising and directory creation.
+    times, shortest round-trip numbers, path sanitising, directory creation, and splitting
+    records in long format into rows (csv, hdf5).
     Owns no sockets and no files.
 */
 #ifndef ZSAT_SINKS_H_INCLUDED
@@ -38,6 +39,32 @@ void zsat_sinks_sanitize (const char *src, char *dst, size_t cap, bool keep_dot)
 
 //  Creates dir and its parents (mode 0755). Returns 0, or -1 with errno.
 int zsat_sinks_mkdirs (const char *dir);
+
+//  A record in long format (docs/sinks.md "Rows"): its text field "zsat.rows" names a row
+//  column (net: "iface"), and every key "<label>.<field>" (split at the last dot) belongs to
+//  the row of that label, stored as <column>=<label>, <field>=value. Keys without a dot are
+//  common to every row. Tabular sinks (csv, hdf5) store one row per label, so a type keeps
+//  one set of columns however many interfaces come and go. Any other record is one row.
+#define ZSAT_SINKS_ROWS_KEY "zsat.rows"
+
+typedef struct {
+    const zsat_record_t *record;
+    char column[ZSAT_RECORD_KEY_MAX];         //  "" for a plain record
+    size_t count;                             //  rows (at least 1)
+    uint16_t row_of[ZSAT_RECORD_FIELDS_MAX];  //  per field: row + 1, 0 common, UINT16_MAX skip
+    uint8_t split[ZSAT_RECORD_FIELDS_MAX];    //  per field: length of its label
+    char label[ZSAT_RECORD_FIELDS_MAX][ZSAT_RECORD_KEY_MAX];
+} zsat_sinks_rows_t;
+
+//  Splits r into rows (r must outlive self). Returns the number of rows (>= 1).
+size_t zsat_sinks_rows_split (zsat_sinks_rows_t *self, const zsat_record_t *r);
+//  Returns row i: the record itself for a plain record, else row filled in and returned.
+const zsat_record_t *zsat_sinks_rows_get (const zsat_sinks_rows_t *self, size_t i,
+                                          zsat_record_t *row);
+
+//  Returns a record holding every column of the rows, in order (the record itself for a plain
+//  record, else out filled in): what a table must have to store them all.
+const zsat_record_t *zsat_sinks_rows_columns (const zsat_sinks_rows_t *self, zsat_record_t *out);
 
 //  Milliseconds of the monotonic clock.
 int64_t zsat_sinks_now_ms (void);
