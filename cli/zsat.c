@@ -13,7 +13,15 @@ s_usage (FILE *out)
     for (const zsat_command_t *const *c = zsat_commands; *c; c++)
         fprintf (out, "  %-13s %s\n", (*c)->name, (*c)->summary);
     fprintf (out,
-             "\nRun `zsat COMMAND --help` for a command's options. Version " ZSAT_VERSION ".\n");
+             "\nRun `zsat COMMAND --help` for a command's options. Version " ZSAT_VERSION ".\n\n"
+             "environment:\n"
+             "  ZSAT_LOG       log level of every node: debug, info (default), warn, error\n"
+             "  ZSAT_RUN_DIR   run directory (ipc sockets, pid files, node logs); default\n"
+             "                 $XDG_RUNTIME_DIR/zsat/<topology>, else /tmp/zsat-<uid>/<topology>\n"
+             "  ZSAT_STATE_DIR where sinks and the buffer keep their data (default: the run\n"
+             "                 directory)\n"
+             "  ZSAT_DATA_DIR  the shipped topologies, scenarios and docs (default:\n"
+             "                 <prefix>/share/zsat beside <prefix>/bin/zsat)\n");
 }
 
 int

@@ -6,6 +6,7 @@
     Owns no sockets.
 */
 #include "topo_internal.h"
+#include "zsat_datadir.h"
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -444,7 +445,9 @@ static zsat_topology_t *
 s_load_shipped (const char *name)
 {
     char path[1024];
-    snprintf (path, sizeof path, "%s/topologies/%s", ZSAT_SOURCE_DIR, name);
+    char relative[256];
+    snprintf (relative, sizeof relative, "topologies/%s", name);
+    assert (zsat_datadir_path (path, sizeof path, relative));
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *self = zsat_topology_load (path, diag);
     if (!self)
