@@ -208,6 +208,8 @@ const char *zsat_ctx_topology (zsat_ctx_t *self);
 const char *zsat_ctx_host (zsat_ctx_t *self);
 const char *zsat_ctx_node (zsat_ctx_t *self);
 int zsat_ctx_instance (zsat_ctx_t *self);
+//  Where the kind keeps its data: the topology's state directory (ZSAT_STATE_DIR, else the
+//  run directory); sinks write <dir>/<host>/csv, <dir>/<host>/measurements.h5.
 const char *zsat_ctx_run_dir (zsat_ctx_t *self);
 //  Logs one line to the node's log (stderr; the launcher gives each node its own file).
 void zsat_ctx_log (zsat_ctx_t *self, int level, const char *format, ...)

@@ -231,10 +231,9 @@ zsat_launcher_plan_init (zsat_launcher_plan_t *plan, zsat_topology_t *topology, 
     snprintf (plan->host_dir, sizeof plan->host_dir, "%s/%s", zsat_topology_run_dir (topology),
               host);
     snprintf (plan->log_dir, sizeof plan->log_dir, "%s/logs", plan->host_dir);
-    //  0700: the ipc sockets in it accept any local process that can reach the file.
-    if (zsat_launcher_mkdirs (plan->host_dir, 0700) != 0 || chmod (plan->host_dir, 0700) != 0 ||
-        zsat_launcher_mkdirs (plan->log_dir, 0700) != 0)
-        return zsat_fail (err, ZSAT_E_IO, "cannot create %s: %s", plan->log_dir, strerror (errno));
+    //  0700 and ours: the ipc sockets in it accept any local process that can reach the file.
+    if (zsat_topology_prepare_host (topology, host, err) != 0)
+        return -1;
     plan->spec.log_dir = plan->log_dir;
     if (zsat_launcher_spec_from_topology (&plan->spec, topology, plan->host, plan->exe, plan->file,
                                           err) < 0)

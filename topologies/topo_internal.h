@@ -31,6 +31,7 @@ struct zsat_topology_t {
     const char *file;
     const char *name;
     const char *run_dir;
+    const char *state_dir;  //  ZSAT_STATE_DIR, or NULL: the run dir
     int base_port;
     zsat_host_t *hosts;
     size_t host_count, host_cap;
