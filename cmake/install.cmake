@@ -52,13 +52,15 @@ install(CODE [[
     set(zsat_etc ${CMAKE_INSTALL_PREFIX}/etc/zsat)
     set(zsat_units ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
   endif()
-  set(staging "${ZSAT_UNIT_STAGING}")
+  string(RANDOM LENGTH 10 nonce)  # two installs at once (tests) must not share the file
+  set(staging "${ZSAT_UNIT_STAGING}-${nonce}")
   file(MAKE_DIRECTORY ${staging})
   execute_process(COMMAND ${ZSAT_CLI} systemd --template --exec ${CMAKE_INSTALL_PREFIX}/bin/zsat
                           --config ${zsat_etc} -o ${staging}
                   OUTPUT_QUIET COMMAND_ERROR_IS_FATAL ANY)
   file(INSTALL ${staging}/zsat@.service DESTINATION ${zsat_units}
        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  file(REMOVE_RECURSE ${staging})
   file(INSTALL ${ZSAT_DEFAULT_TOPOLOGY} DESTINATION ${zsat_etc} RENAME topology.yaml
        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 ]])
