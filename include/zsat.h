@@ -227,7 +227,13 @@ const char *zsat_ctx_counter_at (zsat_ctx_t *self, size_t i, uint64_t *value);
 //  Log level threshold (default INFO; ZSAT_LOG=debug|info|warn|error in the environment).
 void zsat_ctx_set_log_level (zsat_ctx_t *self, int level);
 
-//  Logs a line in zsat's format to stream without a context (daemons' own messages).
+//  The level ZSAT_LOG asks for (debug, info, warn, error; default info).
+int zsat_log_level_env (void);
+//  True when stderr is the journal (systemd's JOURNAL_STREAM names it): log lines then carry
+//  "<N>" syslog level prefixes instead of a timestamp.
+bool zsat_log_journal (void);
+//  Logs a line in zsat's format to stream without a context (daemons' own messages), unless
+//  its level is above ZSAT_LOG's.
 void zsat_log_line (FILE *stream, int level, const char *who, const char *format, ...)
     __attribute__ ((format (printf, 4, 5)));
 

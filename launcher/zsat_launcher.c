@@ -5,6 +5,7 @@
     waitpid every tick, so no SIGCHLD handler is needed.
 */
 #include "zsat_launcher.h"
+#include "zsat_logrotate.h"
 #include "zsat_proc.h"
 #include "zsat_statusview.h"
 #include <signal.h>
@@ -50,6 +51,8 @@ typedef struct {
     program_t *programs;
     bool stopped;
     bool terminated;
+    int64_t next_rotate;  //  monotonic ms of the next log size check
+    int64_t log_max;      //  rotate a node's log file past this size (ZSAT_LOG_MAX)
 } self_t;
 
 void
@@ -234,7 +237,8 @@ zsat_launcher_plan_init (zsat_launcher_plan_t *plan, zsat_topology_t *topology, 
     //  0700 and ours: the ipc sockets in it accept any local process that can reach the file.
     if (zsat_topology_prepare_host (topology, host, err) != 0)
         return -1;
-    plan->spec.log_dir = plan->log_dir;
+    //  Under systemd the nodes write to the journal (the stderr they inherit), not to files.
+    plan->spec.log_dir = zsat_log_journal () ? NULL : plan->log_dir;
     if (zsat_launcher_spec_from_topology (&plan->spec, topology, plan->host, plan->exe, plan->file,
                                           err) < 0)
         return -1;
@@ -328,6 +332,7 @@ s_self_new (zsock_t *pipe, const zsat_launcher_spec_t *spec, zsat_error_t *err)
     self->spec = *spec;
     self->host = strdup (spec->host ? spec->host : "localhost");
     self->log_dir = spec->log_dir ? strdup (spec->log_dir) : NULL;
+    self->log_max = zsat_logrotate_max ();
     self->spec.host = self->host;
     self->spec.log_dir = self->log_dir;
     self->spec.log_file = NULL;
@@ -429,6 +434,24 @@ s_supervise_instance (self_t *self, program_t *program, int index, int64_t now)
     }
 }
 
+//  Once a second: every node log file over the limit is rotated (copy, then truncate).
+static void
+s_rotate_logs (self_t *self, int64_t now)
+{
+    if (!self->log_dir || now < self->next_rotate)
+        return;
+    self->next_rotate = now + 1000;
+    for (size_t p = 0; p < self->program_count; p++)
+        for (int i = 0; i < ZSAT_LAUNCHER_INSTANCES_MAX; i++) {
+            if (!self->programs[p].inst[i].proc)
+                continue;
+            char path[1200];
+            snprintf (path, sizeof path, "%s/%s.%d.log", self->log_dir, self->programs[p].name, i);
+            if (zsat_logrotate_check (path, self->log_max, ZSAT_LOGROTATE_KEEP) < 0)
+                LOG (self, ZSAT_LOG_WARN, "cannot rotate %s: %s", path, strerror (errno));
+        }
+}
+
 static void
 s_supervise (self_t *self)
 {
@@ -436,6 +459,7 @@ s_supervise (self_t *self)
     for (size_t p = 0; p < self->program_count; p++)
         for (int i = 0; i < ZSAT_LAUNCHER_INSTANCES_MAX; i++)
             s_supervise_instance (self, &self->programs[p], i, now);
+    s_rotate_logs (self, now);
 }
 
 static void
