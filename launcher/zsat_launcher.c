@@ -6,6 +6,7 @@
 */
 #include "zsat_launcher.h"
 #include "zsat_logrotate.h"
+#include "zsat_safedir.h"
 #include "zsat_proc.h"
 #include "zsat_statusview.h"
 #include <signal.h>
@@ -218,6 +219,33 @@ s_plan_endpoints (zsat_launcher_plan_t *plan, zsat_topology_t *topology, zsat_er
     return 0;
 }
 
+//  Copies the topology file to <host_dir>/running/<its name> for the children.
+static int
+s_snapshot (zsat_launcher_plan_t *plan, zsat_error_t *err)
+{
+    char dir[1100], reason[512];
+    snprintf (dir, sizeof dir, "%s/running", plan->host_dir);
+    if (zsat_safedir_make (dir, reason, sizeof reason) != 0)
+        return zsat_fail (err, ZSAT_E_IO, "%s", reason);
+    const char *base = strrchr (plan->source, '/');
+    snprintf (plan->file, sizeof plan->file, "%s/%s", dir, base ? base + 1 : plan->source);
+    FILE *in = fopen (plan->source, "r");
+    FILE *out = in ? fopen (plan->file, "w") : NULL;
+    char buffer[8192];
+    size_t got;
+    bool ok = in && out;
+    while (ok && (got = fread (buffer, 1, sizeof buffer, in)) > 0)
+        ok = fwrite (buffer, 1, got, out) == got;
+    ok = ok && !ferror (in);
+    if (in)
+        fclose (in);
+    if (out && fclose (out) != 0)
+        ok = false;
+    return ok ? 0
+              : zsat_fail (err, ZSAT_E_IO, "cannot copy %s to %s: %s", plan->source, plan->file,
+                           strerror (errno));
+}
+
 int
 zsat_launcher_plan_init (zsat_launcher_plan_t *plan, zsat_topology_t *topology, const char *file,
                          const char *host, zsat_error_t *err)
@@ -229,13 +257,13 @@ zsat_launcher_plan_init (zsat_launcher_plan_t *plan, zsat_topology_t *topology, 
     if (size <= 0)
         return zsat_fail (err, ZSAT_E_IO, "cannot find the zsat binary: %s", strerror (errno));
     plan->exe[size] = 0;
-    if (!realpath (file, plan->file))
+    if (!realpath (file, plan->source))
         return zsat_fail (err, ZSAT_E_IO, "%s: %s", file, strerror (errno));
     snprintf (plan->host_dir, sizeof plan->host_dir, "%s/%s", zsat_topology_run_dir (topology),
               host);
     snprintf (plan->log_dir, sizeof plan->log_dir, "%s/logs", plan->host_dir);
     //  0700 and ours: the ipc sockets in it accept any local process that can reach the file.
-    if (zsat_topology_prepare_host (topology, host, err) != 0)
+    if (zsat_topology_prepare_host (topology, host, err) != 0 || s_snapshot (plan, err) != 0)
         return -1;
     //  Under systemd the nodes write to the journal (the stderr they inherit), not to files.
     plan->spec.log_dir = zsat_log_journal () ? NULL : plan->log_dir;
