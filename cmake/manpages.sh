@@ -5,6 +5,7 @@
 # Usage: manpages.sh ZSAT_BIN OUT_DIR VERSION. Pages are gzipped (-n: reproducible).
 set -eu
 bin=$1 out=$2 version=$3
+export ASAN_OPTIONS=detect_leaks=0   # a sanitizer build runs the same binary here
 mkdir -p "$out/man1"
 date=$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%Y-%m-%d 2>/dev/null || echo 1970-01-01)
 

@@ -94,7 +94,10 @@ pkg-config --exists zsat || fail "pkg-config does not find zsat"
     || fail "zsat.pc version differs from zsat --version"
 mkdir -p "$TMP/sat"
 cp "$SRC/tests/lib/ext_satellite.c" "$TMP/sat/"
-( cd "$TMP/sat" && hidden cc -Wall -Werror -o ext_satellite ext_satellite.c $(pkg-config --cflags --libs zsat) ) \
+# A sanitizer build's libzsat needs its runtime first: build the satellite the same way.
+san=""
+objdump -p "$P/lib/$so" | grep -q "NEEDED.*libasan" && san="-fsanitize=address,undefined"
+( cd "$TMP/sat" && hidden cc -Wall -Werror $san -o ext_satellite ext_satellite.c $(pkg-config --cflags --libs zsat) ) \
     2>"$TMP/cc.err" || fail "the out-of-tree satellite does not compile: $(head -5 "$TMP/cc.err")"
 cat >"$TMP/ext.yaml" <<YAML
 name: ext
