@@ -68,7 +68,8 @@ zsat_bufnode_config (zsat_topology_t *topology, const char *node, const char *ho
         return zsat_fail (err, ZSAT_E_CONFIG, "node %s: option channel must name a channel", node);
     const char *run = zsat_topology_run_dir (topology);
     if (!config->dir[0])
-        snprintf (config->dir, sizeof config->dir, "%s/%s/buffer", run, host);
+        snprintf (config->dir, sizeof config->dir, "%s/%s/buffer",
+                  zsat_topology_state_dir (topology), host);
     //  The topology derives both endpoints (ipc, plus tcp for peers on other hosts) so the
     //  runtime's producers and consumers find them without options.
     if (!config->in[0] &&

@@ -5,9 +5,18 @@
 #include "zsat.h"
 #include "zsat_launcher.h"
 #include "zsat_pidlock.h"
+#include "zsat_query.h"
+#include "zsat_reload.h"
 #include <signal.h>
 
 static volatile sig_atomic_t s_signalled;
+static volatile sig_atomic_t s_reload;
+
+static void
+s_on_hup (int sig)
+{
+    s_reload = 1;
+}
 
 static void
 s_on_signal (int sig)
@@ -24,7 +33,12 @@ s_usage (FILE *out)
         "Starts every node the topology FILE places on HOST (one `zsat node` process per\n"
         "instance), restarts crashed ones with backoff, stops restarting a flapping one,\n"
         "applies scale requests, and on SIGTERM/Ctrl-C stops them in order: sources,\n"
-        "orchester, workers, sinks, tracker. Logs: <run_dir>/<host>/logs/<node>.<i>.log.\n"
+        "orchester, workers, sinks, tracker. Logs: <run_dir>/<host>/logs/<node>.<i>.log\n"
+        "(rotated past ZSAT_LOG_MAX, default 10M), or the journal under systemd.\n"
+        "SIGHUP re-reads FILE: checked first (a broken file is refused and logged), route\n"
+        "changes are applied live through the orchester (no node restarts); any other\n"
+        "change is refused with the reason, and the running topology stays. Nodes always\n"
+        "run the copy in <run_dir>/<host>/running/ made at start.\n"
         "Control socket (launcher.control, its address in <run_dir>/<host>/launcher.control):\n"
         "STATUS, SCALE <node> <+1|-1>, STOP.\n"
         "The run directory is the topology's (override with ZSAT_RUN_DIR).\n");
@@ -61,8 +75,67 @@ s_control_file_write (zsat_topology_t *topology, zsat_launcher_plan_t *plan)
     }
 }
 
+//  Sends the reload's route requests to this host's orchester. Returns how many failed.
 static int
-s_supervise (zsat_launcher_plan_t *plan, const char *who)
+s_apply_routes (zsat_topology_t *running, const char *host, const zsat_reload_t *reload,
+                const char *who)
+{
+    char endpoint[1024];
+    if (zsat_topology_endpoint (running, "orchester.control", host, host, endpoint,
+                                sizeof endpoint) != 0) {
+        zsat_log_line (stderr, ZSAT_LOG_ERROR, who, "reload: no orchester on host %s", host);
+        return (int)reload->count;
+    }
+    int failed = 0;
+    for (size_t i = 0; i < reload->count; i++) {
+        zsat_error_t err;
+        char *reply = zsat_query_ask (endpoint, reload->requests[i], ZSAT_QUERY_TIMEOUT_MS, &err);
+        bool ok = reply && strncmp (reply, "OK", 2) == 0;
+        failed += !ok;
+        zsat_log_line (stderr, ok ? ZSAT_LOG_INFO : ZSAT_LOG_ERROR, who, "reload: %s: %s",
+                       reload->requests[i], reply ? reply : err.text);
+        free (reply);
+    }
+    return failed;
+}
+
+//  SIGHUP: the file is checked as `zsat check` does, compared with the running topology,
+//  and applied when only routes changed; otherwise refused with the reason. The running
+//  topology, and the copy restarted nodes read, stay as they are either way.
+static void
+s_reload_topology (zsat_launcher_plan_t *plan, zsat_topology_t *running, const char *who)
+{
+    zsat_diag_t *diag = zsat_diag_new ();
+    zsat_topology_t *next = zsat_topology_load (plan->source, diag);
+    if (!next) {
+        for (size_t i = 0; i < zsat_diag_count (diag); i++)
+            zsat_log_line (stderr, ZSAT_LOG_ERROR, who,
+                           "reload refused, the topology keeps "
+                           "running: %s",
+                           zsat_diag_get (diag, i));
+        zsat_diag_destroy (&diag);
+        return;
+    }
+    zsat_reload_t reload;
+    zsat_error_t err;
+    if (zsat_reload_plan (running, next, plan->host, &reload, &err) != 0)
+        zsat_log_line (stderr, ZSAT_LOG_ERROR, who,
+                       "reload refused, the topology keeps running: %s", err.text);
+    else if (reload.count == 0)
+        zsat_log_line (stderr, ZSAT_LOG_INFO, who, "reload: %s: nothing changed", plan->source);
+    else {
+        int failed = s_apply_routes (running, plan->host, &reload, who);
+        zsat_log_line (stderr, failed ? ZSAT_LOG_ERROR : ZSAT_LOG_INFO, who,
+                       "reload: %zu route change%s applied live, %d failed; no node restarted "
+                       "(a restarted orchester starts from the routes it was started with)",
+                       reload.count - (size_t)failed, reload.count == 1 ? "" : "s", failed);
+    }
+    zsat_topology_destroy (&next);
+    zsat_diag_destroy (&diag);
+}
+
+static int
+s_supervise (zsat_launcher_plan_t *plan, zsat_topology_t *topology, const char *who)
 {
     zactor_t *actor = zactor_new (zsat_launcher_actor, &plan->spec);
     char *ready = actor ? zstr_recv (actor) : NULL;
@@ -73,6 +146,10 @@ s_supervise (zsat_launcher_plan_t *plan, const char *who)
     free (ready);
     zpoller_t *poller = actor ? zpoller_new (actor, NULL) : NULL;
     while (rc == 0 && !s_signalled) {
+        if (s_reload) {
+            s_reload = 0;
+            s_reload_topology (plan, topology, who);
+        }
         if (zpoller_wait (poller, 200) == actor) {
             char *event = zstr_recv (actor);
             bool stopped = !event || streq (event, "STOPPED");
@@ -112,7 +189,7 @@ s_run (int argc, char **argv)
     }
     signal (SIGTERM, s_on_signal);
     signal (SIGINT, s_on_signal);
-    signal (SIGHUP, s_on_signal);  //  a closed terminal stops in order too
+    signal (SIGHUP, s_on_hup);  //  re-read the topology (systemctl reload)
     signal (SIGPIPE, SIG_IGN);
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *topology = zsat_topology_load (file, diag);
@@ -130,7 +207,7 @@ s_run (int argc, char **argv)
         int lock = s_pid_file_lock (pid_path);
         if (lock >= 0) {
             s_control_file_write (topology, plan);
-            rc = s_supervise (plan, who);
+            rc = s_supervise (plan, topology, who);
             char control[1200];
             snprintf (control, sizeof control, "%s/launcher.control", plan->host_dir);
             unlink (control);

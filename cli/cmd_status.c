@@ -12,7 +12,7 @@ static const char *s_usage =
     "and latency p50/p99/max; then the tracker's counters and open circuit breakers.\n"
     "\n"
     "  --json          print the STATUS reply as JSON\n"
-    "  --topology FILE where the tracker is (default: topologies/default.yaml)\n"
+    "  --topology FILE where the tracker is (default: the shipped default.yaml)\n"
     "  --host H        ask from host H of the topology (default: the tracker's host)\n"
     "  --endpoint EP   ask this endpoint instead (e.g. tcp://10.0.0.1:7102)\n"
     "  --timeout MS    how long to wait for an answer (default 2000)\n";

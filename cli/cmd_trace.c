@@ -13,7 +13,7 @@ static const char *s_usage =
     "holds the task.\n"
     "\n"
     "  --json          print the TRACE reply as JSON\n"
-    "  --topology FILE where the tracker is (default: topologies/default.yaml)\n"
+    "  --topology FILE where the tracker is (default: the shipped default.yaml)\n"
     "  --host H        ask from host H of the topology (default: the tracker's host)\n"
     "  --endpoint EP   ask this endpoint instead\n"
     "  --timeout MS    how long to wait for an answer (default 2000)\n";

@@ -6,6 +6,7 @@
 #include "zsat.h"
 #include "zsat_launcher.h"
 #include "zsat_pidlock.h"
+#include "zsat_datadir.h"
 #include "zsat_statusview.h"
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -26,7 +27,8 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out, "usage: zsat up [FILE] [--duration SECONDS] [--no-status]\n\n"
-                  "Runs every host of the topology FILE (default: topologies/default.yaml) on\n"
+                  "Runs every host of the topology FILE (default: the shipped default.yaml in\n"
+                  "<prefix>/share/zsat/topologies, or $ZSAT_DATA_DIR/topologies) on\n"
                   "this machine and shows a live status refreshed every second: per node\n"
                   "instance its host, state, pid, restarts, vectors in/out per second and\n"
                   "errors. Stops cleanly on Ctrl-C or after --duration, then prints where the\n"
@@ -47,26 +49,6 @@ typedef struct {
     size_t row_count, previous_count;
     int64_t previous_at;
 } up_t;
-
-//  The default topology: beside the sources (a build tree), or beside the binary.
-static const char *
-s_default_topology (char *buf, size_t cap)
-{
-    snprintf (buf, cap, "%s/topologies/default.yaml", ZSAT_SOURCE_DIR);
-    if (zsys_file_exists (buf))
-        return buf;
-    char exe[1024];
-    ssize_t size = readlink ("/proc/self/exe", exe, sizeof exe - 1);
-    exe[size > 0 ? size : 0] = 0;
-    char *slash = strrchr (exe, '/');
-    if (slash)
-        *slash = 0;
-    snprintf (buf, cap, "%s/../share/zsat/topologies/default.yaml", exe);
-    if (zsys_file_exists (buf))
-        return buf;
-    snprintf (buf, cap, "%s/../topologies/default.yaml", exe);
-    return zsys_file_exists (buf) ? buf : "topologies/default.yaml";
-}
 
 static int
 s_parse (int argc, char **argv, up_t *up)
@@ -338,7 +320,7 @@ s_run (int argc, char **argv)
     }
     char default_file[1200];
     if (!up.file)
-        up.file = s_default_topology (default_file, sizeof default_file);
+        up.file = zsat_datadir_default_topology (default_file, sizeof default_file);
     signal (SIGTERM, s_on_signal);
     signal (SIGINT, s_on_signal);
     signal (SIGHUP, s_on_signal);  //  a closed terminal stops in order too

@@ -13,7 +13,7 @@ static const char *s_usage =
     "Shows `zsat status` refreshed every second in place; Ctrl-C quits.\n"
     "\n"
     "  --count N       stop after N refreshes (exit 1 if the last one got no answer)\n"
-    "  --topology FILE where the tracker is (default: topologies/default.yaml)\n"
+    "  --topology FILE where the tracker is (default: the shipped default.yaml)\n"
     "  --host H        ask from host H of the topology (default: the tracker's host)\n"
     "  --endpoint EP   ask this endpoint instead\n"
     "  --timeout MS    how long to wait for each answer (default 2000)\n";

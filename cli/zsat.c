@@ -3,6 +3,7 @@
 */
 #include "zsat.h"
 #include "zsat_recv.h"
+#include <sys/stat.h>
 
 #include "zsat_commands.inc"
 
@@ -14,7 +15,15 @@ s_usage (FILE *out)
     for (const zsat_command_t *const *c = zsat_commands; *c; c++)
         fprintf (out, "  %-13s %s\n", (*c)->name, (*c)->summary);
     fprintf (out,
-             "\nRun `zsat COMMAND --help` for a command's options. Version " ZSAT_VERSION ".\n");
+             "\nRun `zsat COMMAND --help` for a command's options. Version " ZSAT_VERSION ".\n\n"
+             "environment:\n"
+             "  ZSAT_LOG       log level of every node: debug, info (default), warn, error\n"
+             "  ZSAT_RUN_DIR   run directory (ipc sockets, pid files, node logs); default\n"
+             "                 $XDG_RUNTIME_DIR/zsat/<topology>, else /tmp/zsat-<uid>/<topology>\n"
+             "  ZSAT_STATE_DIR where sinks and the buffer keep their data (default: the run\n"
+             "                 directory)\n"
+             "  ZSAT_DATA_DIR  the shipped topologies, scenarios and docs (default:\n"
+             "                 <prefix>/share/zsat beside <prefix>/bin/zsat)\n");
 }
 
 int
@@ -32,6 +41,12 @@ main (int argc, char **argv)
         puts ("zsat " ZSAT_VERSION);
         return 0;
     }
+    //  The commands that run nodes create ipc sockets, logs and data: none of it is for other
+    //  users (sockets srwx------, files rw-------), whatever the caller's umask.
+    static const char *daemons[] = {"node", "launch", "up", "harness"};
+    for (size_t d = 0; d < sizeof daemons / sizeof daemons[0]; d++)
+        if (streq (argv[1], daemons[d]))
+            umask (umask (0) | 077);
     for (const zsat_command_t *const *c = zsat_commands; *c; c++)
         if (streq ((*c)->name, argv[1]))
             return (*c)->run (argc - 1, argv + 1);

@@ -428,8 +428,12 @@ s_run_procs (zsat_harness_t *self, const char *node, const char *host, run_proc_
         const char *words[32];
         int n = s_cmdline (entry->d_name, buf, sizeof buf, words, 32);
         bool ours = false;
+        //  The launcher's children run its copy, <run_dir>/<host>/running/topology.yaml.
+        size_t run_len = strlen (self->run_dir);
         for (int i = 0; i < n && !ours; i++)
-            ours = streq (words[i], self->topology_path);
+            ours = streq (words[i], self->topology_path) ||
+                   (strncmp (words[i], self->run_dir, run_len) == 0 && words[i][run_len] == '/' &&
+                    strstr (words[i], "/running/topology.yaml"));
         if (!ours || (pid_t)atoi (entry->d_name) == getpid ())
             continue;
         const char *n_node = s_flag (words, n, "--node");
@@ -1031,6 +1035,7 @@ s_make_dirs (zsat_harness_t *self)
     }
     //  The launchers and the topology loaded here both take the run directory from it.
     setenv ("ZSAT_RUN_DIR", self->run_dir, 1);
+    unsetenv ("ZSAT_STATE_DIR");  //  the report counts rows under the run directory
     return 0;
 }
 

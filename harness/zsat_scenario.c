@@ -4,6 +4,7 @@
     loads. No sockets.
 */
 #include "zsat_scenario.h"
+#include "zsat_datadir.h"
 #include <libgen.h>
 #include <stdarg.h>
 #include <yaml.h>
@@ -910,8 +911,9 @@ s_test_shipped (void)
     static const char *names[] = {"steady", "worker-crash", "partition", "slow-stage",
                                   "critical-loss"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char path[1024];
-        snprintf (path, sizeof path, "%s/harness/scenarios/%s.yaml", ZSAT_SOURCE_DIR, names[i]);
+        char path[1024], relative[256];
+        snprintf (relative, sizeof relative, "harness/scenarios/%s.yaml", names[i]);
+        assert (zsat_datadir_path (path, sizeof path, relative));
         zsat_diag_t *diag = zsat_diag_new ();
         zsat_scenario_t *self = zsat_scenario_load (path, diag);
         if (!self)

@@ -227,6 +227,8 @@ const char *zsat_ctx_topology (zsat_ctx_t *self);
 const char *zsat_ctx_host (zsat_ctx_t *self);
 const char *zsat_ctx_node (zsat_ctx_t *self);
 int zsat_ctx_instance (zsat_ctx_t *self);
+//  Where the kind keeps its data: the topology's state directory (ZSAT_STATE_DIR, else the
+//  run directory); sinks write <dir>/<host>/csv, <dir>/<host>/measurements.h5.
 const char *zsat_ctx_run_dir (zsat_ctx_t *self);
 //  Logs one line to the node's log (stderr; the launcher gives each node its own file).
 void zsat_ctx_log (zsat_ctx_t *self, int level, const char *format, ...)
@@ -244,7 +246,13 @@ const char *zsat_ctx_counter_at (zsat_ctx_t *self, size_t i, uint64_t *value);
 //  Log level threshold (default INFO; ZSAT_LOG=debug|info|warn|error in the environment).
 void zsat_ctx_set_log_level (zsat_ctx_t *self, int level);
 
-//  Logs a line in zsat's format to stream without a context (daemons' own messages).
+//  The level ZSAT_LOG asks for (debug, info, warn, error; default info).
+int zsat_log_level_env (void);
+//  True when stderr is the journal (systemd's JOURNAL_STREAM names it): log lines then carry
+//  "<N>" syslog level prefixes instead of a timestamp.
+bool zsat_log_journal (void);
+//  Logs a line in zsat's format to stream without a context (daemons' own messages), unless
+//  its level is above ZSAT_LOG's.
 void zsat_log_line (FILE *stream, int level, const char *who, const char *format, ...)
     __attribute__ ((format (printf, 4, 5)));
 

@@ -5,6 +5,8 @@
     waitpid every tick, so no SIGCHLD handler is needed.
 */
 #include "zsat_launcher.h"
+#include "zsat_logrotate.h"
+#include "zsat_safedir.h"
 #include "zsat_proc.h"
 #include "zsat_statusview.h"
 #include "zsat_control.h"
@@ -52,6 +54,8 @@ typedef struct {
     program_t *programs;
     bool stopped;
     bool terminated;
+    int64_t next_rotate;  //  monotonic ms of the next log size check
+    int64_t log_max;      //  rotate a node's log file past this size (ZSAT_LOG_MAX)
 } self_t;
 
 void
@@ -218,6 +222,33 @@ s_plan_endpoints (zsat_launcher_plan_t *plan, zsat_topology_t *topology, zsat_er
     return 0;
 }
 
+//  Copies the topology file to <host_dir>/running/<its name> for the children.
+static int
+s_snapshot (zsat_launcher_plan_t *plan, zsat_error_t *err)
+{
+    char dir[1100], reason[512];
+    snprintf (dir, sizeof dir, "%s/running", plan->host_dir);
+    if (zsat_safedir_make (dir, reason, sizeof reason) != 0)
+        return zsat_fail (err, ZSAT_E_IO, "%s", reason);
+    const char *base = strrchr (plan->source, '/');
+    snprintf (plan->file, sizeof plan->file, "%s/%s", dir, base ? base + 1 : plan->source);
+    FILE *in = fopen (plan->source, "r");
+    FILE *out = in ? fopen (plan->file, "w") : NULL;
+    char buffer[8192];
+    size_t got;
+    bool ok = in && out;
+    while (ok && (got = fread (buffer, 1, sizeof buffer, in)) > 0)
+        ok = fwrite (buffer, 1, got, out) == got;
+    ok = ok && !ferror (in);
+    if (in)
+        fclose (in);
+    if (out && fclose (out) != 0)
+        ok = false;
+    return ok ? 0
+              : zsat_fail (err, ZSAT_E_IO, "cannot copy %s to %s: %s", plan->source, plan->file,
+                           strerror (errno));
+}
+
 int
 zsat_launcher_plan_init (zsat_launcher_plan_t *plan, zsat_topology_t *topology, const char *file,
                          const char *host, zsat_error_t *err)
@@ -229,16 +260,16 @@ zsat_launcher_plan_init (zsat_launcher_plan_t *plan, zsat_topology_t *topology, 
     if (size <= 0)
         return zsat_fail (err, ZSAT_E_IO, "cannot find the zsat binary: %s", strerror (errno));
     plan->exe[size] = 0;
-    if (!realpath (file, plan->file))
+    if (!realpath (file, plan->source))
         return zsat_fail (err, ZSAT_E_IO, "%s: %s", file, strerror (errno));
     snprintf (plan->host_dir, sizeof plan->host_dir, "%s/%s", zsat_topology_run_dir (topology),
               host);
     snprintf (plan->log_dir, sizeof plan->log_dir, "%s/logs", plan->host_dir);
-    //  0700: the ipc sockets in it accept any local process that can reach the file.
-    if (zsat_launcher_mkdirs (plan->host_dir, 0700) != 0 || chmod (plan->host_dir, 0700) != 0 ||
-        zsat_launcher_mkdirs (plan->log_dir, 0700) != 0)
-        return zsat_fail (err, ZSAT_E_IO, "cannot create %s: %s", plan->log_dir, strerror (errno));
-    plan->spec.log_dir = plan->log_dir;
+    //  0700 and ours: the ipc sockets in it accept any local process that can reach the file.
+    if (zsat_topology_prepare_host (topology, host, err) != 0 || s_snapshot (plan, err) != 0)
+        return -1;
+    //  Under systemd the nodes write to the journal (the stderr they inherit), not to files.
+    plan->spec.log_dir = zsat_log_journal () ? NULL : plan->log_dir;
     if (zsat_launcher_spec_from_topology (&plan->spec, topology, plan->host, plan->exe, plan->file,
                                           err) < 0)
         return -1;
@@ -335,6 +366,7 @@ s_self_new (zsock_t *pipe, const zsat_launcher_spec_t *spec, zsat_error_t *err)
     self->spec = *spec;
     self->host = strdup (spec->host ? spec->host : "localhost");
     self->log_dir = spec->log_dir ? strdup (spec->log_dir) : NULL;
+    self->log_max = zsat_logrotate_max ();
     self->spec.host = self->host;
     self->spec.log_dir = self->log_dir;
     self->spec.log_file = NULL;
@@ -436,6 +468,24 @@ s_supervise_instance (self_t *self, program_t *program, int index, int64_t now)
     }
 }
 
+//  Once a second: every node log file over the limit is rotated (copy, then truncate).
+static void
+s_rotate_logs (self_t *self, int64_t now)
+{
+    if (!self->log_dir || now < self->next_rotate)
+        return;
+    self->next_rotate = now + 1000;
+    for (size_t p = 0; p < self->program_count; p++)
+        for (int i = 0; i < ZSAT_LAUNCHER_INSTANCES_MAX; i++) {
+            if (!self->programs[p].inst[i].proc)
+                continue;
+            char path[1200];
+            snprintf (path, sizeof path, "%s/%s.%d.log", self->log_dir, self->programs[p].name, i);
+            if (zsat_logrotate_check (path, self->log_max, ZSAT_LOGROTATE_KEEP) < 0)
+                LOG (self, ZSAT_LOG_WARN, "cannot rotate %s: %s", path, strerror (errno));
+        }
+}
+
 static void
 s_supervise (self_t *self)
 {
@@ -443,6 +493,7 @@ s_supervise (self_t *self)
     for (size_t p = 0; p < self->program_count; p++)
         for (int i = 0; i < ZSAT_LAUNCHER_INSTANCES_MAX; i++)
             s_supervise_instance (self, &self->programs[p], i, now);
+    s_rotate_logs (self, now);
 }
 
 static void

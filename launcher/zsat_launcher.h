@@ -81,8 +81,11 @@ void zsat_launcher_bind_endpoint (const char *client, char *buf, size_t cap);
 typedef struct {
     zsat_launcher_spec_t spec;
     char host[ZSAT_NAME_MAX];
-    char exe[1024];   //  the zsat binary the children run
-    char file[1024];  //  absolute path of the topology file
+    char exe[1024];     //  the zsat binary the children run
+    char source[1024];  //  absolute path of the topology file given (re-read on SIGHUP)
+    //  The copy of it the children run: <host_dir>/running/<name>. A node restarted later
+    //  reads what the launcher started with, even after the file was edited.
+    char file[2200];
     char host_dir[1024], log_dir[1100];
     char control[1024], tracker_state[1024];
 } zsat_launcher_plan_t;

@@ -2,6 +2,7 @@
     group, output to a log file, parent-death signal, explicit non-blocking reaping.
     Owns no sockets.
 */
+#define _GNU_SOURCE  //  strerrordesc_np: an error text that is safe between fork and exec
 #include "zsat_proc.h"
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 struct _zsat_proc_t {
     char *argv[PROC_ARGS_MAX + 1];
     char *log_path;
+    bool journal;  //  the child's stderr is the journal (no log file): "<3>" prefixes
     pid_t pid;
     int status;
     int64_t started;
@@ -83,9 +85,16 @@ s_child (zsat_proc_t *self, int log_fd, pid_t parent)
     //  Sockets and files of the parent (zmq fds are CLOEXEC, others may not be) stay behind.
     syscall (SYS_close_range, 3, ~0U, 0);
     execv (self->argv[0], self->argv);
-    static const char msg[] = "zsat: exec failed for the node's program\n";
-    if (write (2, msg, sizeof msg - 1) < 0)
-        _exit (127);
+    //  One clear line in the node's log. strerrordesc_np is async-signal-safe (no locale).
+    const char *parts[] = {self->journal ? "<3>" : "",
+                           "zsat: cannot exec ",
+                           self->argv[0],
+                           ": ",
+                           strerrordesc_np (errno),
+                           "\n"};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (parts[i] && write (2, parts[i], strlen (parts[i])) < 0)
+            break;
     _exit (127);
 }
 
@@ -100,6 +109,7 @@ zsat_proc_start (zsat_proc_t *self)
         if (log_fd < 0)
             return -1;
     }
+    self->journal = log_fd < 0 && zsat_log_journal ();
     pid_t parent = getpid ();
     pid_t pid = fork ();
     if (pid == 0)
@@ -287,11 +297,19 @@ zsat_proc_test (bool verbose)
     zsat_proc_destroy (&proc);
     assert (!zsat_proc_alive (pid));
     char *missing_argv[] = {"/nonexistent/zsat-program", NULL};
+    unlink (log_path);
     proc = zsat_proc_new (missing_argv, log_path);
     assert (zsat_proc_start (proc) == 0);
     assert (zsat_proc_wait (proc, 10000));
     assert (streq (zsat_proc_describe (zsat_proc_status (proc), text, sizeof text), "exit 127"));
     zsat_proc_destroy (&proc);
+    //  ... and leaves one line saying what could not be run and why.
+    FILE *exec_log = fopen (log_path, "r");
+    char exec_line[256] = "";
+    assert (exec_log && fgets (exec_line, sizeof exec_line, exec_log));
+    fclose (exec_log);
+    assert (streq (exec_line,
+                   "zsat: cannot exec /nonexistent/zsat-program: No such file or directory\n"));
     assert (zsat_proc_new (NULL, NULL) == NULL);
 
     unlink (log_path);

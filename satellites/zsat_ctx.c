@@ -5,6 +5,7 @@
 #include "zsat.h"
 #include <stdarg.h>
 #include <sys/time.h>
+#include <sys/stat.h>
 
 #define CTX_COUNTERS_MAX 32
 #define CTX_BUFFER_SIZE  (64 * 1024)
@@ -20,8 +21,8 @@ struct zsat_ctx_t {
     uint64_t counter_value[CTX_COUNTERS_MAX];
 };
 
-static int
-s_level_from_env (void)
+int
+zsat_log_level_env (void)
 {
     const char *level = getenv ("ZSAT_LOG");
     if (!level)
@@ -48,7 +49,7 @@ zsat_ctx_new (const char *topology, const char *host, const char *node, int inst
     self->run_dir = strdup (run_dir ? run_dir : ".");
     self->buffer = (uint8_t *)malloc (CTX_BUFFER_SIZE);
     self->instance = instance;
-    self->log_level = s_level_from_env ();
+    self->log_level = zsat_log_level_env ();
     if (!self->topology || !self->host || !self->node || !self->run_dir || !self->buffer)
         zsat_ctx_destroy (&self);
     return self;
@@ -99,10 +100,36 @@ zsat_ctx_run_dir (zsat_ctx_t *self)
     return self->run_dir;
 }
 
+//  systemd sets JOURNAL_STREAM=<device>:<inode> when stdout/stderr go to the journal; it
+//  holds for us only if our stderr is that very stream (not redirected to a file since).
+bool
+zsat_log_journal (void)
+{
+    const char *stream = getenv ("JOURNAL_STREAM");
+    unsigned long long dev = 0, ino = 0;
+    struct stat st;
+    return stream && sscanf (stream, "%llu:%llu", &dev, &ino) == 2 && fstat (2, &st) == 0 &&
+           (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 static void __attribute__ ((format (printf, 4, 0)))
 s_vlog (FILE *stream, int level, const char *who, const char *format, va_list args)
 {
     static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+    //  Under journald: the syslog level as a "<N>" prefix journald reads (3 err, 4 warning,
+    //  6 info, 7 debug), no timestamp (the journal has its own).
+    static const int syslog_levels[] = {3, 4, 6, 7};
+    if (stream == stderr && zsat_log_journal ()) {
+        char text[1024];
+        vsnprintf (text, sizeof text, format, args);
+        fprintf (stream, "<%d>%s: %s\n",
+                 syslog_levels[level < 0   ? 0
+                               : level > 3 ? 3
+                                           : level],
+                 who, text);
+        fflush (stream);
+        return;
+    }
     struct timeval tv;
     gettimeofday (&tv, NULL);
     struct tm tm;
@@ -122,6 +149,8 @@ s_vlog (FILE *stream, int level, const char *who, const char *format, va_list ar
 void
 zsat_log_line (FILE *stream, int level, const char *who, const char *format, ...)
 {
+    if (level > zsat_log_level_env ())
+        return;
     va_list args;
     va_start (args, format);
     s_vlog (stream, level, who, format, args);

@@ -361,8 +361,9 @@ s_setup (self_t *self)
                   node->kind);
         return -1;
     }
+    //  The context's directory is where kinds keep data: the state directory.
     self->ctx = zsat_ctx_new (zsat_topology_name (args->topology), args->host, args->node,
-                              args->instance, zsat_topology_run_dir (args->topology));
+                              args->instance, zsat_topology_state_dir (args->topology));
     self->record = (zsat_record_t *)malloc (sizeof (zsat_record_t));
     if (!self->ctx || !self->record) {
         snprintf (self->reason, sizeof self->reason, "out of memory");
@@ -375,9 +376,9 @@ s_setup (self_t *self)
         return -1;
     }
     zlistx_set_destructor (self->acks, s_ack_free);
-    if (zsat_topology_make_run_dir (args->topology, args->host)) {
-        snprintf (self->reason, sizeof self->reason, "cannot create the run directory %.150s: %s",
-                  zsat_topology_run_dir (args->topology), strerror (errno));
+    zsat_error_t err;
+    if (zsat_topology_prepare_host (args->topology, args->host, &err)) {
+        snprintf (self->reason, sizeof self->reason, "%s", err.text);
         return -1;
     }
     if (s_evbatch_new (self) || s_open_sockets (self))

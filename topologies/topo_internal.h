@@ -32,6 +32,7 @@ struct zsat_topology_t {
     const char *file;
     const char *name;
     const char *run_dir;
+    const char *state_dir;  //  ZSAT_STATE_DIR, or NULL: the run dir
     int base_port;
     int base_port_line, base_port_col;  //  where base_port was written (0: the default)
     zsat_host_t *hosts;

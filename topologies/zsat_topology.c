@@ -6,6 +6,8 @@
     Owns no sockets.
 */
 #include "topo_internal.h"
+#include "zsat_datadir.h"
+#include "zsat_safedir.h"
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,18 +50,26 @@ s_base_name (zsat_topology_t *self, const char *filename)
     return name && zsat_name_valid (name) ? name : topo_strdup (self, "topology", 0, 0);
 }
 
-//  ZSAT_RUN_DIR wins, then `run_dir:`, then /tmp/zsat-<uid>/<name>.
+//  ZSAT_RUN_DIR wins, then `run_dir:`, then $XDG_RUNTIME_DIR/zsat/<name> (when it is a
+//  private directory of ours, as the XDG spec promises), then /tmp/zsat-<uid>/<name>.
+//  ZSAT_STATE_DIR, when set, is where sinks and the buffer keep data (else the run dir).
 static void
 s_set_run_dir (zsat_topology_t *self)
 {
     const char *env = getenv ("ZSAT_RUN_DIR");
+    const char *xdg = getenv ("XDG_RUNTIME_DIR");
     if (env && *env)
         self->run_dir = topo_strdup (self, env, 0, 0);
     else if (!self->run_dir) {
-        char path[256];
-        snprintf (path, sizeof path, "/tmp/zsat-%u/%s", (unsigned)getuid (), self->name);
+        char path[1024];
+        if (zsat_safedir_private (xdg) && strlen (xdg) < 512)
+            snprintf (path, sizeof path, "%s/zsat/%s", xdg, self->name);
+        else
+            snprintf (path, sizeof path, "/tmp/zsat-%u/%s", (unsigned)getuid (), self->name);
         self->run_dir = topo_strdup (self, path, 0, 0);
     }
+    const char *state = getenv ("ZSAT_STATE_DIR");
+    self->state_dir = state && *state ? topo_strdup (self, state, 0, 0) : NULL;
     size_t size = self->run_dir ? strlen (self->run_dir) : 0;
     while (size > 1 && self->run_dir[size - 1] == '/')
         ((char *)self->run_dir)[--size] = 0;
@@ -176,37 +186,34 @@ zsat_topology_base_port (zsat_topology_t *self)
     return self->base_port;
 }
 
-//  mkdir -p with mode 0700 for every missing component.
-static int
-s_make_dirs (const char *path)
+const char *
+zsat_topology_state_dir (zsat_topology_t *self)
 {
-    char partial[1024];
-    size_t size = strlen (path);
-    if (size == 0 || size >= sizeof partial) {
-        errno = ENAMETOOLONG;
-        return -1;
+    return self->state_dir ? self->state_dir : self->run_dir;
+}
+
+int
+zsat_topology_prepare_host (zsat_topology_t *self, const char *host, zsat_error_t *err)
+{
+    if (!self || topo_host_index (self, host) < 0) {
+        errno = EINVAL;
+        return zsat_fail (err, ZSAT_E_CONFIG, "host '%s' is not in the topology",
+                          host ? host : "(null)");
     }
-    for (size_t i = 1; i <= size; i++) {
-        if (path[i] != '/' && path[i] != 0)
-            continue;
-        memcpy (partial, path, i);
-        partial[i] = 0;
-        if (mkdir (partial, 0700) != 0 && errno != EEXIST)
-            return -1;
-    }
+    char path[1024], reason[1024];
+    snprintf (path, sizeof path, "%s/%s/logs", self->run_dir, host);
+    if (zsat_safedir_make (path, reason, sizeof reason) != 0)
+        return zsat_fail (err, ZSAT_E_IO, "run directory: %.200s", reason);
+    snprintf (path, sizeof path, "%s/%s", zsat_topology_state_dir (self), host);
+    if (zsat_safedir_make (path, reason, sizeof reason) != 0)
+        return zsat_fail (err, ZSAT_E_IO, "state directory: %.200s", reason);
     return 0;
 }
 
 int
 zsat_topology_make_run_dir (zsat_topology_t *self, const char *host)
 {
-    if (!self || topo_host_index (self, host) < 0) {
-        errno = EINVAL;
-        return -1;
-    }
-    char path[1024];
-    snprintf (path, sizeof path, "%s/%s/logs", self->run_dir, host);
-    return s_make_dirs (path);
+    return zsat_topology_prepare_host (self, host, NULL);
 }
 
 size_t
@@ -475,7 +482,9 @@ static zsat_topology_t *
 s_load_shipped (const char *name)
 {
     char path[1024];
-    snprintf (path, sizeof path, "%s/topologies/%s", ZSAT_SOURCE_DIR, name);
+    char relative[256];
+    snprintf (relative, sizeof relative, "topologies/%s", name);
+    assert (zsat_datadir_path (path, sizeof path, relative));
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *self = zsat_topology_load (path, diag);
     if (!self)

@@ -139,12 +139,18 @@ void zsat_topology_destroy (zsat_topology_t **self_p);
 
 const char *zsat_topology_name (zsat_topology_t *self);
 const char *zsat_topology_file (zsat_topology_t *self);
-//  The run directory (ipc sockets, logs, pid files). Overridden by ZSAT_RUN_DIR when set.
+//  The run directory (ipc sockets, logs, pid files). Overridden by ZSAT_RUN_DIR when set;
+//  default $XDG_RUNTIME_DIR/zsat/<name> (a private one), else /tmp/zsat-<uid>/<name>.
 const char *zsat_topology_run_dir (zsat_topology_t *self);
+//  Where sinks and the buffer keep data by default: ZSAT_STATE_DIR, else the run directory.
+const char *zsat_topology_state_dir (zsat_topology_t *self);
 int zsat_topology_base_port (zsat_topology_t *self);
-//  Creates <run_dir>/<host>/ and <run_dir>/<host>/logs/ (and missing parents) with mode 0700,
-//  so ipc sockets can be bound there. Existing directories are kept as they are.
-//  Returns 0, or -1 with errno set (host unknown: EINVAL).
+//  Creates <run_dir>/<host>/logs/ and <state_dir>/<host>/ (and missing parents) with mode
+//  0700, so ipc sockets can be bound there, and refuses any directory on those paths that
+//  another user owns or may write (zsat_safedir.h). Existing good directories are kept.
+//  Returns 0, or -1 with errno set (host unknown: EINVAL; refused: EPERM) and err's text.
+int zsat_topology_prepare_host (zsat_topology_t *self, const char *host, zsat_error_t *err);
+//  zsat_topology_prepare_host without the reason.
 int zsat_topology_make_run_dir (zsat_topology_t *self, const char *host);
 
 size_t zsat_topology_host_count (zsat_topology_t *self);

@@ -17,6 +17,7 @@
     Owns no socket: messages to publish go to the emit callback.
 */
 #include "zsat_fsm.h"
+#include "zsat_datadir.h"
 #include "zsat_deadlines.h"
 #include <inttypes.h>
 #include <pthread.h>
@@ -1691,7 +1692,9 @@ s_test_dot (void)
     fclose (out);
     assert (strstr (text, "NONE -> CREATED [label=\"INIT\\n/ create task"));
     char *committed = NULL;
-    FILE *file = fopen (ZSAT_SOURCE_DIR "/docs/tracker-fsm.dot", "r");
+    char path[1024];
+    FILE *file =
+        zsat_datadir_path (path, sizeof path, "docs/tracker-fsm.dot") ? fopen (path, "r") : NULL;
     if (file) {
         size_t cap = size + 2;
         committed = (char *)calloc (1, cap);

@@ -3,6 +3,7 @@
     away with linger 0 rather than reused.
 */
 #include "zsat_query.h"
+#include "zsat_datadir.h"
 
 int
 zsat_query_endpoint (const char *topology_file, const char *from_host, const char *endpoint,
@@ -14,7 +15,9 @@ zsat_query_endpoint (const char *topology_file, const char *from_host, const cha
         snprintf (buf, cap, "%s", endpoint);
         return 0;
     }
-    const char *file = topology_file ? topology_file : ZSAT_QUERY_DEFAULT_TOPOLOGY;
+    char fallback[1024];
+    const char *file =
+        topology_file ? topology_file : zsat_datadir_default_topology (fallback, sizeof fallback);
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *topology = zsat_topology_load (file, diag);
     int rc = 0;

@@ -7,11 +7,9 @@
 #include "zsat.h"
 
 #define ZSAT_QUERY_TIMEOUT_MS 2000
-//  The topology the CLI reads when given none.
-#define ZSAT_QUERY_DEFAULT_TOPOLOGY ZSAT_SOURCE_DIR "/topologies/default.yaml"
 
 //  Puts the tracker's query endpoint in buf: `endpoint` when not NULL, else the one the
-//  topology file (NULL: ZSAT_QUERY_DEFAULT_TOPOLOGY) gives a client on from_host (NULL: the
+//  topology file (NULL: the default topology, zsat_datadir.h) gives a client on from_host (NULL: the
 //  tracker's own host). Returns 0, or -1 with err (file problems listed in err's text).
 int zsat_query_endpoint (const char *topology_file, const char *from_host, const char *endpoint,
                          char *buf, size_t cap, zsat_error_t *err);

@@ -154,7 +154,8 @@ sleep 1
 # Processes of the crashed run, by the run's own topology path on their command line.
 # (grep's own command line holds the path too: only pids still there afterwards count.)
 left=""
-for p in $(grep -lF "$tmp/crash/topology.yaml" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
+# (Nodes run the launcher's copy under the run directory: match both paths.)
+for p in $(grep -lF -e "$tmp/crash/topology.yaml" -e "$tmp/crash/run/" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
     [ -d /proc/$p ] && left="$left $p"
 done
 [ -z "$left" ] || { fail "clean: processes of the crashed run left:$left"; kill -9 $left; }

@@ -45,8 +45,8 @@ mkdir -p "$TMP/units"
 unit=$TMP/units/zsat-two-hosts-b.service
 [ -f "$unit" ] || fail "no unit file written"
 for line in "ExecStart=$(readlink -f "$BIN") launch --host b $(readlink -f "$SRC/topologies/two-hosts.yaml")" \
-            "Restart=on-failure" "KillMode=mixed" "RuntimeDirectory=zsat-two-hosts" \
-            "RuntimeDirectoryMode=0700" "Environment=ZSAT_RUN_DIR=/run/zsat-two-hosts" \
+            "Restart=on-failure" "KillMode=mixed" "RuntimeDirectory=zsat-two-hosts-b" "User=zsat" \
+            "RuntimeDirectoryMode=0700" "Environment=ZSAT_RUN_DIR=/run/zsat-two-hosts-b" \
             "WantedBy=multi-user.target"; do
     grep -qxF "$line" "$unit" || fail "unit lacks '$line'"
 done
