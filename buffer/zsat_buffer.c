@@ -3,6 +3,7 @@
     record lives now, compacts finished segments and collects what every consumer acked.
 */
 #include "zsat_buffer.h"
+#include "zsat_chanlock.h"
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -16,7 +17,13 @@ struct zsat_buffer_t {
     zsat_buffer_file_t *arc;  //  sorted by first_seq
     size_t arc_count, arc_cap;
     int64_t arc_size;
+    zsat_chanlock_t *lock;  //  held while open for writing: one writer per channel
+    uint64_t high_saved;    //  the high-water mark on disk: every seq handed out is below
 };
+
+//  Seqs reserved per write of the high-water mark: the cursors file is written once per
+//  this many appends, and a crash leaves a gap of at most this many seqs.
+#define SEQ_RESERVE 65536
 
 void
 zsat_buffer_opts_init (zsat_buffer_opts_t *opts)
@@ -119,29 +126,57 @@ s_drop_archived_segments (zsat_buffer_t *self)
     }
 }
 
+//  Seqs are never reused: the next one is above the log's tail, every archive, every cursor
+//  and the high-water mark, whatever a repair, a power loss or an operator cut away.
+static int
+s_seq_floor (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t *err)
+{
+    zsat_wal_t *wal = self->wal;
+    uint64_t tail = zsat_wal_next_seq (wal) - 1, floor = tail;
+    uint64_t arc_last = self->arc_count ? self->arc[self->arc_count - 1].last_seq : 0;
+    uint64_t cursor = zsat_cursors_max (self->cursors), high = zsat_cursors_high (self->cursors);
+    floor = arc_last > floor ? arc_last : floor;
+    floor = report->quarantined_last > floor ? report->quarantined_last : floor;
+    floor = cursor > floor ? cursor : floor;
+    floor = high > floor ? high : floor;
+    self->high_saved = high;
+    if (floor == tail)
+        return 0;
+    report->seq_jump = floor + 1;
+    if (cursor > tail && cursor > arc_last)
+        snprintf (report->seq_note, sizeof report->seq_note,
+                  "a cursor is at %" PRIu64 " but the log ends at %" PRIu64
+                  " (records lost to a cut or a power loss)",
+                  cursor, tail);
+    //  A segment's seqs have no gap: the next seq starts a segment of its own.
+    if (zsat_wal_rotate (wal, err) || zsat_wal_set_next_seq (wal, floor + 1, err))
+        return -1;
+    return 0;
+}
+
 static int
 s_open_parts (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t *err)
 {
     if (!self->opts.wal.read_only && zsys_dir_create ("%s", self->path) != 0)
         return zsat_fail (err, ZSAT_E_IO, "cannot create %s: %s", self->path, strerror (errno));
+    //  The lock comes before any repair: a second writer must not cut a live segment.
+    if (!self->opts.wal.read_only && !(self->lock = zsat_chanlock_take (self->path, err)))
+        return -1;
     if (s_scan_archives (self, report, err))
         return -1;
     self->wal = zsat_wal_open (self->path, &self->opts.wal, &report->wal, err);
     if (!self->wal)
         return -1;
-    uint64_t arc_last = self->arc_count ? self->arc[self->arc_count - 1].last_seq : 0;
-    if (!self->opts.wal.read_only) {
-        s_drop_archived_segments (self);
-        //  Seqs never repeat, even when every segment was archived and deleted.
-        if (zsat_wal_next_seq (self->wal) <= arc_last &&
-            zsat_wal_set_next_seq (self->wal, arc_last + 1, err))
-            return -1;
-    }
     char path[4400];
     snprintf (path, sizeof path, "%s/cursors", self->path);
     int64_t interval = self->opts.wal.read_only ? -1 : self->opts.cursor_save_ms;
     self->cursors = zsat_cursors_open (path, interval, err);
-    return self->cursors ? 0 : -1;
+    if (!self->cursors)
+        return -1;
+    if (self->opts.wal.read_only)
+        return 0;
+    s_drop_archived_segments (self);
+    return s_seq_floor (self, report, err);
 }
 
 zsat_buffer_t *
@@ -170,9 +205,16 @@ zsat_buffer_open (const char *dir, const char *channel, const zsat_buffer_opts_t
         zsat_buffer_destroy (&self);
         return NULL;
     }
-    snprintf (report->message, sizeof report->message, "%s: %s; %zu archives%s", channel,
+    char jump[300] = "";
+    if (report->seq_jump)
+        snprintf (jump, sizeof jump, "; next seq %" PRIu64 " (above the high-water mark%s%s)",
+                  report->seq_jump, report->seq_note[0] ? ": " : "", report->seq_note);
+    snprintf (report->message, sizeof report->message, "%s: %s; %zu archives%s%s%s", channel,
               report->wal.message, report->archives,
-              report->temp_removed ? "; removed half-written archives" : "");
+              report->temp_removed ? "; removed half-written archives" : "",
+              report->quarantine[0] ? "; " : "", report->quarantine);
+    size_t len = strlen (report->message);
+    snprintf (report->message + len, sizeof report->message - len, "%s", jump);
     return self;
 }
 
@@ -182,8 +224,12 @@ zsat_buffer_destroy (zsat_buffer_t **self_p)
     zsat_buffer_t *self = *self_p;
     if (!self)
         return;
+    //  A clean close leaves the exact high-water mark: the next open needs no gap.
+    if (self->wal && self->cursors && self->lock)
+        zsat_cursors_set_high (self->cursors, zsat_wal_next_seq (self->wal) - 1);
     zsat_wal_destroy (&self->wal);
     zsat_cursors_destroy (&self->cursors);
+    zsat_chanlock_release (&self->lock);
     free (self->arc);
     free (self->channel);
     zstr_free (&self->path);
@@ -219,6 +265,14 @@ zsat_buffer_append (zsat_buffer_t *self, zsat_wal_record_t *rec, zsat_error_t *e
                           "disk limit reached: channel %s holds %" PRId64 " of %" PRId64
                           " bytes; refusing new records until consumers acknowledge",
                           self->channel, zsat_buffer_disk_size (self), limit);
+    //  The high-water mark is on disk before a seq above it exists, in reserves.
+    uint64_t seq = zsat_wal_next_seq (self->wal);
+    if (seq > self->high_saved) {
+        zsat_cursors_set_high (self->cursors, seq + SEQ_RESERVE - 1);
+        if (zsat_cursors_save (self->cursors, true, err))
+            return -1;
+        self->high_saved = seq + SEQ_RESERVE - 1;
+    }
     return zsat_wal_append (self->wal, rec, err);
 }
 
