@@ -146,7 +146,7 @@ s_seq_floor (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t *er
     if (cursor > tail && cursor > arc_last)
         snprintf (report->seq_note, sizeof report->seq_note,
                   "a cursor is at %" PRIu64 " but the log ends at %" PRIu64
-                  " (records lost to a cut or a power loss)",
+                  ", records lost to a cut or a power loss",
                   cursor, tail);
     //  A segment's seqs have no gap: the next seq starts a segment of its own.
     if (zsat_wal_rotate (wal, err) || zsat_wal_set_next_seq (wal, floor + 1, err))
@@ -207,7 +207,7 @@ zsat_buffer_open (const char *dir, const char *channel, const zsat_buffer_opts_t
     }
     char jump[300] = "";
     if (report->seq_jump)
-        snprintf (jump, sizeof jump, "; next seq %" PRIu64 " (above the high-water mark%s%s)",
+        snprintf (jump, sizeof jump, "; next seq %" PRIu64 ", above every seq handed out%s%s",
                   report->seq_jump, report->seq_note[0] ? ": " : "", report->seq_note);
     snprintf (report->message, sizeof report->message, "%s: %s; %zu archives%s%s%s", channel,
               report->wal.message, report->archives,
@@ -568,7 +568,7 @@ void
 zsat_buffer_test (bool verbose)
 {
     printf (" * zsat_buffer: ");
-    char dir[] = "/tmp/zsat_buffer_test.XXXXXX", cmd[80];
+    char dir[] = "/tmp/zsat_buffer_test.XXXXXX", cmd[200];
     assert (mkdtemp (dir));
     zsat_buffer_opts_t opts;
     zsat_buffer_opts_init (&opts);
@@ -600,6 +600,14 @@ zsat_buffer_test (bool verbose)
     zsat_buffer_report_t report;
     buf = zsat_buffer_open (dir, "crit", &opts, &report, &err);
     assert (buf && report.wal.repaired == 0 && report.archives > 0);
+    //  One writer: a second open for writing is refused while this one holds the channel.
+    assert (zsat_buffer_open (dir, "crit", &opts, NULL, &err) == NULL);
+    assert (strstr (err.text, "in use by process"));
+    opts.wal.read_only = true;
+    zsat_buffer_t *reader = zsat_buffer_open (dir, "crit", &opts, NULL, &err);
+    assert (reader);
+    zsat_buffer_destroy (&reader);
+    opts.wal.read_only = false;
     uint64_t cursor;
     assert (zsat_cursors_get (zsat_buffer_cursors (buf), "slow", &cursor) && cursor == 150);
     assert (zsat_buffer_compact (buf, true, &err) >= 1);
@@ -629,8 +637,28 @@ zsat_buffer_test (bool verbose)
         assert (zsat_buffer_ack (buf, "fast", s, &err) >= 0);
     assert (zsat_buffer_append (buf, &rec, &err) == 0 && rec.seq == 402);
     zsat_buffer_destroy (&buf);
+    //  A crash after seqs were handed out, then the log cut below them (a power loss in
+    //  mode none): the next seq comes after the reserved high-water mark, never below it.
+    buf = zsat_buffer_open (dir, "hwm", &opts, NULL, &err);
+    s_append_n (buf, 10);
+    snprintf (cmd, sizeof cmd, "cp %s/hwm/cursors %s/hwm.crash", dir, dir);
+    assert (system (cmd) == 0);
+    zsat_buffer_destroy (&buf);
+    snprintf (cmd, sizeof cmd, "mv %s/hwm.crash %s/hwm/cursors; truncate -s 0 %s/hwm/seg-*", dir,
+              dir, dir);
+    assert (system (cmd) == 0);
+    zsat_buffer_report_t rep;
+    buf = zsat_buffer_open (dir, "hwm", &opts, &rep, &err);
+    assert (buf && rep.seq_jump == SEQ_RESERVE + 1 && strstr (rep.message, "next seq"));
+    rec.timestamp = 1;
+    assert (zsat_buffer_append (buf, &rec, &err) == 0 && rec.seq == SEQ_RESERVE + 1);
+    zsat_buffer_destroy (&buf);
+    //  A clean close leaves the exact mark: no gap at the next open.
+    buf = zsat_buffer_open (dir, "hwm", &opts, &rep, &err);
+    assert (buf && rep.seq_jump == 0 && zsat_wal_next_seq (buf->wal) == SEQ_RESERVE + 2);
+    zsat_buffer_destroy (&buf);
     zlist_t *channels = zsat_buffer_channels (dir);
-    assert (zlist_size (channels) == 1 && streq (zlist_first (channels), "crit"));
+    assert (zlist_size (channels) == 2 && streq (zlist_first (channels), "crit"));
     zlist_destroy (&channels);
     snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
     assert (system (cmd) == 0);
