@@ -19,6 +19,7 @@ struct zsat_buffer_t {
     int64_t arc_size;
     zsat_chanlock_t *lock;  //  held while open for writing: one writer per channel
     uint64_t high_saved;    //  the high-water mark on disk: every seq handed out is below
+    char notice[800];       //  a quarantine done while reading, for the owner to log once
 };
 
 //  Seqs reserved per write of the high-water mark: the cursors file is written once per
@@ -79,6 +80,65 @@ s_arc_add (zsat_buffer_t *self, uint64_t first, uint64_t last, const char *path)
     return 0;
 }
 
+static void
+s_arc_remove (zsat_buffer_t *self, size_t i)
+{
+    self->arc_size -= self->arc[i].size;
+    memmove (&self->arc[i], &self->arc[i + 1], (self->arc_count - i - 1) * sizeof *self->arc);
+    self->arc_count--;
+}
+
+//  A damaged archive is renamed *.damaged, its whole records salvaged into a new archive,
+//  and the channel goes on without the rest (a hole, delivered around like a cut log).
+//  Read-only, it is only reported and left out. Writes one line into note.
+static void
+s_quarantine (zsat_buffer_t *self, size_t i, const char *why, char *note, size_t cap)
+{
+    zsat_buffer_file_t f = self->arc[i];
+    s_arc_remove (self, i);
+    uint64_t n = f.last_seq - f.first_seq + 1;
+    if (self->opts.wal.read_only) {
+        snprintf (note, cap, "would quarantine %s (%s)", f.path, why);
+        return;
+    }
+    char damaged[4200], out[4200];
+    snprintf (damaged, sizeof damaged, "%s.damaged", f.path);
+    zsat_error_t err;
+    uint64_t last = 0;
+    int64_t got = -1;
+    if (rename (f.path, damaged) == 0)
+        got = zsat_archive_salvage (damaged, self->channel, f.first_seq, self->path, out,
+                                    sizeof out, &last, &err);
+    else
+        zsat_fail (&err, ZSAT_E_IO, "cannot rename %s: %s", f.path, strerror (errno));
+    if (got > 0 && s_arc_add (self, f.first_seq, last, out) == 0 && self->arc_count > 1)
+        qsort (self->arc, self->arc_count, sizeof *self->arc, s_arc_compare);
+    snprintf (note, cap,
+              "quarantined %s (%s) as *.damaged; salvaged %" PRId64 " of %" PRIu64
+              " records%s%s",
+              f.path, why, got > 0 ? got : 0, n, got < 0 ? ": " : "", got < 0 ? err.text : "");
+}
+
+//  Returns 0 when archive i reads back, else quarantines it (it leaves the list) and -1.
+static int
+s_check_archive (zsat_buffer_t *self, size_t i, zsat_buffer_report_t *report)
+{
+    zsat_error_t err;
+    zsat_buffer_file_t *f = &self->arc[i];
+    if (zsat_archive_check (f->path, self->channel, f->first_seq, f->last_seq, &err) == 0)
+        return 0;
+    if (f->last_seq > report->quarantined_last)
+        report->quarantined_last = f->last_seq;
+    report->quarantined++;
+    char note[700];
+    s_quarantine (self, i, err.text, note, sizeof note);
+    size_t len = strlen (report->quarantine);
+    if (len + 3 < sizeof report->quarantine)
+        snprintf (report->quarantine + len, sizeof report->quarantine - len, "%s%s",
+                  len ? "; " : "", note);
+    return -1;
+}
+
 //  Finds the archives; deletes half-written ones (*.tmp: a crash during compaction).
 static int
 s_scan_archives (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t *err)
@@ -97,6 +157,8 @@ s_scan_archives (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t
         int fields = sscanf (e->d_name, "arc-%20" SCNu64 "-%20" SCNu64 "%15s", &first, &last, tail);
         if (fields == 3 && streq (tail, ".h5"))
             rc = s_arc_add (self, first, last, path);
+        else if (fields == 3 && streq (tail, ".h5.damaged") && last > report->quarantined_last)
+            report->quarantined_last = last;  //  its seqs were handed out: never again
         else if (fields == 3 && streq (tail, ".h5.tmp") && !self->opts.wal.read_only) {
             unlink (path);
             report->temp_removed++;
@@ -107,6 +169,8 @@ s_scan_archives (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t
         return zsat_fail (err, ZSAT_E_IO, "out of memory");
     if (self->arc_count > 1)
         qsort (self->arc, self->arc_count, sizeof *self->arc, s_arc_compare);
+    for (size_t i = 0; i < self->arc_count;)
+        i += s_check_archive (self, i, report) ? 0 : 1;
     report->archives = self->arc_count;
     return 0;
 }
@@ -347,6 +411,30 @@ s_arc_find (zsat_buffer_t *self, uint64_t seq)
     return NULL;
 }
 
+//  An archive that fails while being read (damaged after the open checked it): a writer
+//  quarantines it once and reads on (salvaged, or a hole: 0); a reader reports the error.
+static int
+s_read_failed (zsat_buffer_t *self, zsat_buffer_pos_t *pos, const zsat_buffer_file_t *arc,
+               uint64_t seq, zsat_wal_record_t *rec, zsat_error_t *err)
+{
+    zsat_archive_destroy (&pos->archive);
+    if (self->opts.wal.read_only)
+        return -1;
+    size_t i = (size_t)(arc - self->arc);
+    char why[600];
+    snprintf (why, sizeof why, "%s", err ? err->text : "unreadable");
+    s_quarantine (self, i, why, self->notice, sizeof self->notice);
+    //  Others may hold the damaged file open under the same first seq: never reuse it.
+    pos->archive_first = 0;
+    const zsat_buffer_file_t *again = s_arc_find (self, seq);
+    if (!again)
+        return zsat_wal_read (self->wal, &pos->wal, seq, rec, err);
+    pos->archive = zsat_archive_open (again->path, self->channel, err);
+    pos->archive_first = pos->archive ? again->first_seq : 0;
+    int64_t index = pos->archive ? zsat_archive_find (pos->archive, seq) : -1;
+    return index >= 0 && zsat_archive_get (pos->archive, (size_t)index, rec) == 0 ? 1 : -1;
+}
+
 int
 zsat_buffer_read (zsat_buffer_t *self, zsat_buffer_pos_t *pos, uint64_t seq, zsat_wal_record_t *rec,
                   zsat_error_t *err)
@@ -358,13 +446,27 @@ zsat_buffer_read (zsat_buffer_t *self, zsat_buffer_pos_t *pos, uint64_t seq, zsa
         zsat_archive_destroy (&pos->archive);
         pos->archive = zsat_archive_open (arc->path, self->channel, err);
         if (!pos->archive)
-            return -1;
+            return s_read_failed (self, pos, arc, seq, rec, err);
         pos->archive_first = arc->first_seq;
     }
     int64_t index = zsat_archive_find (pos->archive, seq);
-    if (index < 0)
-        return zsat_fail (err, ZSAT_E_IO, "%s lacks seq %" PRIu64, arc->path, seq);
-    return zsat_archive_get (pos->archive, (size_t)index, rec) == 0 ? 1 : -1;
+    if (index < 0 || zsat_archive_get (pos->archive, (size_t)index, rec) != 0) {
+        zsat_fail (err, ZSAT_E_IO, "cannot read seq %" PRIu64 " from HDF5 archive %s", seq,
+                   arc->path);
+        return s_read_failed (self, pos, arc, seq, rec, err);
+    }
+    return 1;
+}
+
+const char *
+zsat_buffer_notice (zsat_buffer_t *self)
+{
+    static __thread char taken[sizeof self->notice];
+    if (!self->notice[0])
+        return NULL;
+    snprintf (taken, sizeof taken, "%s", self->notice);
+    self->notice[0] = 0;
+    return taken;
 }
 
 uint64_t

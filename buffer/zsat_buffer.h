@@ -80,6 +80,8 @@ zsat_cursors_t *zsat_buffer_cursors (zsat_buffer_t *self);
 //  written), -1 with err. rec's frames stay valid until the next read with pos.
 int zsat_buffer_read (zsat_buffer_t *self, zsat_buffer_pos_t *pos, uint64_t seq,
                       zsat_wal_record_t *rec, zsat_error_t *err);
+//  What a read had to quarantine (a damaged archive), once, then NULL until the next one.
+const char *zsat_buffer_notice (zsat_buffer_t *self);
 void zsat_buffer_pos_init (zsat_buffer_pos_t *pos);
 void zsat_buffer_pos_close (zsat_buffer_pos_t *pos);
 //  First stored seq whose timestamp is at or after time_us (next seq when none).

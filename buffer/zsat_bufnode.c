@@ -752,6 +752,10 @@ s_turn (self_t *self)
     uint64_t durable = zsat_buffer_durable_seq (self->buf);
     for (size_t i = 0; i < self->peer_count; i++)
         s_deliver_to (self, &self->peer[i], durable);
+    //  A damaged archive met while delivering was quarantined: said once, then delivery goes on.
+    const char *notice = zsat_buffer_notice (self->buf);
+    if (notice)
+        zsat_log_line (stderr, ZSAT_LOG_WARN, self->who, "%s", notice);
     s_check_timeouts (self);
     s_heartbeat (self);
     if (zclock_mono () >= self->maintain_at) {
