@@ -6,6 +6,7 @@
 */
 #include "zsat_bufnode.h"
 #include "zsat_bufclient.h"
+#include "zsat_dedup.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <time.h>
@@ -172,8 +173,11 @@ typedef struct {
     int64_t maintain_at;
     char who[160];
     bool terminated;
-    uint64_t stored, refused, acks, ack_errors, bad, compacted, collected;
+    zsat_dedup_t *dedup;  //  (producer, id) already stored: a re-sent copy is not stored again
+    uint64_t stored, refused, acks, ack_errors, bad, compacted, collected, duplicates;
 } self_t;
+
+#define DEDUP_REBUILD 8192  //  newest log records read at start to rebuild the dedup window
 
 static int64_t
 s_now_us (void)
@@ -254,6 +258,29 @@ s_peer_add (self_t *self, const char *name)
     return p;
 }
 
+//  The origins of the newest records tell which re-sent vectors are already stored, so a
+//  restarted node answers a producer's re-send with the first copy's seq.
+static void
+s_dedup_rebuild (self_t *self)
+{
+    self->dedup = zsat_dedup_new ();
+    zsat_wal_t *wal = zsat_buffer_wal (self->buf);
+    uint64_t last = zsat_wal_last_seq (wal), first = zsat_wal_first_seq (wal);
+    if (!self->dedup || !last)
+        return;
+    uint64_t from = last >= first + DEDUP_REBUILD ? last - DEDUP_REBUILD + 1 : first;
+    zsat_wal_pos_t pos;
+    zsat_wal_pos_init (&pos);
+    zsat_wal_record_t rec;
+    char producer[ZSAT_PRODUCER_MAX];
+    uint64_t id;
+    for (uint64_t seq = from; seq <= last; seq++)
+        if (zsat_wal_read (wal, &pos, seq, &rec, NULL) == 1 &&
+            zsat_dedup_parse (rec.origin, rec.origin_size, producer, &id) == 0)
+            zsat_dedup_add (self->dedup, producer, id, seq);
+    zsat_wal_pos_close (&pos);
+}
+
 static int
 s_open_store (self_t *self, zsat_node_args_t *args, zsat_error_t *err)
 {
@@ -280,6 +307,7 @@ s_open_store (self_t *self, zsat_node_args_t *args, zsat_error_t *err)
             !s_peer_add (self, self->channel->consumers[i]))
             return -1;
     self->replay_below = zsat_buffer_last_seq (self->buf);
+    s_dedup_rebuild (self);
     return 0;
 }
 
@@ -355,6 +383,7 @@ s_destroy (self_t **self_p)
     zsock_destroy (&self->out);
     zsock_destroy (&self->events);
     zsat_evbatch_destroy (&self->batch);
+    zsat_dedup_destroy (&self->dedup);
     zsat_buffer_destroy (&self->buf);
     free (self);
     *self_p = NULL;
@@ -378,43 +407,77 @@ s_answer (self_t *self, zframe_t *identity, const char *format, ...)
         zstr_send (self->in, text);
 }
 
-//  Stores one ["PUT <id>", routing, envelope, payload] message, or refuses it.
+static void
+s_pending_add (self_t *self, zframe_t *identity, const char *id, uint64_t seq)
+{
+    pending_t *p = calloc (1, sizeof *p);
+    if (!p)
+        return;  //  unanswered: the producer re-sends, and the copy is recognised
+    p->identity = zframe_dup (identity);
+    snprintf (p->id, sizeof p->id, "%s", id);
+    p->seq = seq;
+    zlist_append (self->pending, p);
+}
+
+//  Appends the vector of frames f (origin: the PUT's "<producer> <id>", or empty). Returns
+//  its seq, or 0 with err.
+static uint64_t
+s_store (self_t *self, zframe_t **f, const char *origin, zsat_error_t *err)
+{
+    zsat_vector_t v;
+    zsat_wal_record_t rec = {.timestamp = s_now_us ()};
+    for (int i = 0; i < 3; i++)
+        rec.frame[i] = zframe_data (f[i]), rec.frame_size[i] = zframe_size (f[i]);
+    rec.origin = (const uint8_t *)origin, rec.origin_size = strlen (origin);
+    int rc = zsat_vector_decode (&v, rec.frame[0], rec.frame_size[0], rec.frame[1],
+                                 rec.frame_size[1], rec.frame[2], rec.frame_size[2], err);
+    if (rc == 0) {
+        rec.task_id = v.task_id;
+        rec.flags = v.flags | ZSAT_FLAG_CRITICAL;
+        rc = zsat_buffer_append (self->buf, &rec, err);
+    }
+    return rc ? 0 : rec.seq;
+}
+
+//  Stores one ["PUT <id> [<producer>]", routing, envelope, payload] message, or refuses it.
+//  A (producer, id) already stored is answered with its seq, not stored again.
 static void
 s_on_put (self_t *self, zmsg_t *msg)
 {
     zframe_t *identity = zmsg_pop (msg);
     char *cmd = zmsg_popstr (msg);
-    char id[48] = "?";
+    char id[48] = "?", producer[ZSAT_PRODUCER_MAX] = "", origin[ZSAT_PRODUCER_MAX + 24] = "";
+    uint64_t num = 0, seq = 0;
     if (!identity || !cmd || sscanf (cmd, "PUT %47s", id) != 1 || zmsg_size (msg) != 3) {
         self->bad++;
         if (identity)
             s_answer (self, identity, "REFUSED %s want [\"PUT <id>\", routing, envelope, payload]",
                       id);
+        zframe_destroy (&identity);
+        zstr_free (&cmd);
+        return;
+    }
+    //  Only a well-formed key is remembered; anything else is stored as it comes.
+    if (sscanf (cmd, "PUT %*s %39s", producer) == 1 &&
+        snprintf (origin, sizeof origin, "%s %s", producer, id) > 0 &&
+        zsat_dedup_parse ((const uint8_t *)origin, strlen (origin), producer, &num) != 0)
+        origin[0] = 0;
+    if (origin[0] && (seq = zsat_dedup_find (self->dedup, producer, num)) != 0) {
+        self->duplicates++;
+        s_pending_add (self, identity, id, seq);  //  answered once seq is durable
     }
     else {
         zframe_t *f[3] = {zmsg_first (msg), zmsg_next (msg), zmsg_next (msg)};
-        zsat_vector_t v;
         zsat_error_t err;
-        zsat_wal_record_t rec = {.timestamp = s_now_us ()};
-        for (int i = 0; i < 3; i++)
-            rec.frame[i] = zframe_data (f[i]), rec.frame_size[i] = zframe_size (f[i]);
-        int rc = zsat_vector_decode (&v, rec.frame[0], rec.frame_size[0], rec.frame[1],
-                                     rec.frame_size[1], rec.frame[2], rec.frame_size[2], &err);
-        if (rc == 0) {
-            rec.task_id = v.task_id;
-            rec.flags = v.flags | ZSAT_FLAG_CRITICAL;
-            rc = zsat_buffer_append (self->buf, &rec, &err);
-        }
-        if (rc) {
+        seq = s_store (self, f, origin, &err);
+        if (!seq) {
             self->refused++;
             s_answer (self, identity, "REFUSED %s %s", id, err.text);
         }
         else {
-            pending_t *p = calloc (1, sizeof *p);
-            p->identity = zframe_dup (identity);
-            snprintf (p->id, sizeof p->id, "%s", id);
-            p->seq = rec.seq;
-            zlist_append (self->pending, p);
+            if (origin[0])
+                zsat_dedup_add (self->dedup, producer, num, seq);
+            s_pending_add (self, identity, id, seq);
             self->stored++;
         }
     }
@@ -662,10 +725,12 @@ s_send_stats (self_t *self)
     int n = snprintf (text, sizeof text,
                       "{\"stored\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"acks\":%" PRIu64
                       ",\"ack_errors\":%" PRIu64 ",\"bad\":%" PRIu64 ",\"compacted\":%" PRIu64
-                      ",\"collected\":%" PRIu64 ",\"durable_seq\":%" PRIu64
+                      ",\"collected\":%" PRIu64 ",\"duplicates\":%" PRIu64
+                      ",\"durable_seq\":%" PRIu64
                       ",\"disk_bytes\":%" PRId64 ",\"consumers\":{",
                       self->stored, self->refused, self->acks, self->ack_errors, self->bad,
-                      self->compacted, self->collected, zsat_buffer_durable_seq (self->buf),
+                      self->compacted, self->collected, self->duplicates,
+                      zsat_buffer_durable_seq (self->buf),
                       zsat_buffer_disk_size (self->buf));
     for (size_t i = 0; i < self->peer_count && n < (int)sizeof text - 200; i++) {
         peer_t *p = &self->peer[i];
