@@ -23,8 +23,8 @@ struct zsat_archive_t {
     hid_t vlen_u8, vlen_str, mem_space;  //  mem_space: the loaded window, when loaded
     size_t count;                        //  records in the file
     uint64_t first_seq;
-    size_t lo, n;  //  the window holds records lo .. lo+n-1
-    size_t window; //  records loaded at a time (ARCHIVE_WINDOW, 1 for a check)
+    size_t lo, n;   //  the window holds records lo .. lo+n-1
+    size_t window;  //  records loaded at a time (ARCHIVE_WINDOW, 1 for a check)
     uint64_t seq[ARCHIVE_WINDOW], task_id[ARCHIVE_WINDOW];
     int64_t timestamp[ARCHIVE_WINDOW];
     uint32_t flags[ARCHIVE_WINDOW];
@@ -613,8 +613,8 @@ zsat_archive_salvage (const char *path, const char *channel, uint64_t first, con
         c.envelope = calloc (n, sizeof (hvl_t)), c.payload = calloc (n, sizeof (hvl_t));
         c.routing_text = malloc (size + n);
         for (int k = 0; k < 3; k++)
-            heap[k] = (heap_t){c.data, size, 0, calloc (HEAP_INDEX_MAX, 8),
-                               calloc (HEAP_INDEX_MAX, 8)};
+            heap[k] =
+                (heap_t){c.data, size, 0, calloc (HEAP_INDEX_MAX, 8), calloc (HEAP_INDEX_MAX, 8)};
         bool mem = c.seq && c.task_id && c.timestamp && c.flags && c.routing && c.envelope &&
                    c.payload && c.routing_text && heap[0].off && heap[1].off && heap[2].off &&
                    heap[0].len && heap[1].len && heap[2].len;

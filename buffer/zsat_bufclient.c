@@ -20,8 +20,8 @@ typedef struct {
 
 struct zsat_bufproducer_t {
     zsock_t *sock;
-    zsock_t *monitor;  //  PAIR receiving the DEALER's disconnect events
-    uint64_t epoch;    //  disconnects seen: a copy sent before one may be lost
+    zsock_t *monitor;          //  PAIR receiving the DEALER's disconnect events
+    uint64_t epoch;            //  disconnects seen: a copy sent before one may be lost
     char name[ZSAT_NAME_MAX];  //  this producer, unique per process and start: the node's dedup key
     int window;
     int64_t resend_ms;

@@ -114,8 +114,7 @@ s_quarantine (zsat_buffer_t *self, size_t i, const char *why, char *note, size_t
     if (got > 0 && s_arc_add (self, f.first_seq, last, out) == 0 && self->arc_count > 1)
         qsort (self->arc, self->arc_count, sizeof *self->arc, s_arc_compare);
     snprintf (note, cap,
-              "quarantined %s (%s) as *.damaged; salvaged %" PRId64 " of %" PRIu64
-              " records%s%s",
+              "quarantined %s (%s) as *.damaged; salvaged %" PRId64 " of %" PRIu64 " records%s%s",
               f.path, why, got > 0 ? got : 0, n, got < 0 ? ": " : "", got < 0 ? err.text : "");
 }
 

@@ -21,12 +21,12 @@ typedef struct {
 typedef struct {
     zsat_wal_report_t wal;
     size_t archives;
-    size_t temp_removed;       //  half-written archives (*.tmp) deleted
-    size_t quarantined;        //  damaged archives renamed *.damaged (or that would be)
-    uint64_t quarantined_last; //  highest seq of any quarantined archive
-    uint64_t seq_jump;         //  next seq when it had to move above the log's tail, else 0
+    size_t temp_removed;        //  half-written archives (*.tmp) deleted
+    size_t quarantined;         //  damaged archives renamed *.damaged (or that would be)
+    uint64_t quarantined_last;  //  highest seq of any quarantined archive
+    uint64_t seq_jump;          //  next seq when it had to move above the log's tail, else 0
     char seq_note[200];
-    char quarantine[600];      //  what was quarantined and salvaged
+    char quarantine[600];  //  what was quarantined and salvaged
     char message[1600];
 } zsat_buffer_report_t;
 

@@ -113,7 +113,8 @@ zsat_dedup_test (bool verbose)
     assert (zsat_dedup_find (d, "p2", 1) == 102 && zsat_dedup_find (d, "p2", 2) == 0);
     //  The window slides: an id a window older is forgotten, never mistaken.
     zsat_dedup_add (d, "p1", 1 + ZSAT_DEDUP_WINDOW, 200);
-    assert (zsat_dedup_find (d, "p1", 1) == 0 && zsat_dedup_find (d, "p1", 1 + ZSAT_DEDUP_WINDOW) == 200);
+    assert (zsat_dedup_find (d, "p1", 1) == 0 &&
+            zsat_dedup_find (d, "p1", 1 + ZSAT_DEDUP_WINDOW) == 200);
     //  More producers than the table holds: the least recently seen goes first.
     char name[16];
     for (int i = 0; i < ZSAT_DEDUP_PRODUCERS + 5; i++) {
