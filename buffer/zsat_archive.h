@@ -36,6 +36,19 @@ int zsat_archive_get (zsat_archive_t *self, size_t index, zsat_wal_record_t *rec
 //  Index of seq, or -1 when it is not in this archive.
 int64_t zsat_archive_find (zsat_archive_t *self, uint64_t seq);
 
+//  Checks that path opens and holds the records first..last (the first and the last read
+//  back). Returns 0, or -1 with err (truncated, not HDF5, wrong count).
+int zsat_archive_check (const char *path, const char *channel, uint64_t first, uint64_t last,
+                        zsat_error_t *err);
+//  Salvages the readable records of a damaged archive at path (records first, first+1, ...):
+//  reads the file's own bytes (HDF5 refuses a truncated file and may loop on a damaged
+//  heap), keeps the longest run of whole records from first, and writes them into a new
+//  archive arc-<first>-<last>.h5 in dir (its name into out, *last set). Returns the records
+//  salvaged (0: none, no file written), or -1 with err.
+int64_t zsat_archive_salvage (const char *path, const char *channel, uint64_t first,
+                              const char *dir, char *out, size_t out_cap, uint64_t *last,
+                              zsat_error_t *err);
+
 void zsat_archive_test (bool verbose);
 
 #endif

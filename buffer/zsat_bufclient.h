@@ -1,7 +1,10 @@
 /*  zsat_bufclient - the client side of a buffer node (protocol in docs/buffer.md).
-    A producer (one DEALER) sends vectors and keeps each until the node answered STORED,
-    re-sending it after resend_ms without an answer (so a node killed with -9 loses nothing
-    acknowledged and nothing unacknowledged: at least once). A consumer (one DEALER) says
+    A producer (one DEALER, ZMQ_IMMEDIATE) sends vectors as "PUT <id> <producer>" and keeps
+    each until the node answered STORED, re-sending it only when the previous copy cannot
+    have arrived: never taken by a connection, or sent on one that dropped since (a socket
+    monitor counts disconnects), or unanswered for 10 x resend_ms (so a node killed with -9
+    loses nothing acknowledged and nothing unacknowledged: at least once; the node drops a
+    re-sent copy it already stored). A consumer (one DEALER) says
     HELLO, receives records (ZSAT_FLAG_REPLAY set on re-deliveries) and acknowledges them.
     Neither is thread-safe; each owns its socket.
 */

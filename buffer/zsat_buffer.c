@@ -3,6 +3,7 @@
     record lives now, compacts finished segments and collects what every consumer acked.
 */
 #include "zsat_buffer.h"
+#include "zsat_chanlock.h"
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -16,7 +17,14 @@ struct zsat_buffer_t {
     zsat_buffer_file_t *arc;  //  sorted by first_seq
     size_t arc_count, arc_cap;
     int64_t arc_size;
+    zsat_chanlock_t *lock;  //  held while open for writing: one writer per channel
+    uint64_t high_saved;    //  the high-water mark on disk: every seq handed out is below
+    char notice[800];       //  a quarantine done while reading, for the owner to log once
 };
+
+//  Seqs reserved per write of the high-water mark: the cursors file is written once per
+//  this many appends, and a crash leaves a gap of at most this many seqs.
+#define SEQ_RESERVE 65536
 
 void
 zsat_buffer_opts_init (zsat_buffer_opts_t *opts)
@@ -72,6 +80,64 @@ s_arc_add (zsat_buffer_t *self, uint64_t first, uint64_t last, const char *path)
     return 0;
 }
 
+static void
+s_arc_remove (zsat_buffer_t *self, size_t i)
+{
+    self->arc_size -= self->arc[i].size;
+    memmove (&self->arc[i], &self->arc[i + 1], (self->arc_count - i - 1) * sizeof *self->arc);
+    self->arc_count--;
+}
+
+//  A damaged archive is renamed *.damaged, its whole records salvaged into a new archive,
+//  and the channel goes on without the rest (a hole, delivered around like a cut log).
+//  Read-only, it is only reported and left out. Writes one line into note.
+static void
+s_quarantine (zsat_buffer_t *self, size_t i, const char *why, char *note, size_t cap)
+{
+    zsat_buffer_file_t f = self->arc[i];
+    s_arc_remove (self, i);
+    uint64_t n = f.last_seq - f.first_seq + 1;
+    if (self->opts.wal.read_only) {
+        snprintf (note, cap, "would quarantine %s (%s)", f.path, why);
+        return;
+    }
+    char damaged[4200], out[4200];
+    snprintf (damaged, sizeof damaged, "%s.damaged", f.path);
+    zsat_error_t err;
+    uint64_t last = 0;
+    int64_t got = -1;
+    if (rename (f.path, damaged) == 0)
+        got = zsat_archive_salvage (damaged, self->channel, f.first_seq, self->path, out,
+                                    sizeof out, &last, &err);
+    else
+        zsat_fail (&err, ZSAT_E_IO, "cannot rename %s: %s", f.path, strerror (errno));
+    if (got > 0 && s_arc_add (self, f.first_seq, last, out) == 0 && self->arc_count > 1)
+        qsort (self->arc, self->arc_count, sizeof *self->arc, s_arc_compare);
+    snprintf (note, cap,
+              "quarantined %s (%s) as *.damaged; salvaged %" PRId64 " of %" PRIu64 " records%s%s",
+              f.path, why, got > 0 ? got : 0, n, got < 0 ? ": " : "", got < 0 ? err.text : "");
+}
+
+//  Returns 0 when archive i reads back, else quarantines it (it leaves the list) and -1.
+static int
+s_check_archive (zsat_buffer_t *self, size_t i, zsat_buffer_report_t *report)
+{
+    zsat_error_t err;
+    zsat_buffer_file_t *f = &self->arc[i];
+    if (zsat_archive_check (f->path, self->channel, f->first_seq, f->last_seq, &err) == 0)
+        return 0;
+    if (f->last_seq > report->quarantined_last)
+        report->quarantined_last = f->last_seq;
+    report->quarantined++;
+    char note[700];
+    s_quarantine (self, i, err.text, note, sizeof note);
+    size_t len = strlen (report->quarantine);
+    if (len + 3 < sizeof report->quarantine)
+        snprintf (report->quarantine + len, sizeof report->quarantine - len, "%s%s",
+                  len ? "; " : "", note);
+    return -1;
+}
+
 //  Finds the archives; deletes half-written ones (*.tmp: a crash during compaction).
 static int
 s_scan_archives (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t *err)
@@ -90,6 +156,8 @@ s_scan_archives (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t
         int fields = sscanf (e->d_name, "arc-%20" SCNu64 "-%20" SCNu64 "%15s", &first, &last, tail);
         if (fields == 3 && streq (tail, ".h5"))
             rc = s_arc_add (self, first, last, path);
+        else if (fields == 3 && streq (tail, ".h5.damaged") && last > report->quarantined_last)
+            report->quarantined_last = last;  //  its seqs were handed out: never again
         else if (fields == 3 && streq (tail, ".h5.tmp") && !self->opts.wal.read_only) {
             unlink (path);
             report->temp_removed++;
@@ -100,6 +168,8 @@ s_scan_archives (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t
         return zsat_fail (err, ZSAT_E_IO, "out of memory");
     if (self->arc_count > 1)
         qsort (self->arc, self->arc_count, sizeof *self->arc, s_arc_compare);
+    for (size_t i = 0; i < self->arc_count;)
+        i += s_check_archive (self, i, report) ? 0 : 1;
     report->archives = self->arc_count;
     return 0;
 }
@@ -119,29 +189,57 @@ s_drop_archived_segments (zsat_buffer_t *self)
     }
 }
 
+//  Seqs are never reused: the next one is above the log's tail, every archive, every cursor
+//  and the high-water mark, whatever a repair, a power loss or an operator cut away.
+static int
+s_seq_floor (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t *err)
+{
+    zsat_wal_t *wal = self->wal;
+    uint64_t tail = zsat_wal_next_seq (wal) - 1, floor = tail;
+    uint64_t arc_last = self->arc_count ? self->arc[self->arc_count - 1].last_seq : 0;
+    uint64_t cursor = zsat_cursors_max (self->cursors), high = zsat_cursors_high (self->cursors);
+    floor = arc_last > floor ? arc_last : floor;
+    floor = report->quarantined_last > floor ? report->quarantined_last : floor;
+    floor = cursor > floor ? cursor : floor;
+    floor = high > floor ? high : floor;
+    self->high_saved = high;
+    if (floor == tail)
+        return 0;
+    report->seq_jump = floor + 1;
+    if (cursor > tail && cursor > arc_last)
+        snprintf (report->seq_note, sizeof report->seq_note,
+                  "a cursor is at %" PRIu64 " but the log ends at %" PRIu64
+                  ", records lost to a cut or a power loss",
+                  cursor, tail);
+    //  A segment's seqs have no gap: the next seq starts a segment of its own.
+    if (zsat_wal_rotate (wal, err) || zsat_wal_set_next_seq (wal, floor + 1, err))
+        return -1;
+    return 0;
+}
+
 static int
 s_open_parts (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t *err)
 {
     if (!self->opts.wal.read_only && zsys_dir_create ("%s", self->path) != 0)
         return zsat_fail (err, ZSAT_E_IO, "cannot create %s: %s", self->path, strerror (errno));
+    //  The lock comes before any repair: a second writer must not cut a live segment.
+    if (!self->opts.wal.read_only && !(self->lock = zsat_chanlock_take (self->path, err)))
+        return -1;
     if (s_scan_archives (self, report, err))
         return -1;
     self->wal = zsat_wal_open (self->path, &self->opts.wal, &report->wal, err);
     if (!self->wal)
         return -1;
-    uint64_t arc_last = self->arc_count ? self->arc[self->arc_count - 1].last_seq : 0;
-    if (!self->opts.wal.read_only) {
-        s_drop_archived_segments (self);
-        //  Seqs never repeat, even when every segment was archived and deleted.
-        if (zsat_wal_next_seq (self->wal) <= arc_last &&
-            zsat_wal_set_next_seq (self->wal, arc_last + 1, err))
-            return -1;
-    }
     char path[4400];
     snprintf (path, sizeof path, "%s/cursors", self->path);
     int64_t interval = self->opts.wal.read_only ? -1 : self->opts.cursor_save_ms;
     self->cursors = zsat_cursors_open (path, interval, err);
-    return self->cursors ? 0 : -1;
+    if (!self->cursors)
+        return -1;
+    if (self->opts.wal.read_only)
+        return 0;
+    s_drop_archived_segments (self);
+    return s_seq_floor (self, report, err);
 }
 
 zsat_buffer_t *
@@ -170,9 +268,16 @@ zsat_buffer_open (const char *dir, const char *channel, const zsat_buffer_opts_t
         zsat_buffer_destroy (&self);
         return NULL;
     }
-    snprintf (report->message, sizeof report->message, "%s: %s; %zu archives%s", channel,
+    char jump[300] = "";
+    if (report->seq_jump)
+        snprintf (jump, sizeof jump, "; next seq %" PRIu64 ", above every seq handed out%s%s",
+                  report->seq_jump, report->seq_note[0] ? ": " : "", report->seq_note);
+    snprintf (report->message, sizeof report->message, "%s: %s; %zu archives%s%s%s", channel,
               report->wal.message, report->archives,
-              report->temp_removed ? "; removed half-written archives" : "");
+              report->temp_removed ? "; removed half-written archives" : "",
+              report->quarantine[0] ? "; " : "", report->quarantine);
+    size_t len = strlen (report->message);
+    snprintf (report->message + len, sizeof report->message - len, "%s", jump);
     return self;
 }
 
@@ -182,8 +287,12 @@ zsat_buffer_destroy (zsat_buffer_t **self_p)
     zsat_buffer_t *self = *self_p;
     if (!self)
         return;
+    //  A clean close leaves the exact high-water mark: the next open needs no gap.
+    if (self->wal && self->cursors && self->lock)
+        zsat_cursors_set_high (self->cursors, zsat_wal_next_seq (self->wal) - 1);
     zsat_wal_destroy (&self->wal);
     zsat_cursors_destroy (&self->cursors);
+    zsat_chanlock_release (&self->lock);
     free (self->arc);
     free (self->channel);
     zstr_free (&self->path);
@@ -219,6 +328,14 @@ zsat_buffer_append (zsat_buffer_t *self, zsat_wal_record_t *rec, zsat_error_t *e
                           "disk limit reached: channel %s holds %" PRId64 " of %" PRId64
                           " bytes; refusing new records until consumers acknowledge",
                           self->channel, zsat_buffer_disk_size (self), limit);
+    //  The high-water mark is on disk before a seq above it exists, in reserves.
+    uint64_t seq = zsat_wal_next_seq (self->wal);
+    if (seq > self->high_saved) {
+        zsat_cursors_set_high (self->cursors, seq + SEQ_RESERVE - 1);
+        if (zsat_cursors_save (self->cursors, true, err))
+            return -1;
+        self->high_saved = seq + SEQ_RESERVE - 1;
+    }
     return zsat_wal_append (self->wal, rec, err);
 }
 
@@ -293,6 +410,30 @@ s_arc_find (zsat_buffer_t *self, uint64_t seq)
     return NULL;
 }
 
+//  An archive that fails while being read (damaged after the open checked it): a writer
+//  quarantines it once and reads on (salvaged, or a hole: 0); a reader reports the error.
+static int
+s_read_failed (zsat_buffer_t *self, zsat_buffer_pos_t *pos, const zsat_buffer_file_t *arc,
+               uint64_t seq, zsat_wal_record_t *rec, zsat_error_t *err)
+{
+    zsat_archive_destroy (&pos->archive);
+    if (self->opts.wal.read_only)
+        return -1;
+    size_t i = (size_t)(arc - self->arc);
+    char why[600];
+    snprintf (why, sizeof why, "%s", err ? err->text : "unreadable");
+    s_quarantine (self, i, why, self->notice, sizeof self->notice);
+    //  Others may hold the damaged file open under the same first seq: never reuse it.
+    pos->archive_first = 0;
+    const zsat_buffer_file_t *again = s_arc_find (self, seq);
+    if (!again)
+        return zsat_wal_read (self->wal, &pos->wal, seq, rec, err);
+    pos->archive = zsat_archive_open (again->path, self->channel, err);
+    pos->archive_first = pos->archive ? again->first_seq : 0;
+    int64_t index = pos->archive ? zsat_archive_find (pos->archive, seq) : -1;
+    return index >= 0 && zsat_archive_get (pos->archive, (size_t)index, rec) == 0 ? 1 : -1;
+}
+
 int
 zsat_buffer_read (zsat_buffer_t *self, zsat_buffer_pos_t *pos, uint64_t seq, zsat_wal_record_t *rec,
                   zsat_error_t *err)
@@ -304,13 +445,27 @@ zsat_buffer_read (zsat_buffer_t *self, zsat_buffer_pos_t *pos, uint64_t seq, zsa
         zsat_archive_destroy (&pos->archive);
         pos->archive = zsat_archive_open (arc->path, self->channel, err);
         if (!pos->archive)
-            return -1;
+            return s_read_failed (self, pos, arc, seq, rec, err);
         pos->archive_first = arc->first_seq;
     }
     int64_t index = zsat_archive_find (pos->archive, seq);
-    if (index < 0)
-        return zsat_fail (err, ZSAT_E_IO, "%s lacks seq %" PRIu64, arc->path, seq);
-    return zsat_archive_get (pos->archive, (size_t)index, rec) == 0 ? 1 : -1;
+    if (index < 0 || zsat_archive_get (pos->archive, (size_t)index, rec) != 0) {
+        zsat_fail (err, ZSAT_E_IO, "cannot read seq %" PRIu64 " from HDF5 archive %s", seq,
+                   arc->path);
+        return s_read_failed (self, pos, arc, seq, rec, err);
+    }
+    return 1;
+}
+
+const char *
+zsat_buffer_notice (zsat_buffer_t *self)
+{
+    static __thread char taken[sizeof self->notice];
+    if (!self->notice[0])
+        return NULL;
+    snprintf (taken, sizeof taken, "%s", self->notice);
+    self->notice[0] = 0;
+    return taken;
 }
 
 uint64_t
@@ -514,7 +669,7 @@ void
 zsat_buffer_test (bool verbose)
 {
     printf (" * zsat_buffer: ");
-    char dir[] = "/tmp/zsat_buffer_test.XXXXXX", cmd[80];
+    char dir[] = "/tmp/zsat_buffer_test.XXXXXX", cmd[200];
     assert (mkdtemp (dir));
     zsat_buffer_opts_t opts;
     zsat_buffer_opts_init (&opts);
@@ -546,6 +701,14 @@ zsat_buffer_test (bool verbose)
     zsat_buffer_report_t report;
     buf = zsat_buffer_open (dir, "crit", &opts, &report, &err);
     assert (buf && report.wal.repaired == 0 && report.archives > 0);
+    //  One writer: a second open for writing is refused while this one holds the channel.
+    assert (zsat_buffer_open (dir, "crit", &opts, NULL, &err) == NULL);
+    assert (strstr (err.text, "in use by process"));
+    opts.wal.read_only = true;
+    zsat_buffer_t *reader = zsat_buffer_open (dir, "crit", &opts, NULL, &err);
+    assert (reader);
+    zsat_buffer_destroy (&reader);
+    opts.wal.read_only = false;
     uint64_t cursor;
     assert (zsat_cursors_get (zsat_buffer_cursors (buf), "slow", &cursor) && cursor == 150);
     assert (zsat_buffer_compact (buf, true, &err) >= 1);
@@ -575,8 +738,28 @@ zsat_buffer_test (bool verbose)
         assert (zsat_buffer_ack (buf, "fast", s, &err) >= 0);
     assert (zsat_buffer_append (buf, &rec, &err) == 0 && rec.seq == 402);
     zsat_buffer_destroy (&buf);
+    //  A crash after seqs were handed out, then the log cut below them (a power loss in
+    //  mode none): the next seq comes after the reserved high-water mark, never below it.
+    buf = zsat_buffer_open (dir, "hwm", &opts, NULL, &err);
+    s_append_n (buf, 10);
+    snprintf (cmd, sizeof cmd, "cp %s/hwm/cursors %s/hwm.crash", dir, dir);
+    assert (system (cmd) == 0);
+    zsat_buffer_destroy (&buf);
+    snprintf (cmd, sizeof cmd, "mv %s/hwm.crash %s/hwm/cursors; truncate -s 0 %s/hwm/seg-*", dir,
+              dir, dir);
+    assert (system (cmd) == 0);
+    zsat_buffer_report_t rep;
+    buf = zsat_buffer_open (dir, "hwm", &opts, &rep, &err);
+    assert (buf && rep.seq_jump == SEQ_RESERVE + 1 && strstr (rep.message, "next seq"));
+    rec.timestamp = 1;
+    assert (zsat_buffer_append (buf, &rec, &err) == 0 && rec.seq == SEQ_RESERVE + 1);
+    zsat_buffer_destroy (&buf);
+    //  A clean close leaves the exact mark: no gap at the next open.
+    buf = zsat_buffer_open (dir, "hwm", &opts, &rep, &err);
+    assert (buf && rep.seq_jump == 0 && zsat_wal_next_seq (buf->wal) == SEQ_RESERVE + 2);
+    zsat_buffer_destroy (&buf);
     zlist_t *channels = zsat_buffer_channels (dir);
-    assert (zlist_size (channels) == 1 && streq (zlist_first (channels), "crit"));
+    assert (zlist_size (channels) == 2 && streq (zlist_first (channels), "crit"));
     zlist_destroy (&channels);
     snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
     assert (system (cmd) == 0);

@@ -21,8 +21,13 @@ typedef struct {
 typedef struct {
     zsat_wal_report_t wal;
     size_t archives;
-    size_t temp_removed;  //  half-written archives (*.tmp) deleted
-    char message[700];
+    size_t temp_removed;        //  half-written archives (*.tmp) deleted
+    size_t quarantined;         //  damaged archives renamed *.damaged (or that would be)
+    uint64_t quarantined_last;  //  highest seq of any quarantined archive
+    uint64_t seq_jump;          //  next seq when it had to move above the log's tail, else 0
+    char seq_note[200];
+    char quarantine[600];  //  what was quarantined and salvaged
+    char message[1600];
 } zsat_buffer_report_t;
 
 typedef struct {
@@ -75,6 +80,8 @@ zsat_cursors_t *zsat_buffer_cursors (zsat_buffer_t *self);
 //  written), -1 with err. rec's frames stay valid until the next read with pos.
 int zsat_buffer_read (zsat_buffer_t *self, zsat_buffer_pos_t *pos, uint64_t seq,
                       zsat_wal_record_t *rec, zsat_error_t *err);
+//  What a read had to quarantine (a damaged archive), once, then NULL until the next one.
+const char *zsat_buffer_notice (zsat_buffer_t *self);
 void zsat_buffer_pos_init (zsat_buffer_pos_t *pos);
 void zsat_buffer_pos_close (zsat_buffer_pos_t *pos);
 //  First stored seq whose timestamp is at or after time_us (next seq when none).

@@ -9,6 +9,7 @@
 #include "zsat_ipcguard.h"
 #include "zsat_bufclient.h"
 #include "zsat_recv.h"
+#include "zsat_dedup.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <time.h>
@@ -117,8 +118,11 @@ typedef struct {
     int64_t maintain_at;
     char who[160];
     bool terminated;
-    uint64_t stored, refused, acks, ack_errors, bad, oversize, compacted, collected;
+    zsat_dedup_t *dedup;  //  (producer, id) already stored: a re-sent copy is not stored again
+    uint64_t stored, refused, acks, ack_errors, bad, oversize, compacted, collected, duplicates;
 } self_t;
+
+#define DEDUP_REBUILD 8192  //  newest log records read at start to rebuild the dedup window
 
 static int64_t
 s_now_us (void)
@@ -205,6 +209,29 @@ s_peer_add (self_t *self, const char *name)
     return p;
 }
 
+//  The origins of the newest records tell which re-sent vectors are already stored, so a
+//  restarted node answers a producer's re-send with the first copy's seq.
+static void
+s_dedup_rebuild (self_t *self)
+{
+    self->dedup = zsat_dedup_new ();
+    zsat_wal_t *wal = zsat_buffer_wal (self->buf);
+    uint64_t last = zsat_wal_last_seq (wal), first = zsat_wal_first_seq (wal);
+    if (!self->dedup || !last)
+        return;
+    uint64_t from = last >= first + DEDUP_REBUILD ? last - DEDUP_REBUILD + 1 : first;
+    zsat_wal_pos_t pos;
+    zsat_wal_pos_init (&pos);
+    zsat_wal_record_t rec;
+    char producer[ZSAT_PRODUCER_MAX];
+    uint64_t id;
+    for (uint64_t seq = from; seq <= last; seq++)
+        if (zsat_wal_read (wal, &pos, seq, &rec, NULL) == 1 &&
+            zsat_dedup_parse (rec.origin, rec.origin_size, producer, &id) == 0)
+            zsat_dedup_add (self->dedup, producer, id, seq);
+    zsat_wal_pos_close (&pos);
+}
+
 static int
 s_open_store (self_t *self, zsat_node_args_t *args, zsat_error_t *err)
 {
@@ -231,6 +258,7 @@ s_open_store (self_t *self, zsat_node_args_t *args, zsat_error_t *err)
             !s_peer_add (self, self->channel->consumers[i]))
             return -1;
     self->replay_below = zsat_buffer_last_seq (self->buf);
+    s_dedup_rebuild (self);
     return 0;
 }
 
@@ -306,6 +334,7 @@ s_destroy (self_t **self_p)
     zsock_destroy (&self->out);
     zsock_destroy (&self->events);
     zsat_evbatch_destroy (&self->batch);
+    zsat_dedup_destroy (&self->dedup);
     zsat_buffer_destroy (&self->buf);
     free (self);
     *self_p = NULL;
@@ -343,43 +372,79 @@ s_report_stored (self_t *self, const zsat_vector_t *v)
         zsat_evbatch_flush (self->batch, zsock_resolve (self->events), ZMQ_DONTWAIT);
 }
 
-//  Stores one ["PUT <id>", routing, envelope, payload] message, or refuses it.
+static void
+s_pending_add (self_t *self, zframe_t *identity, const char *id, uint64_t seq)
+{
+    pending_t *p = calloc (1, sizeof *p);
+    if (!p)
+        return;  //  unanswered: the producer re-sends, and the copy is recognised
+    p->identity = zframe_dup (identity);
+    snprintf (p->id, sizeof p->id, "%s", id);
+    p->seq = seq;
+    zlist_append (self->pending, p);
+}
+
+//  Appends the vector of frames f (origin: the PUT's "<producer> <id>", or empty), decoded
+//  into *vp. Returns its seq, or 0 with err.
+static uint64_t
+s_store (self_t *self, zframe_t **f, const char *origin, zsat_vector_t *vp, zsat_error_t *err)
+{
+    zsat_vector_t v;
+    zsat_wal_record_t rec = {.timestamp = s_now_us ()};
+    for (int i = 0; i < 3; i++)
+        rec.frame[i] = zframe_data (f[i]), rec.frame_size[i] = zframe_size (f[i]);
+    rec.origin = (const uint8_t *)origin, rec.origin_size = strlen (origin);
+    int rc = zsat_vector_decode (&v, rec.frame[0], rec.frame_size[0], rec.frame[1],
+                                 rec.frame_size[1], rec.frame[2], rec.frame_size[2], err);
+    if (rc == 0) {
+        rec.task_id = v.task_id;
+        rec.flags = v.flags | ZSAT_FLAG_CRITICAL;
+        rc = zsat_buffer_append (self->buf, &rec, err);
+    }
+    *vp = v;
+    return rc ? 0 : rec.seq;
+}
+
+//  Stores one ["PUT <id> [<producer>]", routing, envelope, payload] message, or refuses it.
+//  A (producer, id) already stored is answered with its seq, not stored again.
 static void
 s_on_put (self_t *self, zmsg_t *msg)
 {
     zframe_t *identity = zmsg_pop (msg);
     char *cmd = zmsg_popstr (msg);
-    char id[48] = "?";
+    char id[48] = "?", producer[ZSAT_PRODUCER_MAX] = "", origin[ZSAT_PRODUCER_MAX + 24] = "";
+    uint64_t num = 0, seq = 0;
     if (!identity || !cmd || sscanf (cmd, "PUT %47s", id) != 1 || zmsg_size (msg) != 3) {
         self->bad++;
         if (identity)
             s_answer (self, identity, "REFUSED %s want [\"PUT <id>\", routing, envelope, payload]",
                       id);
+        zframe_destroy (&identity);
+        zstr_free (&cmd);
+        return;
+    }
+    //  Only a well-formed key is remembered; anything else is stored as it comes.
+    if (sscanf (cmd, "PUT %*s %39s", producer) == 1 &&
+        snprintf (origin, sizeof origin, "%s %s", producer, id) > 0 &&
+        zsat_dedup_parse ((const uint8_t *)origin, strlen (origin), producer, &num) != 0)
+        origin[0] = 0;
+    if (origin[0] && (seq = zsat_dedup_find (self->dedup, producer, num)) != 0) {
+        self->duplicates++;
+        s_pending_add (self, identity, id, seq);  //  answered once seq is durable
     }
     else {
         zframe_t *f[3] = {zmsg_first (msg), zmsg_next (msg), zmsg_next (msg)};
-        zsat_vector_t v;
         zsat_error_t err;
-        zsat_wal_record_t rec = {.timestamp = s_now_us ()};
-        for (int i = 0; i < 3; i++)
-            rec.frame[i] = zframe_data (f[i]), rec.frame_size[i] = zframe_size (f[i]);
-        int rc = zsat_vector_decode (&v, rec.frame[0], rec.frame_size[0], rec.frame[1],
-                                     rec.frame_size[1], rec.frame[2], rec.frame_size[2], &err);
-        if (rc == 0) {
-            rec.task_id = v.task_id;
-            rec.flags = v.flags | ZSAT_FLAG_CRITICAL;
-            rc = zsat_buffer_append (self->buf, &rec, &err);
-        }
-        if (rc) {
+        zsat_vector_t v;
+        seq = s_store (self, f, origin, &v, &err);
+        if (!seq) {
             self->refused++;
             s_answer (self, identity, "REFUSED %s %s", id, err.text);
         }
         else {
-            pending_t *p = calloc (1, sizeof *p);
-            p->identity = zframe_dup (identity);
-            snprintf (p->id, sizeof p->id, "%s", id);
-            p->seq = rec.seq;
-            zlist_append (self->pending, p);
+            if (origin[0])
+                zsat_dedup_add (self->dedup, producer, num, seq);
+            s_pending_add (self, identity, id, seq);
             self->stored++;
             s_report_stored (self, &v);
         }
@@ -628,10 +693,10 @@ s_send_stats (self_t *self)
     int n = snprintf (text, sizeof text,
                       "{\"stored\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"acks\":%" PRIu64
                       ",\"ack_errors\":%" PRIu64 ",\"bad\":%" PRIu64 ",\"oversize\":%" PRIu64
-                      ",\"compacted\":%" PRIu64 ",\"collected\":%" PRIu64
+                      ",\"compacted\":%" PRIu64 ",\"collected\":%" PRIu64 ",\"duplicates\":%" PRIu64
                       ",\"durable_seq\":%" PRIu64 ",\"disk_bytes\":%" PRId64 ",\"consumers\":{",
                       self->stored, self->refused, self->acks, self->ack_errors, self->bad,
-                      self->oversize, self->compacted, self->collected,
+                      self->oversize, self->compacted, self->collected, self->duplicates,
                       zsat_buffer_durable_seq (self->buf), zsat_buffer_disk_size (self->buf));
     for (size_t i = 0; i < self->peer_count && n < (int)sizeof text - 200; i++) {
         peer_t *p = &self->peer[i];
@@ -748,6 +813,10 @@ s_turn (self_t *self)
     uint64_t durable = zsat_buffer_durable_seq (self->buf);
     for (size_t i = 0; i < self->peer_count; i++)
         s_deliver_to (self, &self->peer[i], durable);
+    //  A damaged archive met while delivering was quarantined: said once, then delivery goes on.
+    const char *notice = zsat_buffer_notice (self->buf);
+    if (notice)
+        zsat_log_line (stderr, ZSAT_LOG_WARN, self->who, "%s", notice);
     s_check_timeouts (self);
     s_heartbeat (self);
     if (self->batch)
@@ -845,6 +914,36 @@ s_test_produce (uint64_t first, int n, char *refusal, size_t cap)
     assert (answers == n);
     zsat_bufproducer_destroy (&p);
     return stored;
+}
+
+//  Sends one vector for task with the PUT frame put over a raw DEALER; returns the seq the
+//  node answered STORED (0 when it did not).
+static uint64_t
+s_test_put_raw (uint64_t task, const char *put)
+{
+    zsat_vector_t v;
+    zsat_vector_init (&v);
+    strcpy (v.where, "a"), strcpy (v.type, "t"), strcpy (v.channel, "crit");
+    v.task_id = task;
+    char payload[64], routing[ZSAT_ROUTING_MAX];
+    uint8_t envelope[ZSAT_ENVELOPE_MAX];
+    snprintf (payload, sizeof payload, "task %" PRIu64, task);
+    zsat_vector_set_payload (&v, payload, strlen (payload));
+    int rsize = zsat_vector_encode_routing (&v, routing, sizeof routing, NULL);
+    int esize = zsat_vector_encode_envelope (&v, envelope, sizeof envelope, NULL);
+    zsock_t *raw = zsock_new_dealer (s_test_in);
+    zsock_set_rcvtimeo (raw, 5000);
+    zstr_sendm (raw, put);
+    zmq_send (zsock_resolve (raw), routing, (size_t)rsize, ZMQ_SNDMORE);
+    zmq_send (zsock_resolve (raw), envelope, (size_t)esize, ZMQ_SNDMORE);
+    zmq_send (zsock_resolve (raw), payload, strlen (payload), 0);
+    char *answer = zstr_recv (raw);
+    uint64_t seq = 0;
+    if (!answer || sscanf (answer, "STORED %*s %" SCNu64, &seq) != 1)
+        seq = 0;
+    zstr_free (&answer);
+    zsock_destroy (&raw);
+    return seq;
 }
 
 //  Appends n vectors (task ids from first) straight into the store of channel crit in dir.
@@ -1041,6 +1140,22 @@ zsat_bufnode_test (bool verbose)
     assert (zsat_bufconsumer_recv (fast, 300, &rec) == 0);
     assert (s_test_produce (111, 1, NULL, 0) == 1);
     assert (s_test_consume (fast, 1, true, 0, &last) == 1 && last == 111);
+    //  A re-sent (producer, id) is stored once: the copy is answered with the first seq,
+    //  also by a restarted node (the window is rebuilt from the log).
+    uint64_t first = s_test_put_raw (112, "PUT 9 ptest-dup");
+    assert (first == 112 && s_test_put_raw (112, "PUT 9 ptest-dup") == first);
+    assert (s_test_put_raw (112, "PUT 9 pother") == first + 1);  //  another producer
+    assert (s_test_consume (fast, 2, true, 0, &last) == 2 && last == first + 1);
+    s_test_wait_cursor (node, "fast", first + 1);
+    stats = s_test_stats (node);
+    assert (strstr (stats, "\"duplicates\":1,"));
+    zstr_free (&stats);
+    zactor_destroy (&node);
+    node = s_test_start (&args);
+    assert (s_test_put_raw (112, "PUT 9 ptest-dup") == first);
+    assert (s_test_put_raw (113, "PUT 10 ptest-dup") == first + 2);
+    assert (s_test_consume (fast, 1, true, 0, &last) == 1 && last == first + 2);
+    assert (zsat_bufconsumer_recv (fast, 300, &rec) == 0);  //  no copy of 112 stored
     zactor_destroy (&node);
     zsat_bufconsumer_destroy (&fast);
     zsat_bufconsumer_destroy (&slow);

@@ -2,9 +2,10 @@
     and delivers them to that channel's consumers until each acknowledged them.
 
     Sockets (both bound by the node; protocol in docs/buffer.md):
-      in   ROUTER  producers' DEALERs send  ["PUT <id>", routing, envelope, payload]
-                   and get one frame "STORED <id> <seq>" once the append is durable per the
-                   channel's mode, or "REFUSED <id> <reason>" (full disk, bad vector, I/O).
+      in   ROUTER  producers' DEALERs send  ["PUT <id> [<producer>]", routing, envelope,
+                   payload] and get one frame "STORED <id> <seq>" once the append is durable
+                   per the channel's mode, or "REFUSED <id> <reason>" (full disk, bad vector,
+                   I/O). A (producer, id) already stored is answered with its first seq.
       out  ROUTER  consumers' DEALERs send "HELLO <consumer>" (answered "WELCOME <cursor>")
                    and "ACK <consumer> <seq>"; the node sends them
                    ["REC <seq> <flags>", routing, envelope, payload], at most `window`

@@ -20,6 +20,7 @@ struct zsat_cursors_t {
     int64_t save_interval_ms;
     int64_t saved_at;  //  zclock_mono () of the last write
     bool dirty;
+    uint64_t high;  //  seq high-water mark: no seq above it was ever handed out
     size_t count;
     consumer_t consumer[CURSORS_MAX];
 };
@@ -42,12 +43,16 @@ s_load (zsat_cursors_t *self, zsat_error_t *err)
                    ? 0
                    : zsat_fail (err, ZSAT_E_IO, "cannot read %s: %s", self->path, strerror (errno));
     char line[256], name[256];
-    int rc = 0, lineno = 0;
+    int rc = 0, lineno = 0, version = 0;
     uint64_t cursor;
     while (rc == 0 && fgets (line, sizeof line, file)) {
         lineno++;
         if (lineno == 1)
-            rc = streq (line, "zsat-cursors 1\n") ? 0 : -1;
+            rc = sscanf (line, "zsat-cursors %d", &version) == 1 && (version == 1 || version == 2)
+                     ? 0
+                     : -1;
+        else if (lineno == 2 && version == 2)
+            rc = sscanf (line, "high-water %" SCNu64, &self->high) == 1 ? 0 : -1;
         else if (sscanf (line, "%255s %" SCNu64, name, &cursor) != 2)
             rc = -1;
         else
@@ -179,6 +184,30 @@ zsat_cursors_acked (zsat_cursors_t *self, const char *name, uint64_t seq)
 }
 
 uint64_t
+zsat_cursors_max (zsat_cursors_t *self)
+{
+    uint64_t max = 0;
+    for (size_t i = 0; i < self->count; i++)
+        if (self->consumer[i].cursor > max)
+            max = self->consumer[i].cursor;
+    return max;
+}
+
+uint64_t
+zsat_cursors_high (zsat_cursors_t *self)
+{
+    return self->high;
+}
+
+void
+zsat_cursors_set_high (zsat_cursors_t *self, uint64_t high)
+{
+    if (high != self->high)
+        self->dirty = true;
+    self->high = high;
+}
+
+uint64_t
 zsat_cursors_min (zsat_cursors_t *self)
 {
     if (self->count == 0)
@@ -231,7 +260,7 @@ zsat_cursors_save (zsat_cursors_t *self, bool force, zsat_error_t *err)
     FILE *file = fopen (tmp, "w");
     if (!file)
         return zsat_fail (err, ZSAT_E_IO, "cannot write %s: %s", tmp, strerror (errno));
-    fprintf (file, "zsat-cursors 1\n");
+    fprintf (file, "zsat-cursors 2\nhigh-water %" PRIu64 "\n", self->high);
     for (size_t i = 0; i < self->count; i++)
         fprintf (file, "%s %" PRIu64 "\n", self->consumer[i].name, self->consumer[i].cursor);
     //  Rename only a complete, synced file: a crash leaves the old cursors or the new ones.
@@ -287,7 +316,19 @@ zsat_cursors_test (bool verbose)
     again = zsat_cursors_open (path, 0, &err);
     assert (again && zsat_cursors_count (again) == 2);
     assert (zsat_cursors_get (again, "fast", &c) && c == 3999);
-    assert (zsat_cursors_min (again) == 1);
+    assert (zsat_cursors_min (again) == 1 && zsat_cursors_max (again) == 3999);
+    zsat_cursors_destroy (&again);
+    //  The high-water mark is persisted with the cursors; a version 1 file still loads.
+    zsat_cursors_set_high (cur, 70000);
+    assert (zsat_cursors_save (cur, true, &err) == 0);
+    again = zsat_cursors_open (path, 0, &err);
+    assert (again && zsat_cursors_high (again) == 70000 && zsat_cursors_count (again) == 2);
+    zsat_cursors_destroy (&again);
+    FILE *v1 = fopen (path, "w");
+    fprintf (v1, "zsat-cursors 1\nsink 12\n");
+    fclose (v1);
+    again = zsat_cursors_open (path, -1, &err);
+    assert (again && zsat_cursors_high (again) == 0 && zsat_cursors_max (again) == 12);
     zsat_cursors_destroy (&again);
     zsat_cursors_destroy (&cur);
     //  A damaged file is an error, not a crash.

@@ -2,8 +2,11 @@
     sequence below which a consumer acknowledged everything; acknowledgements may arrive out
     of order, so a window of ZSAT_CURSOR_WINDOW bits above the cursor remembers the others.
     Persisted atomically (temp file, fsync, rename, fsync of the directory) as text:
-        zsat-cursors 1
+        zsat-cursors 2
+        high-water <seq>
         <consumer> <cursor>
+    The high-water mark is the channel's: no seq above it was ever handed out, so a store
+    reopened after a cut log starts above it (version 1 files, without it, still load).
     A persisted cursor may lag the real one: after a crash some records are delivered again
     (at least once), never fewer. Owns no sockets.
 */
@@ -33,6 +36,11 @@ bool zsat_cursors_get (zsat_cursors_t *self, const char *name, uint64_t *cursor)
 bool zsat_cursors_acked (zsat_cursors_t *self, const char *name, uint64_t seq);
 //  Lowest cursor of every consumer; 0 when there is none (nothing may be collected).
 uint64_t zsat_cursors_min (zsat_cursors_t *self);
+//  Highest cursor of every consumer; 0 when there is none.
+uint64_t zsat_cursors_max (zsat_cursors_t *self);
+//  The seq high-water mark persisted with the cursors (0 when never set).
+uint64_t zsat_cursors_high (zsat_cursors_t *self);
+void zsat_cursors_set_high (zsat_cursors_t *self, uint64_t high);
 size_t zsat_cursors_count (zsat_cursors_t *self);
 //  Name of consumer i (and its cursor), or NULL past the end.
 const char *zsat_cursors_at (zsat_cursors_t *self, size_t index, uint64_t *cursor);

@@ -116,6 +116,13 @@ zsat_wal_decode (const uint8_t *data, size_t size, zsat_wal_record_t *rec)
         rec->frame_size[i] = n;
         p += n;
     }
+    rec->origin = NULL;
+    rec->origin_size = 0;
+    if (end - p >= 4 && (size_t)(end - p - 4) == s_get32 (p)) {
+        rec->origin = p + 4;
+        rec->origin_size = s_get32 (p);
+        p = end;
+    }
     return p == end ? (int64_t)(ZSAT_WAL_HEADER_SIZE + body) : -1;
 }
 
@@ -493,7 +500,7 @@ zsat_wal_append (zsat_wal_t *self, zsat_wal_record_t *rec, zsat_error_t *err)
 {
     if (self->fd < 0)
         return zsat_fail (err, ZSAT_E_IO, "log %s is read-only", self->dir);
-    size_t body = 4 * ZSAT_WAL_FRAMES;
+    size_t body = 4 * ZSAT_WAL_FRAMES + (rec->origin_size ? 4 + rec->origin_size : 0);
     for (int i = 0; i < ZSAT_WAL_FRAMES; i++)
         body += rec->frame_size[i];
     if (body > ZSAT_WAL_BODY_MAX)
@@ -504,7 +511,7 @@ zsat_wal_append (zsat_wal_t *self, zsat_wal_record_t *rec, zsat_error_t *err)
         return -1;
     seg = &self->seg[self->seg_count - 1];
     rec->seq = self->next_seq;
-    uint8_t head[ZSAT_WAL_HEADER_SIZE], sizes[ZSAT_WAL_FRAMES][4];
+    uint8_t head[ZSAT_WAL_HEADER_SIZE], sizes[ZSAT_WAL_FRAMES + 1][4];
     s_put32 (head, ZSAT_WAL_MAGIC);
     s_put32 (head + 4, (uint32_t)body);
     s_put64 (head + 8, rec->seq);
@@ -512,16 +519,19 @@ zsat_wal_append (zsat_wal_t *self, zsat_wal_record_t *rec, zsat_error_t *err)
     s_put64 (head + 24, rec->task_id);
     s_put32 (head + 32, rec->flags);
     uint32_t crc = zsat_crc32 (0, head, 36);
-    struct iovec iov[1 + 2 * ZSAT_WAL_FRAMES] = {{head, sizeof head}};
-    for (int i = 0; i < ZSAT_WAL_FRAMES; i++) {
-        s_put32 (sizes[i], (uint32_t)rec->frame_size[i]);
+    struct iovec iov[1 + 2 * (ZSAT_WAL_FRAMES + 1)] = {{head, sizeof head}};
+    int frames = rec->origin_size ? ZSAT_WAL_FRAMES + 1 : ZSAT_WAL_FRAMES;
+    for (int i = 0; i < frames; i++) {
+        const uint8_t *data = i < ZSAT_WAL_FRAMES ? rec->frame[i] : rec->origin;
+        size_t size = i < ZSAT_WAL_FRAMES ? rec->frame_size[i] : rec->origin_size;
+        s_put32 (sizes[i], (uint32_t)size);
         crc = zsat_crc32 (crc, sizes[i], 4);
-        crc = zsat_crc32 (crc, rec->frame[i], rec->frame_size[i]);
+        crc = zsat_crc32 (crc, data, size);
         iov[1 + 2 * i] = (struct iovec){sizes[i], 4};
-        iov[2 + 2 * i] = (struct iovec){(void *)rec->frame[i], rec->frame_size[i]};
+        iov[2 + 2 * i] = (struct iovec){(void *)data, size};
     }
     s_put32 (head + 36, crc);
-    if (s_write_all (self->fd, iov, 1 + 2 * ZSAT_WAL_FRAMES, seg->size))
+    if (s_write_all (self->fd, iov, 1 + 2 * frames, seg->size))
         return zsat_fail (err, ZSAT_E_IO, "cannot append to %s: %s", self->dir, strerror (errno));
     int64_t total = ZSAT_WAL_HEADER_SIZE + (int64_t)body;
     if (seg->last_seq < seg->first_seq)
@@ -790,7 +800,28 @@ zsat_wal_test (bool verbose)
     char cmd[256];
     snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
     assert (system (cmd) == 0);
+    //  The optional origin frame is stored, covered by the CRC and read back.
+    assert (mkdtemp (strcpy (dir, "/tmp/zsat_wal_test.XXXXXX")));
+    wal = zsat_wal_open (dir, &opts, &report, &err);
+    s_fill_record (&rec, 1, payload, 10);
+    rec.origin = (const uint8_t *)"p1234 77", rec.origin_size = 8;
+    assert (zsat_wal_append (wal, &rec, &err) == 0 && rec.seq == 1);
+    s_fill_record (&rec, 2, payload, 10);
+    assert (zsat_wal_append (wal, &rec, &err) == 0 && rec.seq == 2);
+    zsat_wal_destroy (&wal);
+    opts.read_only = true;
+    wal = zsat_wal_open (dir, &opts, &report, &err);
+    assert (wal && report.repaired == 0 && zsat_wal_last_seq (wal) == 2);
+    zsat_wal_pos_t pos;
+    zsat_wal_pos_init (&pos);
+    assert (zsat_wal_read (wal, &pos, 1, &rec, &err) == 1);
+    assert (rec.origin_size == 8 && memcmp (rec.origin, "p1234 77", 8) == 0);
+    assert (zsat_wal_read (wal, &pos, 2, &rec, &err) == 1 && rec.origin == NULL);
+    zsat_wal_pos_close (&pos);
+    zsat_wal_destroy (&wal);
+    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
+    assert (system (cmd) == 0);
     if (verbose)
-        printf ("(segments rotate, torn tails and flipped bytes repaired) ");
+        printf ("(segments rotate, torn tails and flipped bytes repaired, origin kept) ");
     printf ("OK\n");
 }

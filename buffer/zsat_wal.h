@@ -9,7 +9,8 @@
             24    8  task_id
             32    4  flags (ZSAT_FLAG_*)
             36    4  CRC-32 (zsat_crc32) of bytes 0..35 then of the body
-            40    -  body: 3 frames (routing, envelope, payload), each u32 size + bytes
+            40    -  body: 3 frames (routing, envelope, payload), each u32 size + bytes,
+                     then optionally a 4th, the origin ("<producer> <id>", for de-duplication)
 
     A record is acknowledged after write() returned (mode none), or after the fdatasync that
     covers it (always: one per record; batch: group commit every max_records records or
@@ -43,6 +44,8 @@ typedef struct {
     uint32_t flags;
     const uint8_t *frame[ZSAT_WAL_FRAMES];  //  routing, envelope, payload
     size_t frame_size[ZSAT_WAL_FRAMES];
+    const uint8_t *origin;  //  "<producer> <id>" of a PUT, or NULL (not archived)
+    size_t origin_size;
 } zsat_wal_record_t;
 
 typedef struct {

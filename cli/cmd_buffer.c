@@ -8,6 +8,7 @@
 #include "zsat_buffer.h"
 #include "zsat_bufnode.h"
 #include "zsat_bufclient.h"
+#include "zsat_chanlock.h"
 #include <signal.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -370,6 +371,13 @@ s_stat (const args_t *a)
                 s->size, i + 1 == zsat_wal_segment_count (wal) ? " (active)" : "");
     }
     s_print_cursors (buf, "");
+    int64_t owner = zsat_chanlock_owner (zsat_buffer_path (buf));
+    if (owner)
+        printf ("owner: in use by process %lld (live: the active segment's tail may be mid-write, "
+                "writing actions refuse)\n",
+                (long long)owner);
+    else
+        printf ("owner: none (stopped)\n");
     zsat_buffer_destroy (&buf);
     return 0;
 }
