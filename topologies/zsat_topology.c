@@ -138,6 +138,7 @@ zsat_topology_destroy (zsat_topology_t **self_p)
         return;
     zsat_topology_t *self = *self_p;
     free (self->hosts);
+    free (self->operators);
     free (self->nodes);
     free (self->links);
     free (self->routes);
@@ -234,6 +235,32 @@ zsat_topology_host_find (zsat_topology_t *self, const char *name)
 {
     int index = topo_host_index (self, name);
     return index >= 0 ? &self->hosts[index] : NULL;
+}
+
+bool
+zsat_topology_curve (zsat_topology_t *self)
+{
+    if (!self)
+        return false;
+    return self->security ? streq (self->security, "curve") : self->host_count > 1;
+}
+
+const char *
+zsat_topology_security (zsat_topology_t *self)
+{
+    return self ? self->security : NULL;
+}
+
+size_t
+zsat_topology_operator_count (zsat_topology_t *self)
+{
+    return self ? self->operator_count : 0;
+}
+
+const zsat_operator_t *
+zsat_topology_operator (zsat_topology_t *self, size_t index)
+{
+    return self && index < self->operator_count ? &self->operators[index] : NULL;
 }
 
 size_t
