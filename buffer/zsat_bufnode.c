@@ -5,6 +5,7 @@
     to consumers only from the store, so whatever a consumer saw is on disk first.
 */
 #include "zsat_bufnode.h"
+#include "zsat_curve.h"
 #include "zsat_options.h"
 #include "zsat_ipcguard.h"
 #include "zsat_bufclient.h"
@@ -172,6 +173,11 @@ s_router (const char *endpoint, bool mandatory, zsat_error_t *err)
         zsock_destroy (&sock);
         return NULL;
     }
+    if (zsat_curve_apply (sock, NULL, endpoint, ZSAT_CURVE_SERVER) != 0) {
+        zsat_fail (err, ZSAT_E_CONFIG, "cannot secure %s (see docs/security.md)", endpoint);
+        zsock_destroy (&sock);
+        return NULL;
+    }
     //  "@a,@b" (zsock_attach syntax, as the topology derives it) binds every endpoint.
     int rc =
         *endpoint == '@' ? zsock_attach (sock, endpoint, true) : zsock_bind (sock, "%s", endpoint);
@@ -246,7 +252,8 @@ s_open_events (self_t *self, zsat_node_args_t *args)
     //  Events are sent with DONTWAIT and dropped (counted) when the tracker lags: bounded.
     zsock_set_sndhwm (self->events, 1000);
     zsock_set_linger (self->events, 0);
-    if (!self->events || zsock_attach (self->events, endpoint, false) != 0) {
+    if (!self->events || zsat_curve_apply (self->events, args->host, endpoint, ZSAT_CURVE_CLIENT) ||
+        zsock_attach (self->events, endpoint, false) != 0) {
         zsat_log_line (stderr, ZSAT_LOG_WARN, self->who, "cannot reach %s: no heartbeats",
                        endpoint);
         zsock_destroy (&self->events);

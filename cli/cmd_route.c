@@ -2,6 +2,7 @@
     socket ("orchester.control" of a host), with a bounded wait for the answer.
 */
 #include "zsat.h"
+#include "zsat_curve.h"
 
 static void
 s_usage (FILE *out)
@@ -46,7 +47,12 @@ s_endpoint (const char *path, const char *host, char *buf, size_t cap)
     zsat_diag_destroy (&diag);
     if (!host && zsat_topology_host_count (topology))
         host = zsat_topology_host (topology, 0)->name;
-    int rc = zsat_topology_endpoint (topology, "orchester.control", host, host, buf, cap);
+    zsat_error_t err;
+    int rc = zsat_curve_use_cli (topology, host, &err);
+    if (rc)
+        fprintf (stderr, "zsat route: %s\n", err.text);
+    else
+        rc = zsat_topology_endpoint (topology, "orchester.control", host, host, buf, cap);
     if (rc)
         fprintf (stderr, "zsat route: no orchester on host '%s' in %s\n", host ? host : "?", path);
     zsat_topology_destroy (&topology);
@@ -64,7 +70,8 @@ s_ask (const char *endpoint, const char *request, int timeout)
     zsock_set_rcvtimeo (req, timeout);
     zsock_set_maxmsgsize (req, 1024 * 1024);
     int rc = 1;
-    if (zsock_attach (req, endpoint, false))
+    if (zsat_curve_apply (req, NULL, endpoint, ZSAT_CURVE_CLIENT) ||
+        zsock_attach (req, endpoint, false))
         fprintf (stderr, "zsat route: bad endpoint '%s'\n", endpoint);
     else if (zstr_send (req, request))
         fprintf (stderr, "zsat route: cannot send to %s within %d ms\n", endpoint, timeout);

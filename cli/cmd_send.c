@@ -3,6 +3,7 @@
     (linger) until they are really handed to the network before it exits.
 */
 #include "zsat.h"
+#include "zsat_curve.h"
 #include "zsat_vjson.h"
 #include <time.h>
 
@@ -106,7 +107,12 @@ s_resolve (s_args_t *a, char *host, char *endpoint, size_t cap)
                             ? zsat_topology_host (topology, 0)->name
                             : "";
         snprintf (host, ZSAT_NAME_MAX, "%s", h);
+        zsat_error_t err;
         rc = zsat_topology_endpoint (topology, "orchester.any", h, h, endpoint, cap) ? 1 : 0;
+        if (rc == 0 && zsat_curve_use_cli (topology, h, &err) != 0) {
+            fprintf (stderr, "zsat send: %s\n", err.text);
+            rc = 1;
+        }
         if (rc)
             fprintf (stderr, "zsat send: no orchester on host '%s' in %s\n", h, a->path);
     }
@@ -173,7 +179,8 @@ s_send_all (const s_args_t *a, zsat_vector_t *v, const char *endpoint)
     //  A send blocks at most this long when the orchester does not take vectors.
     zsock_set_sndtimeo (push, a->timeout);
     zsock_set_sndhwm (push, 10000);
-    if (zsock_attach (push, endpoint, false)) {
+    if (zsat_curve_apply (push, NULL, endpoint, ZSAT_CURVE_CLIENT) ||
+        zsock_attach (push, endpoint, false)) {
         fprintf (stderr, "zsat send: bad endpoint '%s'\n", endpoint);
         zsock_destroy (&push);
         return 1;

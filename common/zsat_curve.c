@@ -115,6 +115,91 @@ zsat_curve_cert_write (const char *path, const char *name, bool force, zsat_erro
     return 0;
 }
 
+static char *
+s_dirname (const char *file)
+{
+    char *dir = strdup (file ? file : "");
+    char *slash = dir ? strrchr (dir, '/') : NULL;
+    if (slash)
+        *slash = 0;
+    else if (dir)
+        *dir = 0;
+    return dir;
+}
+
+static void
+s_at (zsat_topology_t *topology, const char *text, int line, int col, int *l, int *c)
+{
+    zsat_topology_mark (text, l, c);
+    if (*l == 0)
+        *l = line, *c = col;
+}
+
+static size_t
+s_check_host (zsat_topology_t *topology, const zsat_host_t *host, const char *base_dir,
+              zsat_diag_t *diag)
+{
+    const char *file = zsat_topology_file (topology);
+    char key[ZSAT_CURVE_KEY_LEN + 1], why[256];
+    int line, col;
+    if (!host->curve_key) {
+        zsat_diag_add (diag, file, host->line ? host->line : 1, host->col ? host->col : 1,
+                       "host '%s' has no curve_key, and tcp links between hosts are CURVE: run "
+                       "`zsat keys init --host %s %s` on %s and put the key it prints in "
+                       "hosts.%s.curve_key (or write `security: none`)",
+                       host->name, host->name, file, host->name, host->name);
+        return 1;
+    }
+    if (zsat_curve_key_parse (host->curve_key, base_dir, key, why, sizeof why) == 0)
+        return 0;
+    s_at (topology, host->curve_key, host->line, host->col, &line, &col);
+    zsat_diag_add (diag, file, line, col,
+                   "host '%s': curve_key: %s: run `zsat keys init --host %s %s` on %s and "
+                   "`zsat keys export --host %s %s` for the key",
+                   host->name, why, host->name, file, host->name, host->name, file);
+    return 1;
+}
+
+size_t
+zsat_curve_check (zsat_topology_t *topology, zsat_diag_t *diag)
+{
+    if (!topology)
+        return 0;
+    const char *file = zsat_topology_file (topology), *security;
+    char *base_dir = s_dirname (file);
+    size_t errors = 0;
+    int line, col;
+    if (!zsat_topology_curve (topology)) {
+        security = zsat_topology_security (topology);
+        s_at (topology, security, 1, 1, &line, &col);
+        if (zsat_topology_host_count (topology) > 1)
+            zsat_diag_add (diag, file, line, col,
+                           "warning: security: none: tcp links between the %zu hosts are plain: "
+                           "anyone who reaches their ports can read, inject and control "
+                           "(docs/security.md)",
+                           zsat_topology_host_count (topology));
+        free (base_dir);
+        return 0;
+    }
+    for (size_t i = 0; i < zsat_topology_host_count (topology); i++)
+        errors += s_check_host (topology, zsat_topology_host (topology, i), base_dir, diag);
+    for (size_t i = 0; i < zsat_topology_operator_count (topology); i++) {
+        const zsat_operator_t *op = zsat_topology_operator (topology, i);
+        char key[ZSAT_CURVE_KEY_LEN + 1], why[256];
+        if (zsat_curve_key_parse (op->key, base_dir, key, why, sizeof why) == 0)
+            continue;
+        s_at (topology, op->key, op->line, op->col, &line, &col);
+        zsat_diag_add (diag, file, line, col,
+                       "operator '%s': %s: run `zsat keys init --operator %s --dir DIR` and "
+                       "`zsat keys export --cert DIR/%s.cert` for the key",
+                       op->name ? op->name : "?", why, op->name ? op->name : "NAME",
+                       op->name ? op->name : "NAME");
+        errors++;
+    }
+    free (base_dir);
+    return errors;
+}
+
 //  Copies the hosts of the topology with their keys. Returns problems (reason in err).
 static int
 s_load_hosts (zsat_topology_t *topology, const char *base_dir, zsat_error_t *err)
@@ -182,20 +267,8 @@ s_load_ports (zsat_topology_t *topology)
     return 0;
 }
 
-static char *
-s_dirname (const char *file)
-{
-    char *dir = strdup (file ? file : "");
-    char *slash = dir ? strrchr (dir, '/') : NULL;
-    if (slash)
-        *slash = 0;
-    else if (dir)
-        *dir = 0;
-    return dir;
-}
-
-int
-zsat_curve_use (zsat_topology_t *topology, const char *host, zsat_error_t *err)
+static int
+s_use (zsat_topology_t *topology, const char *host, bool cli, zsat_error_t *err)
 {
     if (!topology)
         return zsat_fail (err, ZSAT_E_CONFIG, "no topology");
@@ -203,19 +276,42 @@ zsat_curve_use (zsat_topology_t *topology, const char *host, zsat_error_t *err)
     char *base_dir = s_dirname (zsat_topology_file (topology));
     s.curve = zsat_topology_curve (topology);
     snprintf (s.host, sizeof s.host, "%s", host ? host : "");
-    int rc = s_load_hosts (topology, base_dir, err);
+    int rc = 0;
+    zsat_diag_t *diag = zsat_diag_new ();
+    if (zsat_curve_check (topology, diag) > 0) {
+        const char *first = NULL;
+        for (size_t i = 0; i < zsat_diag_count (diag) && !first; i++)
+            if (!strstr (zsat_diag_get (diag, i), ": warning: "))
+                first = zsat_diag_get (diag, i);
+        rc = zsat_fail (err, ZSAT_E_CONFIG, "%s", first ? first : "bad keys");
+    }
+    zsat_diag_destroy (&diag);
+    if (rc == 0)
+        rc = s_load_hosts (topology, base_dir, err);
     if (rc == 0)
         rc = s_load_allowed (topology, base_dir, err);
     if (rc == 0 && s_load_ports (topology) != 0)
         rc = zsat_fail (err, ZSAT_E_IO, "out of memory");
     const char *cert = getenv ("ZSAT_CERT");
     zcert_destroy (&s.operator_cert);
-    if (rc == 0 && !host && cert && *cert && !(s.operator_cert = zcert_load (cert)))
+    if (rc == 0 && cli && cert && *cert && !(s.operator_cert = zcert_load (cert)))
         rc = zsat_fail (err, ZSAT_E_CONFIG, "ZSAT_CERT=%s: not a readable certificate", cert);
     s.used = rc == 0;
     free (base_dir);
     pthread_mutex_unlock (&s.lock);
     return rc;
+}
+
+int
+zsat_curve_use (zsat_topology_t *topology, const char *host, zsat_error_t *err)
+{
+    return s_use (topology, host, false, err);
+}
+
+int
+zsat_curve_use_cli (zsat_topology_t *topology, const char *host, zsat_error_t *err)
+{
+    return s_use (topology, host, true, err);
 }
 
 bool

@@ -30,10 +30,19 @@ int zsat_curve_cert_path (zsat_topology_t *topology, const char *host, char *buf
 int zsat_curve_key_parse (const char *text, const char *base_dir, char *key, char *why,
                           size_t cap);
 
-//  Makes this process use the topology's security, as host (NULL: the CLI; it uses the
-//  operator certificate named by ZSAT_CERT, else the host given later). Copies what it
-//  needs. Returns 0, or -1 with err set when a key of the topology does not parse.
+//  `zsat check`'s security checks: with CURVE (explicit, or several hosts), every host needs
+//  a curve_key that parses, every operator key parses; `security: none` with several hosts
+//  is a warning. Problems go to diag as `file:line:col: message` naming the command that
+//  fixes them; warnings start with "warning:". Returns the number of errors.
+size_t zsat_curve_check (zsat_topology_t *topology, zsat_diag_t *diag);
+
+//  Makes this process (a node, a launcher, `zsat up`) use the topology's security as host
+//  (NULL: each apply names its host). Copies what it needs. Returns 0, or -1 with err set
+//  when a key of the topology does not parse.
 int zsat_curve_use (zsat_topology_t *topology, const char *host, zsat_error_t *err);
+//  The same for a CLI command acting from host: its identity is the operator certificate
+//  named by ZSAT_CERT when set, else host's own certificate.
+int zsat_curve_use_cli (zsat_topology_t *topology, const char *host, zsat_error_t *err);
 //  True when this process secures tcp sockets (zsat_curve_use with `security: curve`).
 bool zsat_curve_active (void);
 

@@ -251,6 +251,14 @@ zsat_topology_security (zsat_topology_t *self)
     return self ? self->security : NULL;
 }
 
+void
+zsat_topology_mark (const char *text, int *line, int *col)
+{
+    *line = *col = 0;
+    if (text)
+        topo_mark (text, line, col);
+}
+
 size_t
 zsat_topology_operator_count (zsat_topology_t *self)
 {
@@ -560,25 +568,25 @@ s_test_two_hosts (void)
         streq (s_socket (sockets, count, "out:cpu->csv")->endpoint, ">ipc:///tmp/zt/a/7114.ipc"));
     count = zsat_topology_sockets (self, "csv", "a", sockets, 32);
     assert (streq (s_socket (sockets, count, "in:cpu->csv")->endpoint,
-                   "@ipc:///tmp/zt/a/7114.ipc,@tcp://0.0.0.0:7114"));
+                   "@ipc:///tmp/zt/a/7114.ipc,@tcp://198.18.0.1:7114"));
     assert (zsat_topology_sockets (self, "csv", "b", sockets, 32) == -1);
     count = zsat_topology_sockets (self, "csv", "a", sockets, 32);
     assert (streq (s_socket (sockets, count, "in:route")->endpoint, ">ipc:///tmp/zt/a/7116.ipc"));
     count = zsat_topology_sockets (self, "tracker", "a", sockets, 32);
     assert (count == 3);
     assert (streq (s_socket (sockets, count, "state")->endpoint,
-                   "@ipc:///tmp/zt/a/7101.ipc,@tcp://0.0.0.0:7101"));
+                   "@ipc:///tmp/zt/a/7101.ipc,@tcp://198.18.0.1:7101"));
     count = zsat_topology_sockets (self, "orchester", "b", sockets, 32);
     assert (streq (s_socket (sockets, count, "jobs")->endpoint, ">tcp://198.18.0.1:7103"));
     assert (streq (s_socket (sockets, count, "jobs")->topic, "b/"));
     assert (streq (s_socket (sockets, count, "any")->endpoint,
-                   "@ipc:///tmp/zt/b/7107.ipc,@tcp://0.0.0.0:7107"));
+                   "@ipc:///tmp/zt/b/7107.ipc,@tcp://198.18.0.2:7107"));
     char endpoint[256];
     assert (zsat_topology_endpoint (self, "orchester.control", "b", "a", endpoint, 256) == 0);
     assert (streq (endpoint, ">tcp://198.18.0.2:7108"));
     assert (zsat_topology_endpoint (self, "orchester.control", NULL, "a", endpoint, 256) == -1);
     assert (zsat_topology_bind_endpoint (self, "launcher.control", "b", endpoint, 256) == 0);
-    assert (streq (endpoint, "@ipc:///tmp/zt/b/7109.ipc,@tcp://0.0.0.0:7109"));
+    assert (streq (endpoint, "@ipc:///tmp/zt/b/7109.ipc,@tcp://198.18.0.2:7109"));
     assert (zsat_topology_bind_endpoint (self, "launcher.control", NULL, endpoint, 256) == -1);
     //  every port is used once in the whole topology
     int ports[64], port_count = 0;

@@ -164,6 +164,8 @@ const zsat_host_t *zsat_topology_host_find (zsat_topology_t *self, const char *n
 bool zsat_topology_curve (zsat_topology_t *self);
 //  `security:` as written ("curve", "none"), or NULL when the default applies.
 const char *zsat_topology_security (zsat_topology_t *self);
+//  Where a string of the model was written (0, 0 for strings the loader made up).
+void zsat_topology_mark (const char *text, int *line, int *col);
 size_t zsat_topology_operator_count (zsat_topology_t *self);
 const zsat_operator_t *zsat_topology_operator (zsat_topology_t *self, size_t index);
 //  Index of the host whose node binds derived port `port` (ipc and/or tcp), or -1 (not a

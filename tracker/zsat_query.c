@@ -3,6 +3,7 @@
     away with linger 0 rather than reused.
 */
 #include "zsat_query.h"
+#include "zsat_curve.h"
 
 int
 zsat_query_endpoint (const char *topology_file, const char *from_host, const char *endpoint,
@@ -21,6 +22,8 @@ zsat_query_endpoint (const char *topology_file, const char *from_host, const cha
     if (!topology)
         rc = zsat_fail (err, ZSAT_E_CONFIG, "cannot load %s: %s", file,
                         diag && zsat_diag_count (diag) ? zsat_diag_get (diag, 0) : "?");
+    else if (zsat_curve_use_cli (topology, from_host, err) != 0)
+        rc = -1;
     else if (zsat_topology_endpoint (topology, "tracker.query", NULL, from_host, buf, cap) != 0)
         rc = zsat_fail (err, ZSAT_E_CONFIG, "%s: no tracker query endpoint%s%s", file,
                         from_host ? " from host " : "", from_host ? from_host : "");
@@ -42,7 +45,9 @@ zsat_query_ask (const char *endpoint, const char *request, int timeout_ms, zsat_
     zsock_set_rcvtimeo (req, timeout_ms);
     zsock_set_maxmsgsize (req, 64 * 1024 * 1024);  //  a STATUS of many stages and nodes
     char *reply = NULL;
-    if (zsock_attach (req, endpoint, false) != 0)
+    if (zsat_curve_apply (req, NULL, endpoint, ZSAT_CURVE_CLIENT) != 0)
+        zsat_fail (err, ZSAT_E_CONFIG, "cannot secure %s (see docs/security.md)", endpoint);
+    else if (zsock_attach (req, endpoint, false) != 0)
         zsat_fail (err, ZSAT_E_CONFIG, "cannot connect to %s", endpoint);
     else if (zstr_send (req, request) != 0 || !(reply = zstr_recv (req)))
         zsat_fail (err, ZSAT_E_IO, "no tracker answered on %s within %d ms", endpoint, timeout_ms);

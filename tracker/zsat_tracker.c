@@ -11,6 +11,7 @@
     stop the loop.
 */
 #include "zsat_tracker.h"
+#include "zsat_curve.h"
 #include "zsat_ipcguard.h"
 #include "zsat_breaker.h"
 #include "zsat_fsm.h"
@@ -108,6 +109,10 @@ s_open (self_t *self, const zsat_socket_t *spec)
     char guard[512];
     if (zsat_ipcguard_check (spec->endpoint, true, guard, sizeof guard) != 0) {
         snprintf (self->reason, sizeof self->reason, "%.200s", guard);
+        zsock_destroy (&sock);
+    }
+    else if (zsat_curve_apply (sock, self->host, spec->endpoint, ZSAT_CURVE_SERVER) != 0) {
+        snprintf (self->reason, sizeof self->reason, "cannot secure %.160s", spec->endpoint);
         zsock_destroy (&sock);
     }
     else if (zsock_attach (sock, spec->endpoint, true) != 0) {
