@@ -363,7 +363,14 @@ typedef struct {
     zsock_t *pair;
     char endpoint[256];
     char peer[64];
+    char logged_peer[64];
+    int64_t logged_at;  //  zclock_mono of the last warning line, 0: none yet
+    uint64_t quiet;     //  refusals since that line
 } s_watch_t;
+
+//  A peer that keeps reconnecting is refused every 100 ms: one line per peer and socket
+//  every 10 s says how many, the counter has them all.
+#define CURVE_LOG_EVERY_MS 10000
 
 static void
 s_watch_event (s_watch_t *w)
@@ -393,10 +400,21 @@ s_watch_event (s_watch_t *w)
     else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                       ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
         uint64_t refused = ++s_refused;
+        w->quiet++;
+        int64_t now = zclock_mono ();
+        if (w->logged_at && now - w->logged_at < CURVE_LOG_EVERY_MS &&
+            streq (w->logged_peer, w->peer)) {
+            zmsg_destroy (&msg);
+            return;
+        }
         zsat_log_line (stderr, ZSAT_LOG_WARN, "curve",
-                       "refused a %s handshake from %s on %s (auth_refused=%" PRIu64 ")",
+                       "refused a %s handshake from %s on %s (%" PRIu64
+                       " since the last line; auth_refused=%" PRIu64 ")",
                        event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "CURVE key" : "non-CURVE",
-                       w->peer, w->endpoint, refused);
+                       w->peer, w->endpoint, w->quiet, refused);
+        w->logged_at = now;
+        w->quiet = 0;
+        snprintf (w->logged_peer, sizeof w->logged_peer, "%s", w->peer);
     }
     else if (event == ZMQ_EVENT_MONITOR_STOPPED)
         zsock_destroy (&w->pair);
