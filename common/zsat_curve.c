@@ -25,6 +25,7 @@ typedef struct {
 typedef struct {
     char name[ZSAT_NAME_MAX];
     char key[ZSAT_CURVE_KEY_LEN + 1];
+    bool operator;
 } s_allowed_t;
 
 static struct {
@@ -212,6 +213,19 @@ s_load_hosts (zsat_topology_t *topology, const char *base_dir, zsat_error_t *err
         snprintf (mine->name, sizeof mine->name, "%s", host->name);
         snprintf (mine->address, sizeof mine->address, "%s", host->address);
         zsat_curve_cert_path (topology, host->name, mine->cert_path, sizeof mine->cert_path);
+        //  A curve_key naming a file with its _secret beside it (`zsat keys init --dir D`)
+        //  is where this host's own certificate is.
+        char given[PATH_MAX], secret[PATH_MAX + 8];
+        struct stat info;
+        if (host->curve_key && !s_z85_key (host->curve_key)) {
+            if (*host->curve_key == '/' || !*base_dir)
+                snprintf (given, sizeof given, "%s", host->curve_key);
+            else
+                snprintf (given, sizeof given, "%s/%s", base_dir, host->curve_key);
+            snprintf (secret, sizeof secret, "%s_secret", given);
+            if (stat (secret, &info) == 0)
+                snprintf (mine->cert_path, sizeof mine->cert_path, "%s", given);
+        }
         char why[256];
         if (host->curve_key &&
             zsat_curve_key_parse (host->curve_key, base_dir, mine->key, why, sizeof why) != 0)
@@ -244,6 +258,7 @@ s_load_allowed (zsat_topology_t *topology, const char *base_dir, zsat_error_t *e
             return zsat_fail (err, ZSAT_E_CONFIG, "operator %s: %s", op->name ? op->name : "?",
                               op->name ? why : "no name");
         snprintf (a->name, sizeof a->name, "%s", op->name);
+        a->operator = true;
         s.allowed_count++;
     }
     return 0;
@@ -660,6 +675,20 @@ zsat_curve_peer_name (zframe_t *frame)
     return frame ? zframe_meta (frame, "name") : NULL;
 }
 
+bool
+zsat_curve_peer_may_control (zframe_t *frame, const char *host)
+{
+    const char *name = zsat_curve_peer_name (frame);
+    if (!name)
+        return true;  //  ipc or plain: the run directory or `security: none` decided
+    pthread_mutex_lock (&s.lock);
+    bool may = host && streq (name, host);
+    for (size_t i = 0; i < s.allowed_count && !may; i++)
+        may = s.allowed[i].operator && streq (s.allowed[i].name, name);
+    pthread_mutex_unlock (&s.lock);
+    return may;
+}
+
 uint64_t
 zsat_curve_refused (void)
 {
@@ -737,6 +766,8 @@ s_test_link (zsat_topology_t *topo)
     zframe_t *frame = s_test_recv (server);
     assert (frame && zframe_streq (frame, "from b"));
     assert (streq (zsat_curve_peer_name (frame), "b"));
+    assert (zsat_curve_peer_may_control (frame, "b"));   //  the host itself
+    assert (!zsat_curve_peer_may_control (frame, "a"));  //  another host: not an operator
     zframe_destroy (&frame);
     zsock_destroy (&client);
     //  A key the topology does not list, then a plain peer: nothing arrives, both counted.

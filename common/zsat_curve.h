@@ -56,6 +56,11 @@ int zsat_curve_apply (zsock_t *sock, const char *host, const char *endpoint, int
 //  its key), or NULL (plain/ipc). For control handlers: `zsat_curve_peer_name (first)`.
 const char *zsat_curve_peer_name (zframe_t *frame);
 
+//  For control handlers: true when frame's sender may control host's sockets: an operator
+//  key of the topology, host's own key, or no key at all (ipc: the run directory guards
+//  it; `security: none`). A control request from another host's key returns false.
+bool zsat_curve_peer_may_control (zframe_t *frame, const char *host);
+
 //  Handshakes refused by this process's CURVE servers so far.
 uint64_t zsat_curve_refused (void);
 
