@@ -463,6 +463,9 @@ s_write_status (self_t *self, zsat_jsonw_t *json, int64_t now_us)
     zsat_jsonw_uint (json, "live", zsat_fsm_live (self->fsm));
     zsat_jsonw_uint (json, "capacity", zsat_fsm_capacity (self->fsm));
     zsat_jsonw_uint (json, "table_bytes", zsat_fsm_footprint (self->fsm));
+    //  Handshakes its CURVE sockets refused (docs/security.md); "none": plain or ipc.
+    zsat_jsonw_str (json, "security", zsat_curve_active () ? "curve" : "none");
+    zsat_jsonw_uint (json, "auth_refused", zsat_curve_refused ());
     zsat_jsonw_end (json);
     zsat_stats_write (self->stats, json, now_us);
     zsat_jsonw_object (json, "breakers");
@@ -584,6 +587,9 @@ s_status_text (self_t *self, int64_t now_us)
              zsat_fsm_live (self->fsm), zsat_fsm_size (self->fsm) - zsat_fsm_live (self->fsm),
              zsat_fsm_capacity (self->fsm));
     fputs (table ? table : "", out);
+    if (zsat_curve_active ())
+        fprintf (out, "security: curve, auth_refused=%" PRIu64 " on the tracker's sockets\n",
+                 zsat_curve_refused ());
     if (tracker_metrics_outputs (self->metrics))
         fprintf (out, "metrics: %" PRIu64 " vectors sent, %" PRIu64 " dropped\n",
                  tracker_metrics_sent (self->metrics), tracker_metrics_dropped (self->metrics));

@@ -247,6 +247,12 @@ cat $(find "$ZSAT_RUN_DIR" -name '*.log') "$TMP"/launch.*.log 2>/dev/null | grep
 for l in $ports; do
     grep -q "on [^ ]*tcp://$l\b" "$TMP/refusals" || { cat "$TMP/refusals"; fail "no refusal logged for $l"; }
 done
+# The tracker's own count is in `zsat status` (its query, events and state ports were tried).
+ZSAT_CERT=$TMP/ops/op.cert ip netns exec ${P}c "$BIN" status --topology "$TOPO" --host b \
+    --timeout 5000 >"$TMP/status.out" 2>&1 || fail "status after the intrusion"
+refused=$(sed -n 's/^security: curve, auth_refused=\([0-9]*\).*/\1/p' "$TMP/status.out")
+[ "${refused:-0}" -ge 6 ] || { cat "$TMP/status.out"; fail "zsat status shows auth_refused=${refused:-none}, expected >= 6"; }
+echo "zsat status: auth_refused=$refused on the tracker"
 echo "refusals logged for all $(echo $ports | wc -w) ports, e.g.: $(head -1 "$TMP/refusals")"
 
 kill -TERM $LB $LA
