@@ -205,6 +205,8 @@ zsat_curve_check (zsat_topology_t *topology, zsat_diag_t *diag)
 static int
 s_load_hosts (zsat_topology_t *topology, const char *base_dir, zsat_error_t *err)
 {
+    for (size_t i = 0; i < s.host_count; i++)
+        zcert_destroy (&s.hosts[i].cert);  //  a second use replaces the first
     s.host_count = 0;
     for (size_t i = 0; i < zsat_topology_host_count (topology) && i < CURVE_HOSTS_MAX; i++) {
         const zsat_host_t *host = zsat_topology_host (topology, i);
