@@ -117,6 +117,7 @@ typedef struct {
     char who[160];
     bool terminated;
     uint64_t stored, refused, acks, ack_errors, bad, compacted, collected;
+    uint64_t impostors;  //  HELLO/ACK for a consumer from another host's key
 } self_t;
 
 static int64_t
@@ -465,20 +466,41 @@ s_on_ack (self_t *self, const char *name, uint64_t seq)
         p->last_progress = zclock_mono ();
 }
 
+//  A HELLO or ACK for consumer name must come from a host the consumer runs on (its CURVE
+//  key): anyone else would take the consumer's records away from it. Counted, logged.
+static bool
+s_consumer_is_peer (self_t *self, zframe_t *body, const char *name)
+{
+    if (zsat_curve_peer_may_be (body, name))
+        return true;
+    if (self->impostors++ % 1000 == 0)
+        zsat_log_line (stderr, ZSAT_LOG_WARN, self->who,
+                       "refused HELLO/ACK for consumer %s from host key %s (impostors=%" PRIu64
+                       ")",
+                       name, zsat_curve_peer_name (body), self->impostors);
+    return false;
+}
+
 static void
 s_on_out (self_t *self, zmsg_t *msg)
 {
     zframe_t *identity = zmsg_pop (msg);
-    char *text = zmsg_popstr (msg);
+    zframe_t *body = zmsg_pop (msg);  //  kept to the end: it says who sent it (CURVE)
+    char *text = body ? zframe_strdup (body) : NULL;
     char name[ZSAT_NAME_MAX + 1];
     uint64_t seq;
-    if (identity && text && sscanf (text, "ACK %64s %" SCNu64, name, &seq) == 2)
+    bool ack = identity && text && sscanf (text, "ACK %64s %" SCNu64, name, &seq) == 2;
+    bool hello = !ack && identity && text && sscanf (text, "HELLO %64s", name) == 1;
+    if ((ack || hello) && !s_consumer_is_peer (self, body, name))
+        hello = ack = false;  //  counted as impostor
+    if (ack)
         s_on_ack (self, name, seq);
-    else if (identity && text && sscanf (text, "HELLO %64s", name) == 1)
+    else if (hello)
         s_on_hello (self, identity, name);
     else
         self->bad++;
     zframe_destroy (&identity);
+    zframe_destroy (&body);
     zstr_free (&text);
 }
 
@@ -617,11 +639,12 @@ s_send_stats (self_t *self)
     char text[4096];
     int n = snprintf (text, sizeof text,
                       "{\"stored\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"acks\":%" PRIu64
-                      ",\"ack_errors\":%" PRIu64 ",\"bad\":%" PRIu64 ",\"compacted\":%" PRIu64
+                      ",\"ack_errors\":%" PRIu64 ",\"bad\":%" PRIu64 ",\"impostors\":%" PRIu64
+                      ",\"compacted\":%" PRIu64
                       ",\"collected\":%" PRIu64 ",\"durable_seq\":%" PRIu64
                       ",\"disk_bytes\":%" PRId64 ",\"consumers\":{",
                       self->stored, self->refused, self->acks, self->ack_errors, self->bad,
-                      self->compacted, self->collected, zsat_buffer_durable_seq (self->buf),
+                      self->impostors, self->compacted, self->collected, zsat_buffer_durable_seq (self->buf),
                       zsat_buffer_disk_size (self->buf));
     for (size_t i = 0; i < self->peer_count && n < (int)sizeof text - 200; i++) {
         peer_t *p = &self->peer[i];

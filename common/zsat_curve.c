@@ -36,6 +36,8 @@ static struct {
     size_t host_count;
     s_allowed_t *allowed;  //  hosts with a key, then operators
     size_t allowed_count;
+    s_allowed_t *placed;  //  (node, host) for every host a node runs on: key = host name
+    size_t placed_count;
     int base_port;
     int16_t *port_host;  //  [port - base_port]: binder host index or -1
     bool *port_tcp;      //  [port - base_port]: that binder binds tcp too
@@ -266,6 +268,29 @@ s_load_allowed (zsat_topology_t *topology, const char *base_dir, zsat_error_t *e
     return 0;
 }
 
+//  Where each node runs, so a peer claiming to be node X can be checked against X's hosts.
+static int
+s_load_placement (zsat_topology_t *topology)
+{
+    size_t count = 0;
+    for (size_t n = 0; n < zsat_topology_node_count (topology); n++)
+        count += zsat_topology_node (topology, n)->host_count;
+    free (s.placed);
+    s.placed = (s_allowed_t *)calloc (count + 1, sizeof *s.placed);
+    s.placed_count = 0;
+    if (!s.placed)
+        return -1;
+    for (size_t n = 0; n < zsat_topology_node_count (topology); n++) {
+        const zsat_node_t *node = zsat_topology_node (topology, n);
+        for (size_t h = 0; h < node->host_count; h++) {
+            s_allowed_t *p = &s.placed[s.placed_count++];
+            snprintf (p->name, sizeof p->name, "%s", node->name);
+            snprintf (p->key, sizeof p->key, "%s", node->hosts[h]);
+        }
+    }
+    return 0;
+}
+
 //  Which host binds each derived port, and whether that socket speaks tcp (so CURVE).
 static int
 s_load_ports (zsat_topology_t *topology)
@@ -307,7 +332,7 @@ s_use (zsat_topology_t *topology, const char *host, bool cli, zsat_error_t *err)
         rc = s_load_hosts (topology, base_dir, err);
     if (rc == 0)
         rc = s_load_allowed (topology, base_dir, err);
-    if (rc == 0 && s_load_ports (topology) != 0)
+    if (rc == 0 && (s_load_ports (topology) != 0 || s_load_placement (topology) != 0))
         rc = zsat_fail (err, ZSAT_E_IO, "out of memory");
     const char *cert = getenv ("ZSAT_CERT");
     zcert_destroy (&s.operator_cert);
@@ -691,6 +716,20 @@ zsat_curve_peer_may_control (zframe_t *frame, const char *host)
     return may;
 }
 
+bool
+zsat_curve_peer_may_be (zframe_t *frame, const char *node)
+{
+    const char *name = zsat_curve_peer_name (frame);
+    if (!name)
+        return true;  //  ipc or plain: the run directory or `security: none` decided
+    pthread_mutex_lock (&s.lock);
+    bool may = false;
+    for (size_t i = 0; node && i < s.placed_count && !may; i++)
+        may = streq (s.placed[i].name, node) && streq (s.placed[i].key, name);
+    pthread_mutex_unlock (&s.lock);
+    return may;
+}
+
 uint64_t
 zsat_curve_refused (void)
 {
@@ -770,6 +809,9 @@ s_test_link (zsat_topology_t *topo)
     assert (streq (zsat_curve_peer_name (frame), "b"));
     assert (zsat_curve_peer_may_control (frame, "b"));   //  the host itself
     assert (!zsat_curve_peer_may_control (frame, "a"));  //  another host: not an operator
+    assert (zsat_curve_peer_may_be (frame, "cpu"));      //  cpu runs on b
+    assert (!zsat_curve_peer_may_be (frame, "csv"));     //  csv does not
+    assert (!zsat_curve_peer_may_be (frame, "nosuch"));
     zframe_destroy (&frame);
     zsock_destroy (&client);
     //  A key the topology does not list, then a plain peer: nothing arrives, both counted.

@@ -61,6 +61,10 @@ const char *zsat_curve_peer_name (zframe_t *frame);
 //  it; `security: none`). A control request from another host's key returns false.
 bool zsat_curve_peer_may_control (zframe_t *frame, const char *host);
 
+//  True when frame's sender may speak for node: its key is the key of a host node runs on,
+//  or it has no key (ipc, `security: none`). The buffer checks a consumer's HELLO and ACK.
+bool zsat_curve_peer_may_be (zframe_t *frame, const char *node);
+
 //  Handshakes refused by this process's CURVE servers so far.
 uint64_t zsat_curve_refused (void);
 

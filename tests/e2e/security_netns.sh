@@ -6,7 +6,8 @@
 # third namespace (.3) and fails with a stranger's. From that namespace a plain ZeroMQ peer
 # and a CURVE peer with an unknown key (pyzmq) each try every tcp port the hosts listen on:
 # PUSH a valid vector (marked task_id), SUB with an empty prefix, REQ control commands
-# (STOP, ROUTE DEL, STATUS, NODES). Nothing is routed (no marked row), subscribed, answered
+# (STOP, ROUTE DEL, STATUS, NODES). A listed key of the wrong host is refused as the
+# buffer consumer (HELLO/ACK sink). Nothing is routed (no marked row), subscribed, answered
 # or stopped; the refusals are counted in the node logs; `ss -tln` in each host shows only
 # its own address. Everything created is removed in a trap.
 set -u
@@ -54,7 +55,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 fail () {
     echo "FAIL: $*"
-    for f in "$TMP"/*.log $(find "$ZSAT_RUN_DIR" -name '*.log' 2>/dev/null); do
+    for f in "$TMP"/*.log $(find "$ZSAT_RUN_DIR" -path '*/logs/*.log' 2>/dev/null); do
         echo "== $f"; tail -n 12 "$f"
     done
     exit 1
@@ -91,9 +92,17 @@ nodes:
   cpu:       {kind: cpu, hosts: all}
   mem:       {kind: mem, hosts: all}
   csv:       {kind: csv, host: a}
+  gen:       {kind: gen, host: a, options: {rate: 50, size: 40, type: load, critical: true,
+              channel: crit}}
+  vault:     {kind: buffer, host: a, options: {channel: crit, ack_timeout: 2s}}
+  sink:      {kind: csv, host: b, options: {dir: "$TMP/sink", flush: every}}
 links:
   - cpu -> csv
   - mem -> csv
+  - gen -> vault
+  - vault -> sink
+channels:
+  crit: {critical: true, durability: batch, consumers: [sink]}
 schedules:
   - {type: cpu, every: 500ms}
   - {type: mem, every: 500ms}
@@ -144,6 +153,10 @@ for _ in $(seq 1 120); do
 done
 [ -n "$ok" ] || fail "rows from both hosts did not arrive over CURVE in 60 s ($counts)"
 echo "over CURVE: $counts"
+sink_rows () { cat "$TMP"/sink/*.csv 2>/dev/null | grep -vc "^time" ; }
+for _ in $(seq 1 120); do [ "$(sink_rows)" -ge 3 ] && break; sleep 0.5; done
+[ "$(sink_rows)" -ge 3 ] || fail "the buffer's records did not reach b's sink over CURVE"
+echo "critical channel a -> b: $(sink_rows) rows"
 
 # The operator key works from the third namespace; a stranger's key does not.
 ZSAT_CERT=$TMP/ops/op.cert ip netns exec ${P}c "$BIN" status --topology "$TOPO" --host b \
@@ -233,6 +246,31 @@ sys.exit(1 if got else 0)
 PYEOF
 cat "$TMP/intruder.log"
 
+# A listed key of the wrong host (a's) says HELLO and ACKs for the consumer sink (on b) at
+# the buffer's out ROUTER: no WELCOME, nothing taken from sink, refused and logged.
+out=$("$BIN" show "$TOPO" --host a | awk '$2 == "ROUTER" && $3 == "out" {print $4}' | grep -o 'tcp://[0-9.:]*')
+[ -n "$out" ] || fail "the vault's out ROUTER is not on tcp"
+ip netns exec ${P}c "$PY" - "$out" "$ZSAT_RUN_DIR/a/curve.cert_secret" >"$TMP/impostor.log" 2>&1 <<'PYEOF' \
+    || { cat "$TMP/impostor.log"; fail "the impostor was welcomed"; }
+import sys, zmq, zmq.auth
+endpoint, cert = sys.argv[1], sys.argv[2]
+public, secret = zmq.auth.load_certificate(cert)
+dealer = zmq.Context().socket(zmq.DEALER)
+dealer.setsockopt(zmq.LINGER, 0)
+dealer.curve_publickey, dealer.curve_secretkey, dealer.curve_serverkey = public, secret, public
+dealer.connect(endpoint)
+dealer.send_string("HELLO sink")
+for seq in range(1, 2000):
+    dealer.send_string(f"ACK sink {seq}")
+got = dealer.poll(4000)
+print("impostor got:", dealer.recv_string() if got else "nothing")
+sys.exit(1 if got else 0)
+PYEOF
+cat "$TMP/impostor.log"
+grep -h "refused HELLO/ACK for consumer sink from host key a" $(find "$ZSAT_RUN_DIR" -path '*/logs/*.log') \
+    | head -1 | grep -q . || fail "the buffer did not log the impostor"
+sink_before=$(sink_rows)
+
 # The hosts kept running (nobody was stopped), the routes kept routing, nothing marked.
 sleep 3
 after=$(rows)
@@ -240,9 +278,11 @@ kill -0 $LA 2>/dev/null && kill -0 $LB 2>/dev/null || fail "a launcher stopped a
 [ "$(count_of "$after" marked)" -eq 0 ] || fail "an intruder's vector was routed ($after)"
 [ "$(count_of "$after" b)" -gt "$(count_of "$before" b)" ] || fail "b's rows stopped ($before -> $after)"
 echo "after the intruders: $after (before: $before)"
+[ "$(sink_rows)" -gt "$sink_before" ] || fail "sink got no records after the impostor ($sink_before)"
+echo "sink after the impostor: $(sink_rows) rows (before: $sink_before)"
 # Every port's owner logged a refusal naming the intruder's address (one line per peer and
 # socket every 10 s; auth_refused counts them all).
-cat $(find "$ZSAT_RUN_DIR" -name '*.log') "$TMP"/launch.*.log 2>/dev/null | grep "refused a" \
+cat $(find "$ZSAT_RUN_DIR" -path '*/logs/*.log') "$TMP"/launch.*.log 2>/dev/null | grep "refused a" \
     | grep "from 198.18.7.3 " >"$TMP/refusals" || true
 for l in $ports; do
     grep -q "on [^ ]*tcp://$l\b" "$TMP/refusals" || { cat "$TMP/refusals"; fail "no refusal logged for $l"; }
