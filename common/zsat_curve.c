@@ -12,6 +12,9 @@
 #define CURVE_HOSTS_MAX 256
 #define CURVE_ZAP_DOMAIN "zsat"
 #define CURVE_ENFORCE_DOMAIN 93  //  ZMQ_ZAP_ENFORCE_DOMAIN: Debian's czmq compiles its setter out
+//  A peer that keeps reconnecting is refused every 100 ms: one line per peer (and socket)
+//  every 10 s says how many, the counter has them all.
+#define CURVE_LOG_EVERY_MS 10000
 #define CURVE_NO_SECRET "0000000000000000000000000000000000000000"  //  Z85 of 32 zero bytes
 
 typedef struct {
@@ -410,9 +413,6 @@ typedef struct {
     uint64_t quiet;     //  refusals since that line
 } s_watch_t;
 
-//  A peer that keeps reconnecting is refused every 100 ms: one line per peer and socket
-//  every 10 s says how many, the counter has them all.
-#define CURVE_LOG_EVERY_MS 10000
 
 static void
 s_watch_event (s_watch_t *w)
@@ -439,8 +439,9 @@ s_watch_event (s_watch_t *w)
                        text, sizeof text);
         snprintf (w->peer, sizeof w->peer, "%s", text);
     }
-    else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                      ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
+    else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        ++s_refused;  //  the ZAP handler logged it, with the peer's address and key
+    else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
         uint64_t refused = ++s_refused;
         w->quiet++;
         int64_t now = zclock_mono ();
@@ -450,9 +451,8 @@ s_watch_event (s_watch_t *w)
             return;
         }
         zsat_log_line (stderr, ZSAT_LOG_WARN, "curve",
-                       "refused a %s handshake from %s on %s (%" PRIu64
+                       "refused a non-CURVE handshake from %s on %s (%" PRIu64
                        " since the last line; auth_refused=%" PRIu64 ")",
-                       event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "CURVE key" : "non-CURVE",
                        w->peer, w->endpoint, w->quiet, refused);
         w->logged_at = now;
         w->quiet = 0;
@@ -523,26 +523,163 @@ s_release (void)
     pthread_mutex_unlock (&s.lock);
 }
 
+//  The ZAP handler (RFC 27 over inproc://zeromq.zap.01, one per process): admits a CURVE key
+//  the topology lists; on a control socket (domain "zsat.control.<host>") only an operator
+//  key or host's own. Replies with the key's name as user id and as metadata "name". It
+//  works on its own copy of the allowlist, so it never waits for the lock.
+typedef struct {
+    s_allowed_t *allowed;
+    size_t count;
+} s_zap_args_t;
+static _Thread_local const s_zap_args_t *s_zap_self;  //  the actor's, for s_zap_answer
+
+static const s_allowed_t *
+s_zap_lookup (const s_zap_args_t *a, const char *key)
+{
+    for (size_t i = 0; i < a->count; i++)
+        if (streq (a->allowed[i].key, key))
+            return &a->allowed[i];
+    return NULL;
+}
+
+//  The verdict on one request: the entry admitted, or NULL.
+static const s_allowed_t *
+s_zap_judge (const s_zap_args_t *a, const char *domain, const char *mechanism, zframe_t *key)
+{
+    if (!mechanism || !streq (mechanism, "CURVE") || !key || zframe_size (key) != 32)
+        return NULL;
+    char text[ZSAT_CURVE_KEY_LEN + 1];
+    zmq_z85_encode (text, zframe_data (key), 32);
+    const s_allowed_t *who = s_zap_lookup (a, text);
+    const char *control = CURVE_ZAP_DOMAIN ".control.";
+    if (who && domain && strncmp (domain, control, strlen (control)) == 0 && !who->operator &&
+        !streq (who->name, domain + strlen (control)))
+        return NULL;  //  a host key on another host's control socket
+    return who;
+}
+
+//  One line per peer address every 10 s (a refused peer retries every 100 ms).
+static void
+s_zap_log (const char *address, const char *domain, zframe_t *key)
+{
+    static _Thread_local struct {
+        char address[64];
+        int64_t at;
+        uint64_t quiet;
+    } seen[16];
+    int64_t now = zclock_mono ();
+    size_t slot = 0;
+    for (size_t i = 0; i < 16; i++)
+        if (streq (seen[i].address, address ? address : "?") || seen[i].at < seen[slot].at)
+            slot = i;
+    if (!streq (seen[slot].address, address ? address : "?"))
+        seen[slot].at = 0, seen[slot].quiet = 0;
+    seen[slot].quiet++;
+    if (seen[slot].at && now - seen[slot].at < CURVE_LOG_EVERY_MS)
+        return;
+    char text[ZSAT_CURVE_KEY_LEN + 1] = "?";
+    if (key && zframe_size (key) == 32)
+        zmq_z85_encode (text, zframe_data (key), 32);
+    bool control = domain && strstr (domain, ".control.");
+    zsat_log_line (stderr, ZSAT_LOG_WARN, "curve",
+                   "refused a CURVE key handshake from %s on %s: key %s %s (%" PRIu64
+                   " since the last line)",
+                   address ? address : "?", domain ? domain : "?", text,
+                   control ? "is not an operator's or this host's" : "is not in the topology",
+                   seen[slot].quiet);
+    snprintf (seen[slot].address, sizeof seen[slot].address, "%s", address ? address : "?");
+    seen[slot].at = now;
+    seen[slot].quiet = 0;
+}
+
+static void
+s_zap_answer (zsock_t *handler)
+{
+    zmsg_t *request = zmsg_recv (handler);
+    if (!request)
+        return;
+    char *version = zmsg_popstr (request), *id = zmsg_popstr (request);
+    char *domain = zmsg_popstr (request), *address = zmsg_popstr (request);
+    zframe_t *routing = zmsg_pop (request);
+    char *mechanism = zmsg_popstr (request);
+    zframe_t *key = zmsg_pop (request);
+    const s_allowed_t *who =
+        version && streq (version, "1.0") ? s_zap_judge (s_zap_self, domain, mechanism, key) : NULL;
+    if (!who)
+        s_zap_log (address, domain, key);
+    //  Metadata: one property "name" (ZMTP encoding: name length, name, 4-byte value length).
+    byte meta[8 + ZSAT_NAME_MAX];
+    size_t name_len = who ? strlen (who->name) : 0;
+    meta[0] = 4;
+    memcpy (meta + 1, "name", 4);
+    meta[5] = meta[6] = meta[7] = 0;
+    meta[8] = (byte)name_len;
+    if (who)
+        memcpy (meta + 9, who->name, name_len);
+    zmsg_t *reply = zmsg_new ();
+    zmsg_addstr (reply, "1.0");
+    zmsg_addstr (reply, id ? id : "");
+    zmsg_addstr (reply, who ? "200" : "400");
+    zmsg_addstr (reply, who ? "OK" : "key not in the topology");
+    zmsg_addstr (reply, who ? who->name : "");
+    zmsg_addmem (reply, who ? meta : NULL, who ? 9 + name_len : 0);
+    zmsg_send (&reply, handler);
+    zstr_free (&version);
+    zstr_free (&id);
+    zstr_free (&domain);
+    zstr_free (&address);
+    zstr_free (&mechanism);
+    zframe_destroy (&routing);
+    zframe_destroy (&key);
+    zmsg_destroy (&request);
+}
+
+static void
+s_zap_actor (zsock_t *pipe, void *args)
+{
+    s_zap_args_t *a = (s_zap_args_t *)args;
+    zsock_t *handler = zsock_new_rep ("@inproc://zeromq.zap.01");
+    zpoller_t *poller = handler ? zpoller_new (pipe, handler, NULL) : NULL;
+    zsock_signal (pipe, poller ? 0 : 1);
+    while (poller) {
+        void *which = zpoller_wait (poller, -1);
+        if (which == handler) {
+            s_zap_self = a;
+            s_zap_answer (handler);
+        }
+        else if (which == pipe) {
+            char *command = zstr_recv (pipe);
+            bool term = !command || streq (command, "$TERM");
+            zstr_free (&command);
+            if (term)
+                break;
+        }
+        else
+            break;
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&handler);
+    free (a->allowed);
+    free (a);
+}
+
 //  The process's ZAP handler and monitor, started at the first server. Locked.
 static int
 s_start_actors (void)
 {
     if (s.auth)
         return 0;
-    zcertstore_t *store = zcertstore_new (NULL);
-    byte secret[32] = {0};
-    for (size_t i = 0; store && i < s.allowed_count; i++) {
-        byte public_key[32];
-        zmq_z85_decode (public_key, s.allowed[i].key);
-        zcert_t *cert = zcert_new_from (public_key, secret);
-        if (cert) {
-            zcert_set_meta (cert, "name", "%s", s.allowed[i].name);
-            zcertstore_insert (store, &cert);
-        }
+    s_zap_args_t *a = (s_zap_args_t *)calloc (1, sizeof *a);
+    if (a)
+        a->allowed = (s_allowed_t *)calloc (s.allowed_count + 1, sizeof *a->allowed);
+    if (!a || !a->allowed) {
+        free (a);
+        return -1;
     }
-    //  zauth owns the store; with it, only its keys pass CURVE (NULL and PLAIN never reach a
-    //  CURVE server: the mechanisms differ).
-    s.auth = store ? zactor_new (zauth, store) : NULL;
+    memcpy (a->allowed, s.allowed, s.allowed_count * sizeof *a->allowed);
+    a->count = s.allowed_count;
+    //  NULL and PLAIN peers never reach it: a CURVE server refuses other mechanisms.
+    s.auth = zactor_new (s_zap_actor, a);
     s.monitor = s.auth ? zactor_new (s_monitor_actor, NULL) : NULL;
     if (!s.auth || !s.monitor)
         return -1;
@@ -657,8 +794,9 @@ s_apply (zsock_t *sock, const char *host, const char *endpoint, int role)
 {
     char why[512];
     bool curve = false;
-    int server = role == ZSAT_CURVE_CLIENT ? s_server_of (endpoint, &curve) : -1;
-    if (role == ZSAT_CURVE_SERVER)
+    bool serve = (role & ZSAT_CURVE_SERVER) != 0;
+    int server = serve ? -1 : s_server_of (endpoint, &curve);
+    if (serve)
         curve = s_server_endpoint (endpoint);
     if (!curve)
         return 0;
@@ -666,7 +804,7 @@ s_apply (zsock_t *sock, const char *host, const char *endpoint, int role)
     if (!cert)
         return s_refuse (endpoint, why);
     zcert_apply (cert, sock);
-    if (role == ZSAT_CURVE_CLIENT) {
+    if (!serve) {
         if (server < 0 || !*s.hosts[server].key)
             return s_refuse (endpoint, server < 0 ? "no host of the topology binds it"
                                                   : "the topology names no curve_key for its "
@@ -677,7 +815,13 @@ s_apply (zsock_t *sock, const char *host, const char *endpoint, int role)
     if (s_start_actors () != 0)
         return s_refuse (endpoint, "cannot start the ZAP handler");
     zsock_set_curve_server (sock, 1);
-    zsock_set_zap_domain (sock, CURVE_ZAP_DOMAIN);
+    //  A control socket admits operators and its own host only (the ZAP handler's rule).
+    const char *mine = host ? host : s.host;
+    char domain[ZSAT_NAME_MAX + 32];
+    snprintf (domain, sizeof domain, "%s", CURVE_ZAP_DOMAIN);
+    if ((role & ZSAT_CURVE_CONTROL) && mine && *mine)
+        snprintf (domain, sizeof domain, "%s.control.%s", CURVE_ZAP_DOMAIN, mine);
+    zsock_set_zap_domain (sock, domain);
     int one = 1;
     if (zmq_setsockopt (zsock_resolve (sock), CURVE_ENFORCE_DOMAIN, &one, sizeof one) != 0)
         return s_refuse (endpoint, "cannot enforce the ZAP domain");
@@ -835,6 +979,42 @@ s_test_link (zsat_topology_t *topo)
     zsock_destroy (&server);
 }
 
+//  A control socket of host a: a's own key and the operator pass, host b's key does not.
+static void
+s_test_control (const char *dir)
+{
+    zsock_t *server = zsock_new (ZMQ_REP);
+    const char *endpoint = "@tcp://127.0.0.1:*";
+    assert (zsat_curve_apply (server, "a", endpoint, ZSAT_CURVE_SERVER | ZSAT_CURVE_CONTROL) == 0);
+    int port = zsock_bind (server, "tcp://127.0.0.1:*");
+    assert (port > 0);
+    zsock_set_rcvtimeo (server, 300);
+    char path[PATH_MAX];
+    snprintf (path, sizeof path, "%s/op.cert", dir);
+    zcert_t *op = zcert_load (path);
+    zcert_t *as[3] = {s.hosts[0].cert, op, s.hosts[1].cert};  //  a, the operator, b
+    assert (as[0] && as[1] && as[2]);
+    for (int i = 0; i < 3; i++) {
+        zsock_t *req = zsock_new (ZMQ_REQ);
+        zsock_set_linger (req, 0);
+        zcert_apply (as[i], req);
+        zsock_set_curve_serverkey (req, s.hosts[0].key);
+        assert (zsock_connect (req, "tcp://127.0.0.1:%d", port) == 0);
+        zstr_send (req, "STOP");
+        zsock_set_rcvtimeo (server, i == 2 ? 500 : 3000);
+        zframe_t *frame = zframe_recv (server);
+        assert (i == 2 ? frame == NULL : frame != NULL);
+        if (frame) {
+            assert (streq (zsat_curve_peer_name (frame), i == 0 ? "a" : "op"));
+            zframe_destroy (&frame);
+            zstr_send (server, "OK");
+        }
+        zsock_destroy (&req);
+    }
+    zcert_destroy (&op);
+    zsock_destroy (&server);
+}
+
 static zsat_topology_t *
 s_test_topology (const char *dir, const char *security, int base)
 {
@@ -893,6 +1073,7 @@ zsat_curve_test (bool verbose)
     assert (zsat_curve_use (topo, "a", &err) == 0 && zsat_curve_active ());
     assert (zsat_topology_port_host (topo, base, NULL) == -1 || true);
     s_test_link (topo);
+    s_test_control (dir);
     //  ipc only: plain, whatever the security.
     zsock_t *local = zsock_new (ZMQ_PULL);
     assert (zsat_curve_apply (local, "a", "@ipc:///tmp/x/a/1.ipc", ZSAT_CURVE_SERVER) == 0);

@@ -5,8 +5,9 @@
     D-security-1, docs/security.md).
 
     Servers (binders with a tcp endpoint) get the host's secret key, ZAP domain "zsat" with
-    ZMQ_ZAP_ENFORCE_DOMAIN, and the process's one zauth actor admits exactly the public keys
-    the topology lists (hosts' `curve_key`, `operators:`), each named (ZAP metadata "name").
+    ZMQ_ZAP_ENFORCE_DOMAIN, and the process's one ZAP handler admits exactly the public keys
+    the topology lists (hosts' `curve_key`, `operators:`), each named (ZAP user id and
+    metadata "name"); a control socket (ZSAT_CURVE_CONTROL) only operators and its host.
     Clients get their own keypair (the host's, or for the CLI the operator certificate in
     ZSAT_CERT) and the public key of the host that binds the endpoint. ipc-only sockets stay
     plain: the 0700 run directory guards them. Refused handshakes are counted and logged.
@@ -18,6 +19,8 @@
 
 #define ZSAT_CURVE_SERVER 1
 #define ZSAT_CURVE_CLIENT 2
+//  With SERVER: a control socket (launcher, orchester): operator keys and the host's own.
+#define ZSAT_CURVE_CONTROL 4
 #define ZSAT_CURVE_KEY_LEN 40  //  Z85 text of a 32-byte key
 
 //  The host's certificate file (its secret half is path + "_secret", mode 0600):

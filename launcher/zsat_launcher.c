@@ -289,7 +289,8 @@ s_open_sockets (self_t *self, const zsat_launcher_spec_t *spec, zsat_error_t *er
     if (spec->control) {
         self->control = zsock_new (ZMQ_REP);
         if (!self->control ||
-            zsat_curve_apply (self->control, self->host, spec->control, ZSAT_CURVE_SERVER) ||
+            zsat_curve_apply (self->control, self->host, spec->control,
+                              ZSAT_CURVE_SERVER | ZSAT_CURVE_CONTROL) ||
             zsock_attach (self->control, spec->control, true) != 0)
             return zsat_fail (err, ZSAT_E_IO, "cannot bind the control socket %s: %s",
                               spec->control, zmq_strerror (zmq_errno ()));

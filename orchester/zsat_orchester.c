@@ -151,7 +151,9 @@ s_socket_open (self_t *self, int type, const char *endpoint, int linger, int64_t
     bool bind = strchr (endpoint, '@') != NULL;
     if (zsat_ipcguard_check (endpoint, true, guard, sizeof guard) != 0 ||
         zsat_curve_apply (sock, self->host, endpoint,
-                          bind ? ZSAT_CURVE_SERVER : ZSAT_CURVE_CLIENT) != 0 ||
+                          !bind             ? ZSAT_CURVE_CLIENT
+                          : type == ZMQ_REP ? ZSAT_CURVE_SERVER | ZSAT_CURVE_CONTROL
+                                            : ZSAT_CURVE_SERVER) != 0 ||
         zsock_attach (sock, endpoint, true) != 0) {
         zsock_destroy (&sock);
         return NULL;

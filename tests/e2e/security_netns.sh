@@ -7,7 +7,7 @@
 # and a CURVE peer with an unknown key (pyzmq) each try every tcp port the hosts listen on:
 # PUSH a valid vector (marked task_id), SUB with an empty prefix, REQ control commands
 # (STOP, ROUTE DEL, STATUS, NODES). A listed key of the wrong host is refused as the
-# buffer consumer (HELLO/ACK sink). Nothing is routed (no marked row), subscribed, answered
+# buffer consumer (HELLO/ACK sink) and on another host's control sockets (STOP, ROUTE DEL). Nothing is routed (no marked row), subscribed, answered
 # or stopped; the refusals are counted in the node logs; `ss -tln` in each host shows only
 # its own address. Everything created is removed in a trap.
 set -u
@@ -270,6 +270,35 @@ cat "$TMP/impostor.log"
 grep -h "refused HELLO/ACK for consumer sink from host key a" $(find "$ZSAT_RUN_DIR" -path '*/logs/*.log') \
     | head -1 | grep -q . || fail "the buffer did not log the impostor"
 sink_before=$(sink_rows)
+
+# Control sockets take operators and their own host only: host b's key may not STOP a's
+# launcher nor ROUTE DEL on a's orchester; the operator's key may ask a's orchester.
+ip netns exec ${P}c "$PY" - "$ZSAT_RUN_DIR/b/curve.cert_secret" "$TMP/ops/op.cert_secret" \
+    "$(cat "$TMP/key.a")" >"$TMP/control.log" 2>&1 <<'PYEOF' || { cat "$TMP/control.log"; fail "control sockets"; }
+import sys, zmq, zmq.auth
+host_b, operator, key_a = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+ctx = zmq.Context()
+def ask(cert, port, command, wait):
+    public, secret = zmq.auth.load_certificate(cert)
+    req = ctx.socket(zmq.REQ)
+    req.setsockopt(zmq.LINGER, 0)
+    req.curve_publickey, req.curve_secretkey, req.curve_serverkey = public, secret, key_a
+    req.connect(f"tcp://198.18.7.1:{port}")
+    req.send_string(command)
+    reply = req.recv_string() if req.poll(wait) else None
+    req.close()
+    return reply
+bad = []
+for port, command in ((7606, "STOP"), (7605, "ROUTE DEL mem mem")):
+    reply = ask(host_b, port, command, 3000)
+    print(f"host b's key, {command!r} on {port}: {reply!r}")
+    if reply is not None:
+        bad.append(command)
+reply = ask(operator, 7605, "STATS", 10000)
+print(f"operator's key, 'STATS' on 7605: {(reply or '')[:60]!r}")
+sys.exit(1 if bad or not reply else 0)
+PYEOF
+cat "$TMP/control.log"
 
 # The hosts kept running (nobody was stopped), the routes kept routing, nothing marked.
 sleep 3
