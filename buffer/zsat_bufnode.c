@@ -475,8 +475,7 @@ s_consumer_is_peer (self_t *self, zframe_t *body, const char *name)
         return true;
     if (self->impostors++ % 1000 == 0)
         zsat_log_line (stderr, ZSAT_LOG_WARN, self->who,
-                       "refused HELLO/ACK for consumer %s from host key %s (impostors=%" PRIu64
-                       ")",
+                       "refused HELLO/ACK for consumer %s from host key %s (impostors=%" PRIu64 ")",
                        name, zsat_curve_peer_name (body), self->impostors);
     return false;
 }
@@ -640,12 +639,11 @@ s_send_stats (self_t *self)
     int n = snprintf (text, sizeof text,
                       "{\"stored\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"acks\":%" PRIu64
                       ",\"ack_errors\":%" PRIu64 ",\"bad\":%" PRIu64 ",\"impostors\":%" PRIu64
-                      ",\"compacted\":%" PRIu64
-                      ",\"collected\":%" PRIu64 ",\"durable_seq\":%" PRIu64
-                      ",\"disk_bytes\":%" PRId64 ",\"consumers\":{",
+                      ",\"compacted\":%" PRIu64 ",\"collected\":%" PRIu64
+                      ",\"durable_seq\":%" PRIu64 ",\"disk_bytes\":%" PRId64 ",\"consumers\":{",
                       self->stored, self->refused, self->acks, self->ack_errors, self->bad,
-                      self->impostors, self->compacted, self->collected, zsat_buffer_durable_seq (self->buf),
-                      zsat_buffer_disk_size (self->buf));
+                      self->impostors, self->compacted, self->collected,
+                      zsat_buffer_durable_seq (self->buf), zsat_buffer_disk_size (self->buf));
     for (size_t i = 0; i < self->peer_count && n < (int)sizeof text - 200; i++) {
         peer_t *p = &self->peer[i];
         n += snprintf (text + n, sizeof text - (size_t)n,

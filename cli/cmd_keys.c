@@ -176,5 +176,5 @@ s_run (int argc, char **argv)
     return 2;
 }
 
-const zsat_command_t zsat_cmd_keys = {"keys", "CURVE keys of hosts and operators (init, export, import)",
-                                      s_run};
+const zsat_command_t zsat_cmd_keys = {
+    "keys", "CURVE keys of hosts and operators (init, export, import)", s_run};

@@ -9,13 +9,13 @@
 #include <sys/stat.h>
 #include <arpa/inet.h>
 
-#define CURVE_HOSTS_MAX 256
-#define CURVE_ZAP_DOMAIN "zsat"
+#define CURVE_HOSTS_MAX      256
+#define CURVE_ZAP_DOMAIN     "zsat"
 #define CURVE_ENFORCE_DOMAIN 93  //  ZMQ_ZAP_ENFORCE_DOMAIN: Debian's czmq compiles its setter out
 //  A peer that keeps reconnecting is refused every 100 ms: one line per peer (and socket)
 //  every 10 s says how many, the counter has them all.
 #define CURVE_LOG_EVERY_MS 10000
-#define CURVE_NO_SECRET "0000000000000000000000000000000000000000"  //  Z85 of 32 zero bytes
+#define CURVE_NO_SECRET    "0000000000000000000000000000000000000000"  //  Z85 of 32 zero bytes
 
 typedef struct {
     char name[ZSAT_NAME_MAX];
@@ -265,7 +265,7 @@ s_load_allowed (zsat_topology_t *topology, const char *base_dir, zsat_error_t *e
             return zsat_fail (err, ZSAT_E_CONFIG, "operator %s: %s", op->name ? op->name : "?",
                               op->name ? why : "no name");
         snprintf (a->name, sizeof a->name, "%s", op->name);
-        a->operator = true;
+        a->operator= true;
         s.allowed_count++;
     }
     return 0;
@@ -307,8 +307,8 @@ s_load_ports (zsat_topology_t *topology)
     if (!s.port_host || !s.port_tcp)
         return -1;
     for (size_t i = 0; i < s.port_count; i++)
-        s.port_host[i] = (int16_t)zsat_topology_port_host (topology, s.base_port + (int)i,
-                                                           &s.port_tcp[i]);
+        s.port_host[i] =
+            (int16_t)zsat_topology_port_host (topology, s.base_port + (int)i, &s.port_tcp[i]);
     return 0;
 }
 
@@ -412,7 +412,6 @@ typedef struct {
     int64_t logged_at;  //  zclock_mono of the last warning line, 0: none yet
     uint64_t quiet;     //  refusals since that line
 } s_watch_t;
-
 
 static void
 s_watch_event (s_watch_t *w)
@@ -552,8 +551,8 @@ s_zap_judge (const s_zap_args_t *a, const char *domain, const char *mechanism, z
     zmq_z85_encode (text, zframe_data (key), 32);
     const s_allowed_t *who = s_zap_lookup (a, text);
     const char *control = CURVE_ZAP_DOMAIN ".control.";
-    if (who && domain && strncmp (domain, control, strlen (control)) == 0 && !who->operator &&
-        !streq (who->name, domain + strlen (control)))
+    if (who && domain && strncmp (domain, control, strlen (control)) == 0 &&
+        !who->operator&& !streq (who->name, domain + strlen (control)))
         return NULL;  //  a host key on another host's control socket
     return who;
 }
@@ -746,8 +745,8 @@ s_server_of (const char *endpoint, bool *curve)
         char address[256] = "";
         s_part (part, n, &tcp, &port, address, sizeof address);
         int offset = port - s.base_port;
-        bool derived = port > 0 && offset >= 0 && (size_t)offset < s.port_count &&
-                       s.port_host[offset] >= 0;
+        bool derived =
+            port > 0 && offset >= 0 && (size_t)offset < s.port_count && s.port_host[offset] >= 0;
         if (tcp || (derived && s.port_tcp[offset])) {
             *curve = true;
             if (derived)
@@ -855,7 +854,7 @@ zsat_curve_peer_may_control (zframe_t *frame, const char *host)
     pthread_mutex_lock (&s.lock);
     bool may = host && streq (name, host);
     for (size_t i = 0; i < s.allowed_count && !may; i++)
-        may = s.allowed[i].operator && streq (s.allowed[i].name, name);
+        may = s.allowed[i].operator&& streq (s.allowed[i].name, name);
     pthread_mutex_unlock (&s.lock);
     return may;
 }
@@ -1031,14 +1030,13 @@ s_test_topology (const char *dir, const char *security, int base)
         keys[h] = strdup (zcert_public_txt (cert));
         zcert_destroy (&cert);
     }
-    char *text = zsys_sprintf (
-        "name: sec\nrun_dir: %s\nbase_port: %d\n%s"
-        "hosts:\n  a: {address: 127.0.0.1, curve_key: \"%s\"}\n"
-        "  b: {address: 127.0.0.1, curve_key: \"%s\"}\n"
-        "operators:\n  - {name: op, key: op.cert}\n"
-        "nodes:\n  cpu: {kind: cpu, host: b}\n  csv: {kind: csv, host: a}\n"
-        "links:\n  - cpu -> csv\n",
-        dir, base, security, keys[0], keys[1]);
+    char *text = zsys_sprintf ("name: sec\nrun_dir: %s\nbase_port: %d\n%s"
+                               "hosts:\n  a: {address: 127.0.0.1, curve_key: \"%s\"}\n"
+                               "  b: {address: 127.0.0.1, curve_key: \"%s\"}\n"
+                               "operators:\n  - {name: op, key: op.cert}\n"
+                               "nodes:\n  cpu: {kind: cpu, host: b}\n  csv: {kind: csv, host: a}\n"
+                               "links:\n  - cpu -> csv\n",
+                               dir, base, security, keys[0], keys[1]);
     snprintf (path, sizeof path, "%s/sec.yaml", dir);
     FILE *file = fopen (path, "w");
     assert (file && fputs (text, file) >= 0 && fclose (file) == 0);

@@ -30,8 +30,7 @@ int zsat_curve_cert_path (zsat_topology_t *topology, const char *host, char *buf
 //  A key as a topology writes it: 40 characters of Z85, or a certificate file (relative to
 //  the topology file's directory, base_dir). Returns 0 and fills key (41 bytes), or -1 with
 //  a reason in why.
-int zsat_curve_key_parse (const char *text, const char *base_dir, char *key, char *why,
-                          size_t cap);
+int zsat_curve_key_parse (const char *text, const char *base_dir, char *key, char *why, size_t cap);
 
 //  `zsat check`'s security checks: with CURVE (explicit, or several hosts), every host needs
 //  a curve_key that parses, every operator key parses; `security: none` with several hosts

@@ -850,10 +850,9 @@ s_parse_channels (parse_t *p, yaml_node_t *map)
 static void
 s_parse_top (parse_t *p, yaml_node_t *root)
 {
-    static const char *keys[] = {"name",      "description", "run_dir",  "base_port",
-                                 "hosts",     "nodes",       "links",    "routes",
-                                 "schedules", "tracker",     "channels", "security",
-                                 "operators", NULL};
+    static const char *keys[] = {"name",     "description", "run_dir",   "base_port", "hosts",
+                                 "nodes",    "links",       "routes",    "schedules", "tracker",
+                                 "channels", "security",    "operators", NULL};
     zsat_topology_t *self = p->self;
     if (!root || s_is_null (root)) {
         s_error (p, root, "the topology is empty");

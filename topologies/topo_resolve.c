@@ -221,8 +221,8 @@ zsat_topology_port_host (zsat_topology_t *self, int port, bool *tcp)
         if (!first || (port != first && port != first + 1) || !self->nodes[n].host_count)
             continue;
         host = topo_host_index (self, self->nodes[n].hosts[0]);
-        *tcp = host >= 0 && s_buffer_peer_where (self, self->nodes[n].name, port == first, host,
-                                                 false);
+        *tcp = host >= 0 &&
+               s_buffer_peer_where (self, self->nodes[n].name, port == first, host, false);
         return host;
     }
     *tcp = false;  //  route ports: ipc only

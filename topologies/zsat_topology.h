@@ -36,7 +36,7 @@ typedef struct {
 
 typedef struct {
     const char *name;
-    const char *address;  //  ip or name peers on other hosts connect to; default 127.0.0.1
+    const char *address;    //  ip or name peers on other hosts connect to; default 127.0.0.1
     const char *bind;       //  address its tcp sockets bind (`bind:`), default: address
     const char *curve_key;  //  `curve_key:` as written (Z85 public key or a file), or NULL
     int line, col;
