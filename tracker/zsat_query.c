@@ -13,7 +13,8 @@ zsat_query_endpoint (const char *topology_file, const char *from_host, const cha
         if (!*endpoint || strlen (endpoint) >= cap)
             return zsat_fail (err, ZSAT_E_CONFIG, "bad endpoint '%s'", endpoint);
         snprintf (buf, cap, "%s", endpoint);
-        return 0;
+        if (!topology_file)
+            return 0;  //  a bare endpoint: plain (no topology, no keys)
     }
     const char *file = topology_file ? topology_file : ZSAT_QUERY_DEFAULT_TOPOLOGY;
     zsat_diag_t *diag = zsat_diag_new ();
@@ -24,7 +25,8 @@ zsat_query_endpoint (const char *topology_file, const char *from_host, const cha
                         diag && zsat_diag_count (diag) ? zsat_diag_get (diag, 0) : "?");
     else if (zsat_curve_use_cli (topology, from_host, err) != 0)
         rc = -1;
-    else if (zsat_topology_endpoint (topology, "tracker.query", NULL, from_host, buf, cap) != 0)
+    else if (!endpoint &&  //  with an endpoint, the topology only gives the keys
+             zsat_topology_endpoint (topology, "tracker.query", NULL, from_host, buf, cap) != 0)
         rc = zsat_fail (err, ZSAT_E_CONFIG, "%s: no tracker query endpoint%s%s", file,
                         from_host ? " from host " : "", from_host ? from_host : "");
     zsat_topology_destroy (&topology);

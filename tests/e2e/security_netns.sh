@@ -162,6 +162,9 @@ echo "critical channel a -> b: $(sink_rows) rows"
 ZSAT_CERT=$TMP/ops/op.cert ip netns exec ${P}c "$BIN" status --topology "$TOPO" --host b \
     --timeout 5000 >"$TMP/status.out" 2>&1 || { cat "$TMP/status.out"; fail "status with the operator key"; }
 grep -q "cpu" "$TMP/status.out" || { cat "$TMP/status.out"; fail "status printed no stage"; }
+ZSAT_CERT=$TMP/ops/op.cert ip netns exec ${P}c "$BIN" status --topology "$TOPO" \
+    --endpoint tcp://198.18.7.1:7602 --timeout 5000 >"$TMP/status.out" 2>&1 \
+    || { cat "$TMP/status.out"; fail "status --endpoint with the operator key"; }
 ZSAT_CERT=$TMP/strangers/stranger.cert ip netns exec ${P}c "$BIN" status --topology "$TOPO" \
     --host b --timeout 2000 >"$TMP/status.bad" 2>&1 && fail "status answered a stranger's key"
 echo "status: operator answered, stranger refused"
