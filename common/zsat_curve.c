@@ -734,6 +734,31 @@ s_part (const char *part, size_t n, bool *tcp, int *port, char *address, size_t 
 }
 
 //  The server host of a client endpoint: -1 when it needs no CURVE. Locked.
+//  The only host with address, -1 when none or several share it (`zsat up` on one machine).
+static int
+s_host_at (const char *address)
+{
+    int found = -1;
+    for (size_t h = 0; h < s.host_count; h++)
+        if (streq (s.hosts[h].address, address)) {
+            if (found >= 0)
+                return -1;
+            found = (int)h;
+        }
+    return found;
+}
+
+//  True when an ipc part is the derived path <run_dir>/<host>/<port>.ipc of that host.
+static bool
+s_derived_ipc (const char *part, size_t n, int host, int port)
+{
+    char tail[ZSAT_NAME_MAX + 32];
+    int size = snprintf (tail, sizeof tail, "/%s/%d.ipc", s.hosts[host].name, port);
+    return size > 0 && (size_t)size <= n &&
+           memcmp (part + n - (size_t)size, tail, (size_t)size) == 0;
+}
+
+//  The server host of a client endpoint: -1 when it needs no CURVE. Locked.
 static int
 s_server_of (const char *endpoint, bool *curve)
 {
@@ -745,16 +770,15 @@ s_server_of (const char *endpoint, bool *curve)
         char address[256] = "";
         s_part (part, n, &tcp, &port, address, sizeof address);
         int offset = port - s.base_port;
-        bool derived =
-            port > 0 && offset >= 0 && (size_t)offset < s.port_count && s.port_host[offset] >= 0;
-        if (tcp || (derived && s.port_tcp[offset])) {
+        int derived =
+            port > 0 && offset >= 0 && (size_t)offset < s.port_count ? s.port_host[offset] : -1;
+        if (!tcp && derived >= 0 && !s_derived_ipc (part, n, derived, port))
+            derived = -1;  //  an explicit ipc path that only looks like a port
+        if (tcp || (derived >= 0 && s.port_tcp[offset])) {
             *curve = true;
-            if (derived)
-                return s.port_host[offset];
-            for (size_t h = 0; h < s.host_count; h++)
-                if (streq (s.hosts[h].address, address))
-                    return (int)h;
-            return -1;
+            //  The address names the host, unless several hosts share it: then the port.
+            int by_address = tcp ? s_host_at (address) : -1;
+            return by_address >= 0 ? by_address : derived;
         }
         part += n + (part[n] == ',');
     }
@@ -1075,6 +1099,13 @@ zsat_curve_test (bool verbose)
     //  ipc only: plain, whatever the security.
     zsock_t *local = zsock_new (ZMQ_PULL);
     assert (zsat_curve_apply (local, "a", "@ipc:///tmp/x/a/1.ipc", ZSAT_CURVE_SERVER) == 0);
+    assert (zsock_mechanism (local) == ZMQ_NULL);
+    zsock_destroy (&local);
+    //  An explicit ipc path that only ends like a derived one stays plain.
+    char look_alike[128];
+    snprintf (look_alike, sizeof look_alike, ">ipc:///tmp/elsewhere/%d.ipc", base);
+    local = zsock_new (ZMQ_PUSH);
+    assert (zsat_curve_apply (local, "b", look_alike, ZSAT_CURVE_CLIENT) == 0);
     assert (zsock_mechanism (local) == ZMQ_NULL);
     zsock_destroy (&local);
     zsat_topology_destroy (&topo);
