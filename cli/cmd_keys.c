@@ -11,6 +11,7 @@
 #include "zsat_curve.h"
 #include "zsat_query.h"
 #include <limits.h>
+#include <sys/stat.h>
 
 static const char *s_usage_text =
     "usage: zsat keys init --host H [--dir D] [--force] [FILE]\n"
@@ -89,6 +90,20 @@ s_host_path (const s_args_t *a, char *path, size_t cap)
     return rc;
 }
 
+//  mkdir -p with mode 0700 for the missing components: a key directory is private.
+static void
+s_private_dir (const char *dir)
+{
+    char path[PATH_MAX];
+    snprintf (path, sizeof path, "%s", dir);
+    for (char *slash = strchr (path + 1, '/'); slash; slash = strchr (slash + 1, '/')) {
+        *slash = 0;
+        mkdir (path, 0700);
+        *slash = '/';
+    }
+    mkdir (path, 0700);
+}
+
 static int
 s_print_public (const char *path)
 {
@@ -115,7 +130,7 @@ s_init (const s_args_t *a)
     if (a->operator_name)
         snprintf (path, sizeof path, "%s/%s.cert", a->dir, a->operator_name);
     if (a->dir)
-        zsys_dir_create ("%s", a->dir);
+        s_private_dir (a->dir);
     zsat_error_t err;
     if (zsat_curve_cert_write (path, name, a->force, &err) != 0)
         return fprintf (stderr, "zsat keys init: %s\n", err.text), 1;

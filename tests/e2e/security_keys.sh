@@ -48,6 +48,7 @@ key_a2=$("$BIN" keys init --host a --force "$TMP/t.yaml" 2>/dev/null) || fail "i
 # An operator and a host key made with --dir; import stores a public key alone.
 "$BIN" keys init --operator op --dir "$TMP/ops" >/dev/null 2>&1 || fail "operator init"
 [ "$(mode "$TMP/ops/op.cert_secret")" = 600 ] || fail "operator secret mode"
+[ "$(mode "$TMP/ops")" = 700 ] || fail "key directory mode $(mode "$TMP/ops"), expected 700"
 key_b=$("$BIN" keys init --host b --dir "$TMP/b" 2>/dev/null) || fail "init --dir"
 "$BIN" keys import --name b --dir "$TMP/pub" "$key_b" >/dev/null || fail "import"
 [ -f "$TMP/pub/b.cert" ] && [ ! -e "$TMP/pub/b.cert_secret" ] || fail "import wrote a secret"
