@@ -411,7 +411,40 @@ typedef struct {
     char logged_peer[64];
     int64_t logged_at;  //  zclock_mono of the last warning line, 0: none yet
     uint64_t quiet;     //  refusals since that line
+    bool stopped;
 } s_watch_t;
+
+//  The peer address of a connection just accepted (fd), or "?" when it is already gone.
+static void
+s_peer_address (int fd, char *text, size_t cap)
+{
+    struct sockaddr_storage addr;
+    socklen_t size = sizeof addr;
+    snprintf (text, cap, "?");
+    if (getpeername (fd, (struct sockaddr *)&addr, &size) == 0)
+        inet_ntop (addr.ss_family,
+                   addr.ss_family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)&addr)->sin6_addr
+                                              : (void *)&((struct sockaddr_in *)&addr)->sin_addr,
+                   text, (socklen_t)cap);
+}
+
+//  A refused non-CURVE handshake: counted, and one line per peer every 10 s.
+static void
+s_watch_refused (s_watch_t *w)
+{
+    uint64_t refused = ++s_refused;
+    w->quiet++;
+    int64_t now = zclock_mono ();
+    if (w->logged_at && now - w->logged_at < CURVE_LOG_EVERY_MS && streq (w->logged_peer, w->peer))
+        return;
+    zsat_log_line (stderr, ZSAT_LOG_WARN, "curve",
+                   "refused a non-CURVE handshake from %s on %s (%" PRIu64
+                   " since the last line; auth_refused=%" PRIu64 ")",
+                   w->peer, w->endpoint, w->quiet, refused);
+    w->logged_at = now;
+    w->quiet = 0;
+    snprintf (w->logged_peer, sizeof w->logged_peer, "%s", w->peer);
+}
 
 static void
 s_watch_event (s_watch_t *w)
@@ -426,40 +459,40 @@ s_watch_event (s_watch_t *w)
     uint32_t value;
     memcpy (&event, zframe_data (head), 2);
     memcpy (&value, zframe_data (head) + 2, 4);
-    if (event == ZMQ_EVENT_ACCEPTED) {
-        struct sockaddr_storage addr;
-        socklen_t size = sizeof addr;
-        char text[INET6_ADDRSTRLEN] = "?";
-        if (getpeername ((int)value, (struct sockaddr *)&addr, &size) == 0)
-            inet_ntop (addr.ss_family,
-                       addr.ss_family == AF_INET6
-                           ? (void *)&((struct sockaddr_in6 *)&addr)->sin6_addr
-                           : (void *)&((struct sockaddr_in *)&addr)->sin_addr,
-                       text, sizeof text);
-        snprintf (w->peer, sizeof w->peer, "%s", text);
-    }
+    if (event == ZMQ_EVENT_ACCEPTED)
+        s_peer_address ((int)value, w->peer, sizeof w->peer);
     else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
         ++s_refused;  //  the ZAP handler logged it, with the peer's address and key
-    else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
-        uint64_t refused = ++s_refused;
-        w->quiet++;
-        int64_t now = zclock_mono ();
-        if (w->logged_at && now - w->logged_at < CURVE_LOG_EVERY_MS &&
-            streq (w->logged_peer, w->peer)) {
-            zmsg_destroy (&msg);
-            return;
-        }
-        zsat_log_line (stderr, ZSAT_LOG_WARN, "curve",
-                       "refused a non-CURVE handshake from %s on %s (%" PRIu64
-                       " since the last line; auth_refused=%" PRIu64 ")",
-                       w->peer, w->endpoint, w->quiet, refused);
-        w->logged_at = now;
-        w->quiet = 0;
-        snprintf (w->logged_peer, sizeof w->logged_peer, "%s", w->peer);
-    }
+    else if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
+        s_watch_refused (w);
     else if (event == ZMQ_EVENT_MONITOR_STOPPED)
-        zsock_destroy (&w->pair);
+        w->stopped = true;  //  the socket was closed: the actor drops this watch
     zmsg_destroy (&msg);
+}
+
+#define CURVE_WATCHES_MAX 1024
+
+//  A command on the pipe: "<pair endpoint>" "<socket endpoint>" adds a watch, $TERM ends.
+//  Returns false at $TERM.
+static bool
+s_monitor_command (zsock_t *pipe, zpoller_t *poller, s_watch_t **list, size_t *count)
+{
+    char *command = NULL, *endpoint = NULL;
+    bool go_on = zstr_recvx (pipe, &command, &endpoint, NULL) >= 0 && !streq (command, "$TERM");
+    s_watch_t *w = go_on && *count < CURVE_WATCHES_MAX ? (s_watch_t *)zmalloc (sizeof *w) : NULL;
+    if (w && (w->pair = zsock_new_pair (command))) {
+        snprintf (w->endpoint, sizeof w->endpoint, "%s", endpoint ? endpoint : "?");
+        snprintf (w->peer, sizeof w->peer, "?");
+        zpoller_add (poller, w->pair);
+        list[(*count)++] = w;
+    }
+    else
+        free (w);
+    if (go_on)
+        zsock_signal (pipe, 0);
+    zstr_free (&command);
+    zstr_free (&endpoint);
+    return go_on;
 }
 
 static void
@@ -468,38 +501,20 @@ s_monitor_actor (zsock_t *pipe, void *unused)
     (void)unused;
     zpoller_t *poller = zpoller_new (pipe, NULL);
     zsock_signal (pipe, 0);
-    s_watch_t *list[1024];
+    s_watch_t *list[CURVE_WATCHES_MAX];
     size_t count = 0;
     while (!zsys_interrupted) {
         void *which = zpoller_wait (poller, -1);
-        if (which == pipe) {
-            char *command = NULL, *endpoint = NULL;
-            if (zstr_recvx (pipe, &command, &endpoint, NULL) < 0 || streq (command, "$TERM")) {
-                zstr_free (&command);
-                zstr_free (&endpoint);
-                break;
-            }
-            s_watch_t *w = count < 1024 ? (s_watch_t *)zmalloc (sizeof *w) : NULL;
-            if (w && (w->pair = zsock_new_pair (command))) {
-                snprintf (w->endpoint, sizeof w->endpoint, "%s", endpoint ? endpoint : "?");
-                snprintf (w->peer, sizeof w->peer, "?");
-                zpoller_add (poller, w->pair);
-                list[count++] = w;
-            }
-            else
-                free (w);
-            zsock_signal (pipe, 0);
-            zstr_free (&command);
-            zstr_free (&endpoint);
-            continue;
-        }
-        for (size_t i = 0; which && i < count; i++)
+        if (which == pipe && !s_monitor_command (pipe, poller, list, &count))
+            break;
+        for (size_t i = 0; which && which != pipe && i < count; i++)
             if (list[i]->pair == which) {
                 s_watch_event (list[i]);
-                if (!list[i]->pair) {
+                if (list[i]->stopped) {
                     zpoller_remove (poller, which);
+                    zsock_destroy (&list[i]->pair);
                     free (list[i]);
-                    list[i--] = list[--count];
+                    list[i] = list[--count];
                 }
                 break;
             }
