@@ -5,6 +5,7 @@
     to consumers only from the store, so whatever a consumer saw is on disk first.
 */
 #include "zsat_bufnode.h"
+#include "zsat_curve.h"
 #include "zsat_options.h"
 #include "zsat_ipcguard.h"
 #include "zsat_bufclient.h"
@@ -120,6 +121,7 @@ typedef struct {
     bool terminated;
     zsat_dedup_t *dedup;  //  (producer, id) already stored: a re-sent copy is not stored again
     uint64_t stored, refused, acks, ack_errors, bad, oversize, compacted, collected, duplicates;
+    uint64_t impostors;  //  HELLO/ACK for a consumer from another host's key
 } self_t;
 
 #define DEDUP_REBUILD 8192  //  newest log records read at start to rebuild the dedup window
@@ -175,6 +177,11 @@ s_router (const char *endpoint, bool mandatory, zsat_error_t *err)
     char guard[512];
     if (zsat_ipcguard_check (endpoint, true, guard, sizeof guard) != 0) {
         zsat_fail (err, ZSAT_E_IO, "%s", guard);
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    if (zsat_curve_apply (sock, NULL, endpoint, ZSAT_CURVE_SERVER) != 0) {
+        zsat_fail (err, ZSAT_E_CONFIG, "cannot secure %s (see docs/security.md)", endpoint);
         zsock_destroy (&sock);
         return NULL;
     }
@@ -276,7 +283,8 @@ s_open_events (self_t *self, zsat_node_args_t *args)
     //  Events are sent with DONTWAIT and dropped (counted) when the tracker lags: bounded.
     zsock_set_sndhwm (self->events, 1000);
     zsock_set_linger (self->events, 0);
-    if (!self->events || zsock_attach (self->events, endpoint, false) != 0) {
+    if (!self->events || zsat_curve_apply (self->events, args->host, endpoint, ZSAT_CURVE_CLIENT) ||
+        zsock_attach (self->events, endpoint, false) != 0) {
         zsat_log_line (stderr, ZSAT_LOG_WARN, self->who, "cannot reach %s: no heartbeats",
                        endpoint);
         zsock_destroy (&self->events);
@@ -540,20 +548,40 @@ s_on_ack (self_t *self, const char *name, uint64_t seq)
         p->last_progress = zclock_mono ();
 }
 
+//  A HELLO or ACK for consumer name must come from a host the consumer runs on (its CURVE
+//  key): anyone else would take the consumer's records away from it. Counted, logged.
+static bool
+s_consumer_is_peer (self_t *self, zframe_t *body, const char *name)
+{
+    if (zsat_curve_peer_may_be (body, name))
+        return true;
+    if (self->impostors++ % 1000 == 0)
+        zsat_log_line (stderr, ZSAT_LOG_WARN, self->who,
+                       "refused HELLO/ACK for consumer %s from host key %s (impostors=%" PRIu64 ")",
+                       name, zsat_curve_peer_name (body), self->impostors);
+    return false;
+}
+
 static void
 s_on_out (self_t *self, zmsg_t *msg)
 {
     zframe_t *identity = zmsg_pop (msg);
-    char *text = zmsg_popstr (msg);
+    zframe_t *body = zmsg_pop (msg);  //  kept to the end: it says who sent it (CURVE)
+    char *text = body ? zframe_strdup (body) : NULL;
     char name[ZSAT_NAME_MAX + 1];
     uint64_t seq;
-    if (identity && text && sscanf (text, "ACK %64s %" SCNu64, name, &seq) == 2)
+    bool ack = identity && text && sscanf (text, "ACK %64s %" SCNu64, name, &seq) == 2;
+    bool hello = !ack && identity && text && sscanf (text, "HELLO %64s", name) == 1;
+    if ((ack || hello) && !s_consumer_is_peer (self, body, name))
+        hello = ack = false;  //  counted as impostor
+    if (ack)
         s_on_ack (self, name, seq);
-    else if (identity && text && sscanf (text, "HELLO %64s", name) == 1)
+    else if (hello)
         s_on_hello (self, identity, name);
     else
         self->bad++;
     zframe_destroy (&identity);
+    zframe_destroy (&body);
     zstr_free (&text);
 }
 
@@ -693,10 +721,11 @@ s_send_stats (self_t *self)
     int n = snprintf (text, sizeof text,
                       "{\"stored\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"acks\":%" PRIu64
                       ",\"ack_errors\":%" PRIu64 ",\"bad\":%" PRIu64 ",\"oversize\":%" PRIu64
+                      ",\"impostors\":%" PRIu64
                       ",\"compacted\":%" PRIu64 ",\"collected\":%" PRIu64 ",\"duplicates\":%" PRIu64
                       ",\"durable_seq\":%" PRIu64 ",\"disk_bytes\":%" PRId64 ",\"consumers\":{",
                       self->stored, self->refused, self->acks, self->ack_errors, self->bad,
-                      self->oversize, self->compacted, self->collected, self->duplicates,
+                      self->oversize, self->impostors, self->compacted, self->collected, self->duplicates,
                       zsat_buffer_durable_seq (self->buf), zsat_buffer_disk_size (self->buf));
     for (size_t i = 0; i < self->peer_count && n < (int)sizeof text - 200; i++) {
         peer_t *p = &self->peer[i];

@@ -9,6 +9,7 @@
 #include "zsat_bufnode.h"
 #include "zsat_bufclient.h"
 #include "zsat_chanlock.h"
+#include "zsat_curve.h"
 #include <signal.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -653,6 +654,12 @@ s_node (const args_t *a)
     zsat_diag_destroy (&diag);
     signal (SIGTERM, s_on_signal);
     signal (SIGINT, s_on_signal);
+    zsat_error_t err;
+    if (zsat_curve_use (topology, a->host, &err) != 0) {
+        fprintf (stderr, "zsat buffer node: %s\n", err.text);
+        zsat_topology_destroy (&topology);
+        return 1;
+    }
     zsat_node_args_t args = {topology, a->node, a->host, (int)a->instance};
     zactor_t *actor = zactor_new (zsat_bufnode_actor, &args);
     char *status = zstr_recv (actor);

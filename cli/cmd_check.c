@@ -2,6 +2,7 @@
     `file:line:col: message` on stderr. Exit 0 when all are good, 1 on problems, 2 on usage.
 */
 #include "zsat.h"
+#include "zsat_curve.h"
 
 static const char *s_usage_text =
     "usage: zsat check [--quiet] FILE...\n\n"
@@ -14,14 +15,17 @@ s_check (const char *path, bool quiet)
 {
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *topology = zsat_topology_load (path, diag);
-    if (topology && !quiet)
+    //  Keys are checked here and where a process starts, not by the loader: a topology
+    //  can be shown, drawn and resolved before its hosts have keys.
+    size_t key_errors = zsat_curve_check (topology, diag);
+    if (topology && !quiet && !key_errors)
         printf ("%s: ok (%zu nodes, %zu links, %zu hosts)\n", path,
                 zsat_topology_node_count (topology), zsat_topology_link_count (topology),
                 zsat_topology_host_count (topology));
     if (!topology && zsat_diag_count (diag) == 0)
         fprintf (stderr, "%s: invalid topology\n", path);
     zsat_diag_print (diag, stderr);
-    int status = topology ? 0 : 1;
+    int status = topology && !key_errors ? 0 : 1;
     zsat_topology_destroy (&topology);
     zsat_diag_destroy (&diag);
     return status;

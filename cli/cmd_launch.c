@@ -3,6 +3,7 @@
     host's nodes stage by stage. Writes <run_dir>/<host>/launcher.pid and launcher.control.
 */
 #include "zsat.h"
+#include "zsat_curve.h"
 #include "zsat_launcher.h"
 #include "zsat_pidlock.h"
 #include "zsat_query.h"
@@ -200,7 +201,8 @@ s_run (int argc, char **argv)
     int rc = 1;
     if (!topology)
         zsat_diag_print (diag, stderr);
-    else if (!plan || zsat_launcher_plan_init (plan, topology, file, host, &err) != 0)
+    else if (!plan || zsat_curve_use (topology, host, &err) != 0 ||
+             zsat_launcher_plan_init (plan, topology, file, host, &err) != 0)
         fprintf (stderr, "zsat launch: %s\n", err.text);
     else {
         snprintf (pid_path, sizeof pid_path, "%s/launcher.pid", plan->host_dir);

@@ -3,6 +3,7 @@
     The launcher spawns one of these per node instance; it is also handy by hand.
 */
 #include "zsat.h"
+#include "zsat_curve.h"
 #include "zsat_satellite.h"
 #include <signal.h>
 
@@ -171,6 +172,7 @@ s_run (int argc, char **argv)
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *topology = zsat_topology_load (opts.file, diag);
     int rc = 1;
+    zsat_error_t err = {0, ""};
     const zsat_node_t *node = topology ? zsat_topology_node_find (topology, opts.node) : NULL;
     if (!topology)
         zsat_diag_print (diag, stderr);
@@ -179,6 +181,8 @@ s_run (int argc, char **argv)
     else if (!zsat_topology_node_on_host (node, opts.host))
         zsat_log_line (stderr, ZSAT_LOG_ERROR, who, "node %s does not run on host %s", opts.node,
                        opts.host);
+    else if (zsat_curve_use (topology, opts.host, &err) != 0)
+        zsat_log_line (stderr, ZSAT_LOG_ERROR, who, "%s", err.text);
     else
         rc = s_run_node (topology, node, &opts, who);
     zsat_topology_destroy (&topology);

@@ -3,6 +3,7 @@
 */
 #include "zsat.h"
 #include "control_client.h"
+#include "zsat_curve.h"
 
 static void
 s_usage (FILE *out)

@@ -6,6 +6,7 @@
     plain PUSH instead, whose delivery nobody confirms (and the command says so).
 */
 #include "zsat.h"
+#include "zsat_curve.h"
 #include "zsat_vjson.h"
 #include "control_client.h"
 #include <time.h>
@@ -167,7 +168,8 @@ s_push_all (const s_args_t *a, zsat_vector_t *v, const char *endpoint)
     zsock_set_linger (push, a->timeout);
     zsock_set_sndtimeo (push, a->timeout);
     zsock_set_sndhwm (push, 10000);
-    if (zsock_attach (push, endpoint, false)) {
+    if (zsat_curve_apply (push, NULL, endpoint, ZSAT_CURVE_CLIENT) ||
+        zsock_attach (push, endpoint, false)) {
         fprintf (stderr, "zsat send: bad endpoint '%s'\n", endpoint);
         zsock_destroy (&push);
         return 1;

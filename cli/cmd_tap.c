@@ -4,6 +4,7 @@
     reader would take its share of the vectors away from the real one (round-robin).
 */
 #include "zsat.h"
+#include "zsat_curve.h"
 #include "zsat_vjson.h"
 
 typedef struct {
@@ -167,7 +168,8 @@ s_tap (const s_args_t *a, const char *endpoint, const char *subscription)
     zsock_set_maxmsgsize (sub, ZSAT_PAYLOAD_MAX);
     zsock_set_rcvhwm (sub, 10000);
     zsock_set_subscribe (sub, subscription);
-    if (zsock_attach (sub, endpoint, false)) {
+    if (zsat_curve_apply (sub, NULL, endpoint, ZSAT_CURVE_CLIENT) ||
+        zsock_attach (sub, endpoint, false)) {
         fprintf (stderr, "zsat tap: bad endpoint '%s'\n", endpoint);
         zsock_destroy (&sub);
         return 1;
@@ -218,6 +220,12 @@ s_run (int argc, char **argv)
     char endpoint[512], subscription[ZSAT_NAME_MAX + 2] = "";
     int rc = 0;
     const char *from = a.host ? a.host : zsat_topology_host (topology, 0)->name;
+    zsat_error_t err;
+    if (zsat_curve_use_cli (topology, from, &err) != 0) {
+        fprintf (stderr, "zsat tap: %s\n", err.text);
+        zsat_topology_destroy (&topology);
+        return 1;
+    }
     if (a.link)
         rc = s_link_endpoint (topology, &a, endpoint, sizeof endpoint);
     else if (zsat_topology_endpoint (topology, a.tracker ? "tracker.state" : "scheduler.jobs", NULL,

@@ -4,6 +4,7 @@
     every host first, sinks and the tracker last.
 */
 #include "zsat.h"
+#include "zsat_curve.h"
 #include "zsat_launcher.h"
 #include "zsat_pidlock.h"
 #include "zsat_datadir.h"
@@ -152,7 +153,8 @@ s_tracker_nodes (up_t *up)
     if (!*up->query)
         return NULL;
     zsock_t *req = zsock_new (ZMQ_REQ);
-    if (!req || zsock_attach (req, up->query, false) != 0) {
+    if (!req || zsat_curve_apply (req, NULL, up->query, ZSAT_CURVE_CLIENT) ||
+        zsock_attach (req, up->query, false) != 0) {
         zsock_destroy (&req);
         return NULL;
     }
@@ -327,11 +329,14 @@ s_run (int argc, char **argv)
     signal (SIGPIPE, SIG_IGN);
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *topology = zsat_topology_load (up.file, diag);
+    zsat_error_t up_err = {0, ""};
     int rc = 1;
     if (!topology)
         zsat_diag_print (diag, stderr);
     else if (zsat_topology_host_count (topology) == 0)
         fprintf (stderr, "zsat up: %s has no host\n", up.file);
+    else if (zsat_curve_use_cli (topology, zsat_topology_host (topology, 0)->name, &up_err))
+        fprintf (stderr, "zsat up: %s\n", up_err.text);
     else
         rc = s_run_up (&up, topology);
     for (size_t h = 0; h < up.host_count; h++) {

@@ -2,6 +2,7 @@
 /*  control_client - host endpoints for the CLI's orchester clients (contract in the header).
 */
 #include "control_client.h"
+#include "zsat_curve.h"
 #include <sys/stat.h>
 
 //  True when endpoint is ipc://PATH and PATH is a socket file on this machine.
@@ -40,6 +41,17 @@ s_resolve (zsat_topology_t *topology, const char *host, const char *from, const 
     return 0;
 }
 
+//  The CLI presents its operator key ($ZSAT_CERT) on tcp when the topology is CURVE.
+static int
+s_curve (const char *who, zsat_topology_t *topology, const char *host)
+{
+    zsat_error_t err;
+    if (zsat_curve_use_cli (topology, host, &err) == 0)
+        return 0;
+    fprintf (stderr, "%s: %s\n", who, err.text);
+    return -1;
+}
+
 int
 control_client_endpoint (const char *who, const char *path, const char *host, const char *from,
                          const char *what, char *host_out, char *buf, size_t cap)
@@ -61,7 +73,7 @@ control_client_endpoint (const char *who, const char *path, const char *host, co
             fprintf (stderr, "%s: --from %s: no such host in %s\n", who, from, path);
         else if (!host || s_resolve (topology, host, from, what, buf, cap))
             fprintf (stderr, "%s: no orchester on host '%s' in %s\n", who, host ? host : "?", path);
-        else
+        else if (s_curve (who, topology, host) == 0)
             rc = 0;
     }
     zsat_topology_destroy (&topology);
@@ -83,7 +95,8 @@ control_client_req (const char *endpoint, int timeout_ms)
     zsock_set_sndtimeo (req, timeout_ms);
     zsock_set_rcvtimeo (req, timeout_ms);
     zsock_set_maxmsgsize (req, 1024 * 1024);
-    if (zsock_connect (req, "%s", endpoint) != 0)
+    if (zsat_curve_apply (req, NULL, endpoint, ZSAT_CURVE_CLIENT) != 0 ||
+        zsock_connect (req, "%s", endpoint) != 0)
         zsock_destroy (&req);
     return req;
 }

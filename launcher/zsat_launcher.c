@@ -7,6 +7,7 @@
 #include "zsat_launcher.h"
 #include "zsat_logrotate.h"
 #include "zsat_safedir.h"
+#include "zsat_curve.h"
 #include "zsat_proc.h"
 #include "zsat_statusview.h"
 #include "zsat_control.h"
@@ -196,26 +197,11 @@ zsat_launcher_mkdirs (const char *path, mode_t mode)
 static int
 s_plan_endpoints (zsat_launcher_plan_t *plan, zsat_topology_t *topology, zsat_error_t *err)
 {
-    char client[1024];
-    if (zsat_topology_endpoint (topology, "launcher.control", plan->host, plan->host, client,
-                                sizeof client) == 0) {
-        zsat_launcher_bind_endpoint (client, plan->control, sizeof plan->control);
+    //  ipc for local tools, plus tcp on the host's bind address when other hosts exist
+    //  (`zsat status` from elsewhere).
+    if (zsat_topology_bind_endpoint (topology, "launcher.control", plan->host, plan->control,
+                                     sizeof plan->control) == 0)
         plan->spec.control = plan->control;
-    }
-    //  Other hosts reach the control socket over tcp (`zsat status` from elsewhere): bind the
-    //  port the topology gives them too, on every interface like the nodes' own sockets.
-    for (size_t h = 0; plan->spec.control && h < zsat_topology_host_count (topology); h++) {
-        const char *other = zsat_topology_host (topology, h)->name;
-        const char *port = NULL;
-        if (!streq (other, plan->host) &&
-            zsat_topology_endpoint (topology, "launcher.control", plan->host, other, client,
-                                    sizeof client) == 0 &&
-            strncmp (client, ">tcp://", 7) == 0 && (port = strrchr (client, ':'))) {
-            size_t used = strlen (plan->control);
-            snprintf (plan->control + used, sizeof plan->control - used, ",@tcp://0.0.0.0%s", port);
-            break;
-        }
-    }
     if (zsat_topology_endpoint (topology, "tracker.state", NULL, plan->host, plan->tracker_state,
                                 sizeof plan->tracker_state) == 0)
         plan->spec.tracker_state = plan->tracker_state;
@@ -338,7 +324,10 @@ s_open_sockets (self_t *self, const zsat_launcher_spec_t *spec, zsat_error_t *er
         self->control = zsock_new (ZMQ_REP);
         if (self->control)
             zsat_control_options (self->control, 4096);
-        if (!self->control || zsock_attach (self->control, spec->control, true) != 0)
+        if (!self->control ||
+            zsat_curve_apply (self->control, self->host, spec->control,
+                              ZSAT_CURVE_SERVER | ZSAT_CURVE_CONTROL) ||
+            zsock_attach (self->control, spec->control, true) != 0)
             return zsat_fail (err, ZSAT_E_IO, "cannot bind the control socket %s: %s",
                               spec->control, zmq_strerror (zmq_errno ()));
         zpoller_add (self->poller, self->control);
@@ -347,7 +336,9 @@ s_open_sockets (self_t *self, const zsat_launcher_spec_t *spec, zsat_error_t *er
         self->feed = zsock_new (ZMQ_SUB);
         char topic[ZSAT_NAME_MAX + 8];
         snprintf (topic, sizeof topic, "SCALE.%s", self->host);
-        if (!self->feed || zsock_attach (self->feed, spec->tracker_state, false) != 0)
+        if (!self->feed ||
+            zsat_curve_apply (self->feed, self->host, spec->tracker_state, ZSAT_CURVE_CLIENT) ||
+            zsock_attach (self->feed, spec->tracker_state, false) != 0)
             return zsat_fail (err, ZSAT_E_IO, "cannot connect to the tracker feed %s: %s",
                               spec->tracker_state, zmq_strerror (zmq_errno ()));
         zsock_set_subscribe (self->feed, topic);

@@ -17,6 +17,7 @@
     counted per reason and reported to the tracker as a DEAD_LETTER event.
 */
 #include "zsat_orchester.h"
+#include "zsat_curve.h"
 #include "zsat_ipcguard.h"
 #include "zsat_routes.h"
 #include "zsat_retrycache.h"
@@ -161,7 +162,12 @@ s_socket_open (self_t *self, int type, const char *endpoint, int linger, int64_t
         zsock_set_immediate (sock, 1);
     s_ipc_dirs (endpoint);
     char guard[512];
+    bool bind = strchr (endpoint, '@') != NULL;
     if (zsat_ipcguard_check (endpoint, true, guard, sizeof guard) != 0 ||
+        zsat_curve_apply (sock, self->host, endpoint,
+                          !bind             ? ZSAT_CURVE_CLIENT
+                          : type == ZMQ_REP ? ZSAT_CURVE_SERVER | ZSAT_CURVE_CONTROL
+                                            : ZSAT_CURVE_SERVER) != 0 ||
         zsock_attach (sock, endpoint, true) != 0) {
         zsock_destroy (&sock);
         return NULL;

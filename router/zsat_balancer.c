@@ -7,6 +7,7 @@
     queues (bounded by HWM) instead of in this process.
 */
 #include "zsat_balancer.h"
+#include "zsat_curve.h"
 #include <errno.h>
 
 #define WORKERS_MAX 1024
@@ -52,7 +53,8 @@ s_router (const char *endpoint, char *why, size_t why_size)
     //  The transport notices a frozen peer; workers are also judged by their own heartbeats.
     zsock_set_heartbeat_ivl (sock, 1000);
     zsock_set_heartbeat_timeout (sock, 5000);
-    if (!endpoint || zsock_attach (sock, endpoint, true) < 0) {
+    if (!endpoint || zsat_curve_apply (sock, NULL, endpoint, ZSAT_CURVE_SERVER) ||
+        zsock_attach (sock, endpoint, true) < 0) {
         snprintf (why, why_size, "cannot attach %s: %s", endpoint ? endpoint : "(null)",
                   zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);

@@ -5,6 +5,7 @@
     peer's state); heartbeats are those state messages, so no other timer is needed.
 */
 #include "zsat_bstar.h"
+#include "zsat_curve.h"
 
 typedef enum { ANY = 0, PEER_SILENT } guard_t;
 
@@ -220,7 +221,10 @@ s_open (self_t *self, zsat_bstar_args_t *a, char *why, size_t why_size)
     const char *endpoints[2] = {a->local, a->peer};
     zsock_t *socks[2] = {self->pub, self->sub};
     for (int i = 0; i < 2; i++)
-        if (!endpoints[i] || zsock_attach (socks[i], endpoints[i], i == 0) < 0) {
+        if (!endpoints[i] ||
+            zsat_curve_apply (socks[i], NULL, endpoints[i],
+                              i == 0 ? ZSAT_CURVE_SERVER : ZSAT_CURVE_CLIENT) ||
+            zsock_attach (socks[i], endpoints[i], i == 0) < 0) {
             snprintf (why, why_size, "cannot attach %s: %s", endpoints[i] ? endpoints[i] : "(null)",
                       zmq_strerror (zmq_errno ()));
             return -1;

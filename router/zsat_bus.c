@@ -5,6 +5,7 @@
     zmq_proxy at 0.39x a hand loop here, and the hand loop lets us count and answer STATS.
 */
 #include "zsat_bus.h"
+#include "zsat_curve.h"
 #include <errno.h>
 
 #define BURST 1000  //  messages moved per socket per loop turn: keeps the other way fair
@@ -40,7 +41,8 @@ s_socket (int type, const char *endpoint, int maxmsgsize, char *why, size_t why_
         return NULL;
     }
     s_tune (sock, maxmsgsize);
-    if (!endpoint || zsock_attach (sock, endpoint, true) < 0) {
+    if (!endpoint || zsat_curve_apply (sock, NULL, endpoint, ZSAT_CURVE_SERVER) ||
+        zsock_attach (sock, endpoint, true) < 0) {
         snprintf (why, why_size, "cannot attach %s: %s", endpoint ? endpoint : "(null)",
                   zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);

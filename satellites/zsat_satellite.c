@@ -13,6 +13,7 @@
     refusal in between leaves it to the buffer's replay.
 */
 #include "zsat.h"
+#include "zsat_curve.h"
 #include "zsat_ipcguard.h"
 #include "zsat_satellite.h"
 #include "zsat_options.h"
@@ -187,6 +188,12 @@ s_open (const zsat_socket_t *spec, char *reason, size_t cap)
     char guard[512];
     if (zsat_ipcguard_check (spec->endpoint, spec->bind, guard, sizeof guard) != 0) {
         snprintf (reason, cap, "socket %.50s: %.400s", spec->name, guard);
+        zsock_destroy (&sock);
+    }
+    else if (zsat_curve_apply (sock, NULL, spec->endpoint,
+                               spec->bind ? ZSAT_CURVE_SERVER : ZSAT_CURVE_CLIENT) != 0) {
+        snprintf (reason, cap, "socket %.50s: cannot secure %.120s (see docs/security.md)",
+                  spec->name, spec->endpoint);
         zsock_destroy (&sock);
     }
     else if (zsock_attach (sock, spec->endpoint, spec->bind) != 0) {

@@ -11,6 +11,7 @@
     and counted rather than bunched.
 */
 #include "zsat_scheduler.h"
+#include "zsat_curve.h"
 #include "zsat_ipcguard.h"
 #include <time.h>
 
@@ -193,6 +194,8 @@ s_open (s_self_t *self, char *reason, size_t cap)
         }
         char guard[512] = "";
         if (zsat_ipcguard_check (list[i].endpoint, true, guard, sizeof guard) ||
+            zsat_curve_apply (sock, self->host, list[i].endpoint,
+                              list[i].bind ? ZSAT_CURVE_SERVER : ZSAT_CURVE_CLIENT) ||
             zsock_attach (sock, list[i].endpoint, true)) {
             snprintf (reason, cap, "cannot attach %.60s to %.120s %.200s", list[i].name,
                       list[i].endpoint, guard);

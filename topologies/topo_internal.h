@@ -48,6 +48,9 @@ struct zsat_topology_t {
     zsat_channel_t *channels;
     size_t channel_count, channel_cap;
     zsat_tracker_policy_t policy;
+    const char *security;  //  `security:` as written, NULL: default
+    zsat_operator_t *operators;
+    size_t operator_count, operator_cap;
     bool routes_given;  //  `routes:` was written (else derived from schedules)
     //  Resolution, filled by topo_resolve_ports once the model is valid.
     int *link_port;    //  per link; 0 when its endpoint is explicit

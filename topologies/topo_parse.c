@@ -280,14 +280,48 @@ s_parse_hosts (parse_t *p, yaml_node_t *map)
             host->address = s_copy (p, value);
             continue;
         }
-        static const char *keys[] = {"address", NULL};
+        static const char *keys[] = {"address", "bind", "curve_key", NULL};
         if (!s_check_map (p, value, "host", keys))
             continue;
-        yaml_node_t *address = s_get (p, value, "address");
+        yaml_node_t *address = s_get (p, value, "address"), *more;
         if (address)
             host->address = s_string (p, address, "address");
+        if ((more = s_get (p, value, "bind")))
+            host->bind = s_string (p, more, "bind");
+        if ((more = s_get (p, value, "curve_key")))
+            host->curve_key = s_string (p, more, "curve_key");
         if (!host->address)
             host->address = topo_strdup (self, "127.0.0.1", 0, 0);
+    }
+}
+
+//  `operators: [{name: alice, key: <Z85 or file>}]`: the keys allowed to use the CLI.
+static void
+s_parse_operators (parse_t *p, yaml_node_t *list)
+{
+    zsat_topology_t *self = p->self;
+    if (list->type != YAML_SEQUENCE_NODE) {
+        s_error (p, list, "operators must be a list of {name, key}");
+        return;
+    }
+    static const char *keys[] = {"name", "key", NULL};
+    for (yaml_node_item_t *item = list->data.sequence.items.start;
+         item < list->data.sequence.items.top && self->operator_count < TOPO_ITEMS_MAX; item++) {
+        yaml_node_t *map = s_node (p, *item), *name, *key;
+        if (!s_check_map (p, map, "operator", keys))
+            continue;
+        if (!(name = s_get (p, map, "name")) || !(key = s_get (p, map, "key"))) {
+            s_error (p, map, "an operator needs a name and a key");
+            continue;
+        }
+        zsat_operator_t *op = (zsat_operator_t *)topo_push (
+            (void **)&self->operators, &self->operator_count, &self->operator_cap, sizeof *op);
+        if (!op)
+            return;
+        op->name = s_name (p, name, "operator name");
+        op->key = s_string (p, key, "key");
+        op->line = (int)map->start_mark.line + 1;
+        op->col = (int)map->start_mark.column + 1;
     }
 }
 
@@ -819,9 +853,9 @@ s_parse_channels (parse_t *p, yaml_node_t *map)
 static void
 s_parse_top (parse_t *p, yaml_node_t *root)
 {
-    static const char *keys[] = {"name",      "description", "run_dir",  "base_port",
-                                 "hosts",     "nodes",       "links",    "routes",
-                                 "schedules", "tracker",     "channels", NULL};
+    static const char *keys[] = {"name",     "description", "run_dir",   "base_port", "hosts",
+                                 "nodes",    "links",       "routes",    "schedules", "tracker",
+                                 "channels", "security",    "operators", NULL};
     zsat_topology_t *self = p->self;
     if (!root || s_is_null (root)) {
         s_error (p, root, "the topology is empty");
@@ -844,6 +878,13 @@ s_parse_top (parse_t *p, yaml_node_t *root)
     }
     if ((value = s_get (p, root, "hosts")))
         s_parse_hosts (p, value);
+    if ((value = s_get (p, root, "security"))) {
+        self->security = s_string (p, value, "security");
+        if (self->security && !streq (self->security, "curve") && !streq (self->security, "none"))
+            s_error (p, value, "security must be 'curve' or 'none', not '%s'", self->security);
+    }
+    if ((value = s_get (p, root, "operators")))
+        s_parse_operators (p, value);
     if (self->host_count == 0) {
         zsat_host_t *host = (zsat_host_t *)topo_push ((void **)&self->hosts, &self->host_count,
                                                       &self->host_cap, sizeof (zsat_host_t));

@@ -10,7 +10,8 @@
     run on): that host's orchester binds it on tcp as `remote:<node>` and the node's
     instances connect an `in:route@<host>` PULL to it, so a route added at run time on one
     host can reach a node of another. A binder binds ipc://<run_dir>/<host>/<port>.ipc when it has peers on its own
-    host and tcp://0.0.0.0:<port> when it has peers on other hosts; a connecter uses ipc on
+    host and tcp://<host bind>:<port> when it has peers on other hosts (`bind:` of the host,
+    by default its `address:`: never every interface unless the topology says `bind: 0.0.0.0`); a connecter uses ipc on
     the binder's host and tcp://<binder host address>:<port> elsewhere.
 */
 #include "topo_internal.h"
@@ -144,7 +145,7 @@ topo_resolve_ports (zsat_topology_t *self, zsat_diag_t *diag)
     return errors;
 }
 
-//  "@ipc://<run_dir>/<host>/<port>.ipc" and/or "@tcp://0.0.0.0:<port>".
+//  "@ipc://<run_dir>/<host>/<port>.ipc" and/or "@tcp://<host bind>:<port>".
 static void
 s_bind_at (zsat_topology_t *self, int port, int host, bool ipc, bool tcp, char *buf, size_t cap)
 {
@@ -155,7 +156,9 @@ s_bind_at (zsat_topology_t *self, int port, int host, bool ipc, bool tcp, char *
         used =
             snprintf (buf, cap, "@ipc://%s/%s/%d.ipc", self->run_dir, self->hosts[host].name, port);
     if (tcp)
-        snprintf (buf + used, cap - (size_t)used, "%s@tcp://0.0.0.0:%d", ipc ? "," : "", port);
+        snprintf (buf + used, cap - (size_t)used, "%s@tcp://%s:%d", ipc ? "," : "",
+                  self->hosts[host].bind ? self->hosts[host].bind : self->hosts[host].address,
+                  port);
 }
 
 static void
@@ -193,6 +196,59 @@ s_system (zsat_topology_t *self, const char *what, const char *host, int *port, 
             *port = s_host_port (self, *bind_host, i);
             return 0;
         }
+    return -1;
+}
+
+static int s_buffer_port (zsat_topology_t *self, int index);
+static bool s_peer_where (zsat_topology_t *self, const char *node, int host, bool same);
+static bool s_buffer_peer_where (zsat_topology_t *self, const char *buffer, bool in, int host,
+                                 bool same);
+
+//  A link port: its binder's host, and whether the binder also binds tcp (a peer elsewhere).
+static int
+s_link_port_host (zsat_topology_t *self, int port, bool *tcp)
+{
+    for (size_t i = 0; i < self->link_count; i++) {
+        const zsat_link_t *link = &self->links[i];
+        if (self->link_port[i] != port || self->link_binder[i] < 0)
+            continue;
+        const char *peer = link->bind_from ? link->to : link->from;
+        *tcp = s_peer_where (self, peer, self->link_binder[i], false);
+        return self->link_binder[i];
+    }
+    return -1;
+}
+
+int
+zsat_topology_port_host (zsat_topology_t *self, int port, bool *tcp)
+{
+    bool dummy;
+    tcp = tcp ? tcp : &dummy;
+    *tcp = self && self->host_count > 1;
+    if (!self || port < self->base_port || port >= self->next_port)
+        return -1;
+    int offset = port - self->base_port;
+    if (offset < TOPO_PORT_HOSTS) {
+        int port_found, host;
+        static const char *singles[] = {"tracker.events", "tracker.state", "tracker.query",
+                                        "scheduler.jobs"};
+        return s_system (self, singles[offset], NULL, &port_found, &host) == 0 ? host : -1;
+    }
+    if (offset < TOPO_PORT_HOSTS + TOPO_PORTS_PER_HOST * (int)self->host_count)
+        return (offset - TOPO_PORT_HOSTS) / TOPO_PORTS_PER_HOST;
+    int host = s_link_port_host (self, port, tcp);
+    if (host >= 0)
+        return host;
+    for (size_t n = 0; n < self->node_count; n++) {
+        int first = s_buffer_port (self, (int)n);
+        if (!first || (port != first && port != first + 1) || !self->nodes[n].host_count)
+            continue;
+        host = topo_host_index (self, self->nodes[n].hosts[0]);
+        *tcp = host >= 0 &&
+               s_buffer_peer_where (self, self->nodes[n].name, port == first, host, false);
+        return host;
+    }
+    *tcp = false;  //  route ports: ipc only
     return -1;
 }
 

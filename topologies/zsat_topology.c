@@ -148,6 +148,7 @@ zsat_topology_destroy (zsat_topology_t **self_p)
         return;
     zsat_topology_t *self = *self_p;
     free (self->hosts);
+    free (self->operators);
     free (self->nodes);
     free (self->links);
     free (self->routes);
@@ -242,6 +243,40 @@ zsat_topology_host_find (zsat_topology_t *self, const char *name)
 {
     int index = topo_host_index (self, name);
     return index >= 0 ? &self->hosts[index] : NULL;
+}
+
+bool
+zsat_topology_curve (zsat_topology_t *self)
+{
+    if (!self)
+        return false;
+    return self->security ? streq (self->security, "curve") : self->host_count > 1;
+}
+
+const char *
+zsat_topology_security (zsat_topology_t *self)
+{
+    return self ? self->security : NULL;
+}
+
+void
+zsat_topology_mark (const char *text, int *line, int *col)
+{
+    *line = *col = 0;
+    if (text)
+        topo_mark (text, line, col);
+}
+
+size_t
+zsat_topology_operator_count (zsat_topology_t *self)
+{
+    return self ? self->operator_count : 0;
+}
+
+const zsat_operator_t *
+zsat_topology_operator (zsat_topology_t *self, size_t index)
+{
+    return self && index < self->operator_count ? &self->operators[index] : NULL;
 }
 
 size_t
@@ -577,25 +612,25 @@ s_test_two_hosts (void)
         streq (s_socket (sockets, count, "out:cpu->csv")->endpoint, ">ipc:///tmp/zt/a/7114.ipc"));
     count = zsat_topology_sockets (self, "csv", "a", sockets, 32);
     assert (streq (s_socket (sockets, count, "in:cpu->csv")->endpoint,
-                   "@ipc:///tmp/zt/a/7114.ipc,@tcp://0.0.0.0:7114"));
+                   "@ipc:///tmp/zt/a/7114.ipc,@tcp://198.18.0.1:7114"));
     assert (zsat_topology_sockets (self, "csv", "b", sockets, 32) == -1);
     count = zsat_topology_sockets (self, "csv", "a", sockets, 32);
     assert (streq (s_socket (sockets, count, "in:route")->endpoint, ">ipc:///tmp/zt/a/7116.ipc"));
     count = zsat_topology_sockets (self, "tracker", "a", sockets, 32);
     assert (count == 3);
     assert (streq (s_socket (sockets, count, "state")->endpoint,
-                   "@ipc:///tmp/zt/a/7101.ipc,@tcp://0.0.0.0:7101"));
+                   "@ipc:///tmp/zt/a/7101.ipc,@tcp://198.18.0.1:7101"));
     count = zsat_topology_sockets (self, "orchester", "b", sockets, 32);
     assert (streq (s_socket (sockets, count, "jobs")->endpoint, ">tcp://198.18.0.1:7103"));
     assert (streq (s_socket (sockets, count, "jobs")->topic, "b/"));
     assert (streq (s_socket (sockets, count, "any")->endpoint,
-                   "@ipc:///tmp/zt/b/7107.ipc,@tcp://0.0.0.0:7107"));
+                   "@ipc:///tmp/zt/b/7107.ipc,@tcp://198.18.0.2:7107"));
     char endpoint[256];
     assert (zsat_topology_endpoint (self, "orchester.control", "b", "a", endpoint, 256) == 0);
     assert (streq (endpoint, ">tcp://198.18.0.2:7108"));
     assert (zsat_topology_endpoint (self, "orchester.control", NULL, "a", endpoint, 256) == -1);
     assert (zsat_topology_bind_endpoint (self, "launcher.control", "b", endpoint, 256) == 0);
-    assert (streq (endpoint, "@ipc:///tmp/zt/b/7109.ipc,@tcp://0.0.0.0:7109"));
+    assert (streq (endpoint, "@ipc:///tmp/zt/b/7109.ipc,@tcp://198.18.0.2:7109"));
     assert (zsat_topology_bind_endpoint (self, "launcher.control", NULL, endpoint, 256) == -1);
     //  every port is used once in the whole topology
     int ports[64], port_count = 0;

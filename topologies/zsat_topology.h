@@ -10,7 +10,8 @@
     base_port + a fixed index per system socket and per link, unique in the whole topology
     (so several hosts can share one machine, as `zsat up` does). A binding side binds ipc
     and/or tcp as its peers need; endpoint strings use czmq's zsock_attach syntax
-    ("@ipc:///run/x/7103.ipc,@tcp://0.0.0.0:7103" or ">tcp://198.18.0.2:7103").
+    ("@ipc:///run/x/7103.ipc,@tcp://198.18.0.1:7103" or ">tcp://198.18.0.2:7103"; tcp binds
+    the host's `bind:` address, by default its `address:`, never all interfaces unless said).
 */
 #ifndef ZSAT_TOPOLOGY_H_INCLUDED
 #define ZSAT_TOPOLOGY_H_INCLUDED
@@ -35,9 +36,18 @@ typedef struct {
 
 typedef struct {
     const char *name;
-    const char *address;  //  ip or name peers on other hosts connect to; default 127.0.0.1
+    const char *address;    //  ip or name peers on other hosts connect to; default 127.0.0.1
+    const char *bind;       //  address its tcp sockets bind (`bind:`), default: address
+    const char *curve_key;  //  `curve_key:` as written (Z85 public key or a file), or NULL
     int line, col;
 } zsat_host_t;
+
+//  A key allowed to use the CLI (`operators: [{name, key}]`).
+typedef struct {
+    const char *name;
+    const char *key;  //  Z85 public key or a certificate file, as written
+    int line, col;
+} zsat_operator_t;
 
 typedef struct {
     const char *name;
@@ -157,6 +167,19 @@ size_t zsat_topology_host_count (zsat_topology_t *self);
 const zsat_host_t *zsat_topology_host (zsat_topology_t *self, size_t index);
 const zsat_host_t *zsat_topology_host_find (zsat_topology_t *self, const char *name);
 
+//  True when tcp links use CURVE: `security: curve`, or no `security:` and several hosts.
+bool zsat_topology_curve (zsat_topology_t *self);
+//  `security:` as written ("curve", "none"), or NULL when the default applies.
+const char *zsat_topology_security (zsat_topology_t *self);
+//  Where a string of the model was written (0, 0 for strings the loader made up).
+void zsat_topology_mark (const char *text, int *line, int *col);
+size_t zsat_topology_operator_count (zsat_topology_t *self);
+const zsat_operator_t *zsat_topology_operator (zsat_topology_t *self, size_t index);
+//  Index of the host whose node binds derived port `port` (ipc and/or tcp), or -1 (not a
+//  derived port, or a route port); *tcp (may be NULL) tells whether that binder also binds
+//  tcp, so a local client over ipc knows the socket speaks CURVE.
+int zsat_topology_port_host (zsat_topology_t *self, int port, bool *tcp);
+
 size_t zsat_topology_node_count (zsat_topology_t *self);
 const zsat_node_t *zsat_topology_node (zsat_topology_t *self, size_t index);
 const zsat_node_t *zsat_topology_node_find (zsat_topology_t *self, const char *name);
@@ -196,14 +219,14 @@ int zsat_topology_endpoint (zsat_topology_t *self, const char *what, const char 
                             const char *from_host, char *buf, size_t cap);
 
 //  Endpoint (zsock_attach syntax) the owner of a system socket binds, same names as above:
-//  "@ipc://<run_dir>/<host>/<port>.ipc", plus ",@tcp://0.0.0.0:<port>" when the topology has
+//  "@ipc://<run_dir>/<host>/<port>.ipc", plus ",@tcp://<host bind>:<port>" when the topology has
 //  several hosts. For the launcher, which is not a node. Returns 0, or -1 when unknown.
 int zsat_topology_bind_endpoint (zsat_topology_t *self, const char *what, const char *host,
                                  char *buf, size_t cap);
 
 //  Endpoint (zsock_attach syntax) of a `buffer` node's ROUTER, side "in" (producers) or
 //  "out" (consumers): with from_host NULL what the buffer binds ("@ipc://...", plus
-//  ",@tcp://0.0.0.0:<port>" when peers run on other hosts), else what a DEALER on from_host
+//  ",@tcp://<host bind>:<port>" when peers run on other hosts), else what a DEALER on from_host
 //  connects. A node option `in`/`out` is used as written instead. Returns 0, or -1 when
 //  buffer is not a buffer node or side/from_host is unknown.
 int zsat_topology_buffer_endpoint (zsat_topology_t *self, const char *buffer, const char *side,

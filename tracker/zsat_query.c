@@ -4,6 +4,7 @@
 */
 #include "zsat_query.h"
 #include "zsat_datadir.h"
+#include "zsat_curve.h"
 
 int
 zsat_query_endpoint (const char *topology_file, const char *from_host, const char *endpoint,
@@ -13,7 +14,8 @@ zsat_query_endpoint (const char *topology_file, const char *from_host, const cha
         if (!*endpoint || strlen (endpoint) >= cap)
             return zsat_fail (err, ZSAT_E_CONFIG, "bad endpoint '%s'", endpoint);
         snprintf (buf, cap, "%s", endpoint);
-        return 0;
+        if (!topology_file)
+            return 0;  //  a bare endpoint: plain (no topology, no keys)
     }
     char fallback[1024];
     const char *file =
@@ -24,7 +26,10 @@ zsat_query_endpoint (const char *topology_file, const char *from_host, const cha
     if (!topology)
         rc = zsat_fail (err, ZSAT_E_CONFIG, "cannot load %s: %s", file,
                         diag && zsat_diag_count (diag) ? zsat_diag_get (diag, 0) : "?");
-    else if (zsat_topology_endpoint (topology, "tracker.query", NULL, from_host, buf, cap) != 0)
+    else if (zsat_curve_use_cli (topology, from_host, err) != 0)
+        rc = -1;
+    else if (!endpoint &&  //  with an endpoint, the topology only gives the keys
+             zsat_topology_endpoint (topology, "tracker.query", NULL, from_host, buf, cap) != 0)
         rc = zsat_fail (err, ZSAT_E_CONFIG, "%s: no tracker query endpoint%s%s", file,
                         from_host ? " from host " : "", from_host ? from_host : "");
     zsat_topology_destroy (&topology);
@@ -45,7 +50,9 @@ zsat_query_ask (const char *endpoint, const char *request, int timeout_ms, zsat_
     zsock_set_rcvtimeo (req, timeout_ms);
     zsock_set_maxmsgsize (req, 64 * 1024 * 1024);  //  a STATUS of many stages and nodes
     char *reply = NULL;
-    if (zsock_attach (req, endpoint, false) != 0)
+    if (zsat_curve_apply (req, NULL, endpoint, ZSAT_CURVE_CLIENT) != 0)
+        zsat_fail (err, ZSAT_E_CONFIG, "cannot secure %s (see docs/security.md)", endpoint);
+    else if (zsock_attach (req, endpoint, false) != 0)
         zsat_fail (err, ZSAT_E_CONFIG, "cannot connect to %s", endpoint);
     else if (zstr_send (req, request) != 0 || !(reply = zstr_recv (req)))
         zsat_fail (err, ZSAT_E_IO, "no tracker answered on %s within %d ms", endpoint, timeout_ms);

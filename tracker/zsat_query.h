@@ -10,7 +10,8 @@
 
 //  Puts the tracker's query endpoint in buf: `endpoint` when not NULL, else the one the
 //  topology file (NULL: the default topology, zsat_datadir.h) gives a client on from_host (NULL: the
-//  tracker's own host). Returns 0, or -1 with err (file problems listed in err's text).
+//  tracker's own host). A topology file given with an endpoint still sets this process's
+//  CURVE keys (zsat_curve_use_cli). Returns 0, or -1 with err (file problems listed in err's text).
 int zsat_query_endpoint (const char *topology_file, const char *from_host, const char *endpoint,
                          char *buf, size_t cap, zsat_error_t *err);
 //  Sends request and waits up to timeout_ms for the one-frame reply. Returns the reply

@@ -11,6 +11,7 @@
     stop the loop.
 */
 #include "zsat_tracker.h"
+#include "zsat_curve.h"
 #include "zsat_ipcguard.h"
 #include "zsat_breaker.h"
 #include "zsat_fsm.h"
@@ -111,6 +112,10 @@ s_open (self_t *self, const zsat_socket_t *spec)
     char guard[512];
     if (zsat_ipcguard_check (spec->endpoint, true, guard, sizeof guard) != 0) {
         snprintf (self->reason, sizeof self->reason, "%.200s", guard);
+        zsock_destroy (&sock);
+    }
+    else if (zsat_curve_apply (sock, self->host, spec->endpoint, ZSAT_CURVE_SERVER) != 0) {
+        snprintf (self->reason, sizeof self->reason, "cannot secure %.160s", spec->endpoint);
         zsock_destroy (&sock);
     }
     else if (zsock_attach (sock, spec->endpoint, true) != 0) {
@@ -469,6 +474,9 @@ s_write_status (self_t *self, zsat_jsonw_t *json, int64_t now_us)
     zsat_jsonw_uint (json, "live", zsat_fsm_live (self->fsm));
     zsat_jsonw_uint (json, "capacity", zsat_fsm_capacity (self->fsm));
     zsat_jsonw_uint (json, "table_bytes", zsat_fsm_footprint (self->fsm));
+    //  Handshakes its CURVE sockets refused (docs/security.md); "none": plain or ipc.
+    zsat_jsonw_str (json, "security", zsat_curve_active () ? "curve" : "none");
+    zsat_jsonw_uint (json, "auth_refused", zsat_curve_refused ());
     zsat_jsonw_end (json);
     zsat_stats_write (self->stats, json, now_us);
     zsat_jsonw_object (json, "breakers");
@@ -597,6 +605,9 @@ s_status_text (self_t *self, int64_t now_us)
              zsat_fsm_live (self->fsm), zsat_fsm_size (self->fsm) - zsat_fsm_live (self->fsm),
              zsat_fsm_capacity (self->fsm));
     fputs (table ? table : "", out);
+    if (zsat_curve_active ())
+        fprintf (out, "security: curve, auth_refused=%" PRIu64 " on the tracker's sockets\n",
+                 zsat_curve_refused ());
     if (tracker_metrics_outputs (self->metrics))
         fprintf (out, "metrics: %" PRIu64 " vectors sent, %" PRIu64 " dropped\n",
                  tracker_metrics_sent (self->metrics), tracker_metrics_dropped (self->metrics));
