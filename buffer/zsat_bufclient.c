@@ -58,17 +58,13 @@ s_dealer (const char *endpoint, bool immediate, zsat_error_t *err)
     zsock_set_heartbeat_ivl (sock, 1000);
     zsock_set_heartbeat_timeout (sock, 5000);
     zsock_set_reconnect_ivl (sock, 100);
-<<<<<<< HEAD
     //  Producer: queue only to a connection that completed its handshake, so while the node
     //  is away a send fails at once instead of piling copies into a pipe nobody reads.
     //  (Before the connect: it applies to the connections made after it is set.)
     if (immediate)
         zsock_set_immediate (sock, 1);
-    if (zsock_connect (sock, "%s", endpoint) < 0) {
-=======
     if (zsat_curve_apply (sock, NULL, endpoint, ZSAT_CURVE_CLIENT) != 0 ||
         zsock_connect (sock, "%s", endpoint) < 0) {
->>>>>>> security
         zsat_fail (err, ZSAT_E_IO, "cannot connect %s: %s", endpoint, zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
     }
