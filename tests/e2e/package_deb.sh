@@ -101,6 +101,22 @@ if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
         || fail "packaged zsat imported from $(cat "$TMP/pyfile")"
     echo "ok: packaged zsat@.service: verify clean, exposure $(cat "$TMP/exposure")"
     echo "ok: /usr/bin/python3 imports the packaged zsat module (no PYTHONPATH)"
+    # python3-zsat's maintainer scripts with Debian's py3compile/py3clean, which read the
+    # package's files from /usr/bin/dpkg -L: a stand-in lists the unpacked package instead, and
+    # every write goes to an overlay upper dir under $TMP.
+    dpkg-deb -c "$pydeb" | awk '{print $6}' | sed 's|^\./|/|; s|/$||' | grep . >"$TMP/pyfiles"
+    mkdir -p "$TMP/fake/usr/bin" "$TMP/upper" "$TMP/work"
+    printf '#!/bin/sh\n[ "$1 $2" = "-L python3-zsat" ] && exec cat %s/pyfiles\nexit 1\n' "$TMP" \
+        >"$TMP/fake/usr/bin/dpkg"
+    chmod 755 "$TMP/fake/usr/bin/dpkg"
+    unshare --mount --propagation private bash -c '
+        mount -t overlay overlay -o "lowerdir=$1/fake/usr:$1/pyroot/usr:/usr,upperdir=$1/upper,workdir=$1/work" /usr || exit 3
+        cache=/usr/lib/python3/dist-packages/zsat/__pycache__
+        sh "$1/pycontrol/postinst" configure || exit 4
+        ls "$cache"/__init__.cpython-3*.pyc >/dev/null 2>&1 || exit 5
+        sh "$1/pycontrol/prerm" remove || exit 6
+        [ ! -e "$cache" ] || exit 7' _ "$TMP" || fail "python3-zsat postinst/prerm (rc $?: 5 no byte code, 7 left behind)"
+    echo "ok: python3-zsat postinst byte-compiles the module, prerm removes the byte code"
 else
     echo "note: not root: packaged unit checked by security only"
     ( cd "$TMP" && systemd-analyze security --offline=yes "$unit" ) | tail -1
