@@ -3,8 +3,9 @@
 # python3-zmq and python3-msgpack) and its examples, as component `python`, so a package
 # (python3-zsat) can take exactly these files: `cmake --install BUILD --component python`.
 # Debian's layout for modules of every python3 version: <prefix>/lib/python3/dist-packages
-# (not CMAKE_INSTALL_LIBDIR, which is multiarch on Debian). dh_python3 byte-compiles them at
-# package installation, so no __pycache__ is installed.
+# (not CMAKE_INSTALL_LIBDIR, which is multiarch on Debian). No __pycache__ is installed: the
+# python3-zsat package's postinst byte-compiles (py3compile, as dh_python3 does) and its prerm
+# cleans up. That package's copyright and changelog are installed by cmake/package.cmake.
 include(GNUInstallDirs)
 set(ZSAT_PYTHON_DIR "lib/python3/dist-packages"
     CACHE STRING "where the zsat Python package is installed, relative to the prefix")

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MPL-2.0
 # The Python library's install rule (cmake/python.cmake): `cmake --install --component
 # python` puts python/zsat into Debian's <prefix>/lib/python3/dist-packages/zsat and the
-# examples into <prefix>/share/zsat/python-examples, nothing else and no __pycache__; Debian's
+# examples into <prefix>/share/zsat/python-examples, the python3-zsat package's copyright and
+# changelog into <prefix>/share/doc/python3-zsat, nothing else and no __pycache__; Debian's
 # /usr/bin/python3 imports the installed package from there, and an installed example runs
 # far enough to refuse a missing topology.
 set -u
@@ -24,8 +25,12 @@ for f in "$SRC"/python/examples/*.py; do
         || fail "example $(basename "$f") not in share/zsat/python-examples"
 done
 [ -z "$(find "$PREFIX" -name __pycache__ -o -name '*.pyc')" ] || fail "byte code installed"
+for f in copyright changelog.Debian.gz; do   # the python3-zsat package's own doc files
+    [ -f "$PREFIX/share/doc/python3-zsat/$f" ] || fail "no share/doc/python3-zsat/$f"
+done
 extra=$(cd "$PREFIX" && find . -type f | grep -v '^./lib/python3/dist-packages/zsat/' \
-        | grep -v '^./share/zsat/python-examples/')
+        | grep -v '^./share/zsat/python-examples/' \
+        | grep -vxF -e ./share/doc/python3-zsat/copyright -e ./share/doc/python3-zsat/changelog.Debian.gz)
 [ -z "$extra" ] || fail "component python installs more: $extra"
 # Imported from the install, not from the source tree (a clean environment, another cwd).
 got=$(cd "$TMP" && env -i PATH=/usr/bin:/bin PYTHONPATH="$SITE" PYTHONDONTWRITEBYTECODE=1 \
