@@ -1,5 +1,5 @@
-/*  topo_parse - YAML text -> topology model. Uses libyaml's document loader (anchors and
-    aliases resolved by libyaml), then walks the known structure: every unknown key, duplicate
+/*  topo_parse - YAML text -> topology model. Walks the document topo_expand.c makes
+    (variables substituted, aliases and merge keys copied out, includes joined): every unknown key, duplicate
     key, wrong type or malformed value becomes a `file:line:col: message` and the walk goes on,
     so one run lists every problem. Cross references are left to topo_validate.c.
 */
@@ -872,6 +872,13 @@ s_parse_top (parse_t *p, yaml_node_t *root)
 size_t
 topo_check_depth (const char *text, size_t size, const char *file, zsat_diag_t *diag)
 {
+    return topo_check_depth_at (text, size, file, 0, diag);
+}
+
+size_t
+topo_check_depth_at (const char *text, size_t size, const char *file, int base,
+                     zsat_diag_t *diag)
+{
     yaml_parser_t parser;
     if (!yaml_parser_initialize (&parser))
         return zsat_diag_add (diag, file, 0, 0, "out of memory"), 1;
@@ -888,7 +895,7 @@ topo_check_depth (const char *text, size_t size, const char *file, zsat_diag_t *
             depth--;
         done = event.type == YAML_STREAM_END_EVENT;
         if (depth > TOPO_DEPTH_MAX) {
-            zsat_diag_add (diag, file, (int)event.start_mark.line + 1,
+            zsat_diag_add (diag, file, base + (int)event.start_mark.line + 1,
                            (int)event.start_mark.column + 1, "nesting deeper than %d levels",
                            TOPO_DEPTH_MAX);
             problems++;
@@ -903,29 +910,12 @@ size_t
 topo_parse (zsat_topology_t *self, const char *text, size_t size, zsat_diag_t *diag)
 {
     parse_t p = {.self = self, .diag = diag};
-    if (size > TOPO_FILE_MAX) {
-        zsat_diag_add (diag, self->file, 0, 0, "file too large (%zu bytes, limit %d)", size,
-                       TOPO_FILE_MAX);
-        return 1;
-    }
-    if (topo_check_depth (text, size, self->file, diag))
-        return 1;
-    yaml_parser_t parser;
     yaml_document_t doc;
-    if (!yaml_parser_initialize (&parser))
-        return zsat_diag_add (diag, self->file, 0, 0, "out of memory"), 1;
-    yaml_parser_set_input_string (&parser, (const unsigned char *)text, size);
-    if (!yaml_parser_load (&parser, &doc)) {
-        yaml_mark_t mark = parser.problem ? parser.problem_mark : parser.context_mark;
-        zsat_diag_add (diag, self->file, (int)mark.line + 1, (int)mark.column + 1,
-                       "YAML syntax error: %s%s%s", parser.problem ? parser.problem : "unknown",
-                       parser.context ? " " : "", parser.context ? parser.context : "");
-        yaml_parser_delete (&parser);
-        return 1;
+    p.errors = topo_expand (self, text, size, &doc, false, diag);
+    if (p.errors == 0) {
+        p.doc = &doc;
+        s_parse_top (&p, yaml_document_get_root_node (&doc));
     }
-    p.doc = &doc;
-    s_parse_top (&p, yaml_document_get_root_node (&doc));
     yaml_document_delete (&doc);
-    yaml_parser_delete (&parser);
     return p.errors;
 }

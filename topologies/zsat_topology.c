@@ -38,8 +38,8 @@ s_default_policy (zsat_tracker_policy_t *policy)
 }
 
 //  The name defaults to the file's base name without extension ("two-hosts").
-static const char *
-s_base_name (zsat_topology_t *self, const char *filename)
+const char *
+topo_base_name (zsat_topology_t *self, const char *filename)
 {
     const char *base = strrchr (filename, '/');
     base = base ? base + 1 : filename;
@@ -76,35 +76,45 @@ s_set_host_topics (zsat_topology_t *self)
     }
 }
 
-zsat_topology_t *
-zsat_topology_parse (const char *text, size_t size, const char *filename, zsat_diag_t *diag)
+//  The load itself; problems go to diag with virtual lines (see topo_source_t).
+static size_t
+s_parse (zsat_topology_t *self, const char *text, size_t size, zsat_diag_t *diag)
 {
-    zsat_topology_t *self = (zsat_topology_t *)calloc (1, sizeof (zsat_topology_t));
-    if (!self)
-        return NULL;
-    filename = filename ? filename : "-";
-    self->file = topo_strdup (self, filename, 0, 0);
-    self->name = s_base_name (self, filename);
-    self->base_port = ZSAT_DEFAULT_BASE_PORT;
-    s_default_policy (&self->policy);
     size_t errors = text ? topo_parse (self, text, size, diag) : 1;
-    if (!self->file || self->host_count == 0) {
-        zsat_topology_destroy (&self);
-        return NULL;
-    }
+    if (!self->file || self->host_count == 0)
+        return errors ? errors : 1;
     s_set_run_dir (self);
     s_set_host_topics (self);
     errors += topo_validate (self, diag);
     errors += topo_resolve_ports (self, diag);
     if (s_checker) {
-        zsat_diag_t *own = diag ? NULL : zsat_diag_new ();
-        zsat_diag_t *target = diag ? diag : own;
-        size_t before = zsat_diag_count (target);
-        s_checker (self, target);
-        errors += zsat_diag_count (target) - before;
-        zsat_diag_destroy (&own);
+        size_t before = zsat_diag_count (diag);
+        s_checker (self, diag);
+        errors += zsat_diag_count (diag) - before;
     }
-    if (errors > 0)
+    return errors;
+}
+
+zsat_topology_t *
+zsat_topology_parse (const char *text, size_t size, const char *filename, zsat_diag_t *diag)
+{
+    zsat_topology_t *self = (zsat_topology_t *)calloc (1, sizeof (zsat_topology_t));
+    zsat_diag_t *own = zsat_diag_new ();
+    if (!self || !own) {
+        free (self);
+        zsat_diag_destroy (&own);
+        return NULL;
+    }
+    filename = filename ? filename : "-";
+    self->file = topo_strdup (self, filename, 0, 0);
+    self->name = topo_base_name (self, filename);
+    self->base_port = ZSAT_DEFAULT_BASE_PORT;
+    s_default_policy (&self->policy);
+    size_t errors = s_parse (self, text, size, own);
+    if (diag)
+        topo_diag_move (self, own, diag);
+    zsat_diag_destroy (&own);
+    if (errors > 0 || self->host_count == 0)
         zsat_topology_destroy (&self);
     return self;
 }
@@ -147,6 +157,7 @@ zsat_topology_destroy (zsat_topology_t **self_p)
     free (self->link_binder);
     free (self->route_port);
     free (self->remote_port);
+    free (self->sources);
     topo_arena_free (self);
     free (self);
     *self_p = NULL;
