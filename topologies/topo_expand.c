@@ -48,8 +48,7 @@ static void s_error (expand_t *x, const src_t *s, const yaml_mark_t *mark, int o
                      const char *format, ...) __attribute__ ((format (printf, 5, 6)));
 
 static void
-s_error (expand_t *x, const src_t *s, const yaml_mark_t *mark, int offset, const char *format,
-         ...)
+s_error (expand_t *x, const src_t *s, const yaml_mark_t *mark, int offset, const char *format, ...)
 {
     char message[1024];
     va_list args;
@@ -144,8 +143,8 @@ s_var_name_valid (const char *name, size_t n)
 
 //  One `${...}` at text (after "${"), inner of length n: its value into b. False on error.
 static bool
-s_variable (expand_t *x, const src_t *s, yaml_node_t *node, int offset, const char *inner,
-            size_t n, buf_t *b)
+s_variable (expand_t *x, const src_t *s, yaml_node_t *node, int offset, const char *inner, size_t n,
+            buf_t *b)
 {
     const char *sep = NULL;
     for (size_t i = 0; i + 1 < n && !sep; i++)
@@ -198,7 +197,8 @@ s_substitute (expand_t *x, const src_t *s, yaml_node_t *node, size_t *size)
             continue;
         }
         const char *close = memchr (text + i + 2, '}', n - i - 2);
-        const char *nested = close ? memchr (text + i + 2, '$', (size_t)(close - text) - i - 2) : NULL;
+        const char *nested =
+            close ? memchr (text + i + 2, '$', (size_t)(close - text) - i - 2) : NULL;
         int offset = exact ? (int)i : 0;
         if (!close || nested) {
             s_error (x, s, &node->start_mark, offset,
@@ -227,7 +227,8 @@ static int s_copy (expand_t *x, const src_t *s, yaml_node_t *node, int depth, bo
 static bool
 s_is_merge_key (yaml_node_t *key)
 {
-    return key && key->type == YAML_SCALAR_NODE && key->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+    return key && key->type == YAML_SCALAR_NODE &&
+           key->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
            streq ((const char *)key->data.scalar.value, "<<");
 }
 
@@ -296,13 +297,15 @@ s_add_pairs (expand_t *x, const src_t *s, yaml_node_t *map, int out_id, const sh
              bool merged, int depth)
 {
     if (depth > TOPO_DEPTH_MAX) {
-        s_error (x, s, &map->start_mark, 0, "nesting deeper than %d levels (counting aliases and merges)",
-                 TOPO_DEPTH_MAX);
+        s_error (x, s, &map->start_mark, 0,
+                 "nesting deeper than %d levels (counting aliases and merges)", TOPO_DEPTH_MAX);
         x->over = true;
         return;
     }
     shadow_t here = {s->doc, map, outer};
-    for (size_t i = 0; !x->over && i < (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start); i++) {
+    for (size_t i = 0;
+         !x->over && i < (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+         i++) {
         //  pointers into the source stay valid: only the output document grows
         yaml_node_pair_t *pair = &map->data.mapping.pairs.start[i];
         yaml_node_t *key = yaml_document_get_node (s->doc, pair->key);
@@ -337,9 +340,9 @@ s_copy_scalar (expand_t *x, const src_t *s, yaml_node_t *node, bool value)
         return 0;
     const char *from = text ? text : (const char *)node->data.scalar.value;
     int id = s_budget (x, s, node, size)
-               ? yaml_document_add_scalar (x->out, NULL, (const yaml_char_t *)from, (int)size,
-                                           node->data.scalar.style)
-               : 0;
+                 ? yaml_document_add_scalar (x->out, NULL, (const yaml_char_t *)from, (int)size,
+                                             node->data.scalar.style)
+                 : 0;
     free (text);
     return id;
 }
@@ -354,17 +357,20 @@ s_copy (expand_t *x, const src_t *s, yaml_node_t *node, int depth, bool value)
     else if (depth + 1 > TOPO_DEPTH_MAX) {
         if (!x->over)
             s_error (x, s, &node->start_mark, 0,
-                     "nesting deeper than %d levels (counting aliases and merges)",
-                     TOPO_DEPTH_MAX);
+                     "nesting deeper than %d levels (counting aliases and merges)", TOPO_DEPTH_MAX);
         x->over = true;
     }
     else if (!s_budget (x, s, node, 0))
         id = 0;
     else if (node->type == YAML_SEQUENCE_NODE) {
         id = yaml_document_add_sequence (x->out, NULL, YAML_ANY_SEQUENCE_STYLE);
-        for (size_t i = 0; id && !x->over && i < (size_t)(node->data.sequence.items.top - node->data.sequence.items.start); i++) {
-            int item = s_copy (x, s, yaml_document_get_node (s->doc, node->data.sequence.items.start[i]),
-                               depth + 1, true);
+        for (size_t i = 0;
+             id && !x->over &&
+             i < (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+             i++) {
+            int item =
+                s_copy (x, s, yaml_document_get_node (s->doc, node->data.sequence.items.start[i]),
+                        depth + 1, true);
             if (item)
                 yaml_document_append_sequence_item (x->out, id, item);
         }
@@ -490,8 +496,8 @@ s_load_root (expand_t *x, int source, const char *text, size_t size)
 }
 
 //  Reports at a node of the output (its mark is a virtual line already).
-static void
-s_error_out (expand_t *x, int id, const char *format, ...) __attribute__ ((format (printf, 3, 4)));
+static void s_error_out (expand_t *x, int id, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 static void
 s_error_out (expand_t *x, int id, const char *format, ...)
@@ -564,8 +570,8 @@ s_include (expand_t *x, int source, int value_id, entries_t *list)
         return;
     }
     size_t count = value->type == YAML_SEQUENCE_NODE
-                     ? (size_t)(value->data.sequence.items.top - value->data.sequence.items.start)
-                     : 0;
+                       ? (size_t)(value->data.sequence.items.top - value->data.sequence.items.start)
+                       : 0;
     bool names = value->type == YAML_SEQUENCE_NODE;
     for (size_t i = 0; names && i < count; i++) {
         yaml_node_t *item = yaml_document_get_node (x->out, value->data.sequence.items.start[i]);
@@ -628,7 +634,8 @@ s_join (expand_t *x, const entry_t *first, const entry_t *entry)
     if (into->type == YAML_MAPPING_NODE && from->type == YAML_MAPPING_NODE) {
         size_t count = (size_t)(from->data.mapping.pairs.top - from->data.mapping.pairs.start);
         for (size_t i = 0; i < count; i++) {
-            yaml_node_pair_t pair = yaml_document_get_node (x->out, entry->value)->data.mapping.pairs.start[i];
+            yaml_node_pair_t pair =
+                yaml_document_get_node (x->out, entry->value)->data.mapping.pairs.start[i];
             yaml_node_t *into_now = yaml_document_get_node (x->out, first->value);
             const char *name = s_text (yaml_document_get_node (x->out, pair.key));
             yaml_node_pair_t *same = NULL;
@@ -728,8 +735,9 @@ topo_where (zsat_topology_t *self, int line, int col, char *buf, size_t size, bo
         const char *file = s >= 0 ? self->sources[s].file : self->file;
         int real_line = s >= 0 ? line - self->sources[s].base : line;
         const char *lead = hops == 0 ? "" : hops == 1 ? " (included from " : ", from ";
-        int n = col > 0 ? snprintf (buf + used, size - used, "%s%s:%d:%d", lead, file, real_line, col)
-                        : snprintf (buf + used, size - used, "%s%s:%d", lead, file, real_line);
+        int n = col > 0
+                    ? snprintf (buf + used, size - used, "%s%s:%d:%d", lead, file, real_line, col)
+                    : snprintf (buf + used, size - used, "%s%s:%d", lead, file, real_line);
         if (n < 0 || used + (size_t)n >= size) {
             used = size - 1;
             break;
@@ -759,8 +767,8 @@ topo_diag_move (zsat_topology_t *self, zsat_diag_t *from, zsat_diag_t *to)
         const char *text = zsat_diag_get (from, i);
         char *end = NULL;
         long line = strncmp (text, self->file, prefix) == 0 && text[prefix] == ':'
-                      ? strtol (text + prefix + 1, &end, 10)
-                      : 0;
+                        ? strtol (text + prefix + 1, &end, 10)
+                        : 0;
         long col = 0;
         if (line > 0 && *end == ':' && isdigit ((unsigned char)end[1]))
             col = strtol (end + 1, &end, 10);
@@ -785,8 +793,8 @@ static void
 s_add_name (zsat_topology_t *self, yaml_document_t *doc)
 {
     yaml_node_t *root = yaml_document_get_root_node (doc);
-    for (yaml_node_pair_t *pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top;
-         pair++) {
+    for (yaml_node_pair_t *pair = root->data.mapping.pairs.start;
+         pair < root->data.mapping.pairs.top; pair++) {
         const char *key = s_text (yaml_document_get_node (doc, pair->key));
         if (key && streq (key, "name"))
             return;
@@ -818,7 +826,8 @@ zsat_topology_expand (const char *path, FILE *out, zsat_diag_t *diag)
     const char *problem = NULL;
     char *text = path ? topo_read_file (path, &size, &problem) : NULL;
     if (!text) {
-        zsat_diag_add (diag, path ? path : "-", 0, 0, "cannot open: %s", problem ? problem : "no file");
+        zsat_diag_add (diag, path ? path : "-", 0, 0, "cannot open: %s",
+                       problem ? problem : "no file");
         return -1;
     }
     zsat_topology_t *self = (zsat_topology_t *)calloc (1, sizeof (zsat_topology_t));

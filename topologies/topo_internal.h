@@ -26,10 +26,10 @@
 #define TOPO_PORTS_PER_HOST      3   //  orchester.any, orchester.control, launcher.control
 //  Bounds of the expanded document (aliases and merges copied out, includes read): a
 //  "billion laughs" file passes them fast and is refused.
-#define TOPO_EXPAND_NODES_MAX    200000
-#define TOPO_EXPAND_BYTES_MAX    (16 * 1024 * 1024)
+#define TOPO_EXPAND_NODES_MAX 200000
+#define TOPO_EXPAND_BYTES_MAX (16 * 1024 * 1024)
 //  Files read for one topology, the top file and every include.
-#define TOPO_INCLUDES_MAX        64
+#define TOPO_INCLUDES_MAX 64
 
 //  A file the topology was read from: index 0 is the top file, then each include. Marks
 //  carry "virtual lines": the file's own line plus base, bases following each other, so one

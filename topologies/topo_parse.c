@@ -876,8 +876,7 @@ topo_check_depth (const char *text, size_t size, const char *file, zsat_diag_t *
 }
 
 size_t
-topo_check_depth_at (const char *text, size_t size, const char *file, int base,
-                     zsat_diag_t *diag)
+topo_check_depth_at (const char *text, size_t size, const char *file, int base, zsat_diag_t *diag)
 {
     yaml_parser_t parser;
     if (!yaml_parser_initialize (&parser))
