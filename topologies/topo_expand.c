@@ -174,6 +174,23 @@ s_variable (expand_t *x, const src_t *s, yaml_node_t *node, int offset, const ch
     return s_put (b, value, strlen (value));
 }
 
+//  The `${` at inner - 2, up to close (NULL when there is no `}`): its value into b.
+static bool
+s_reference (expand_t *x, const src_t *s, yaml_node_t *node, int offset, const char *inner,
+             const char *close, buf_t *b)
+{
+    bool nested = false;
+    for (const char *c = inner; close && c + 1 < close && !nested; c++)
+        nested = c[0] == '$' && c[1] == '{';
+    if (!close || nested) {
+        s_error (x, s, &node->start_mark, offset,
+                 close ? "a '${' inside '${...}' is not supported (write $$ for a literal $)"
+                       : "unterminated '${' (write $$ for a literal $)");
+        return false;
+    }
+    return s_variable (x, s, node, offset, inner, (size_t)(close - inner), b);
+}
+
 //  `${VAR}`, `${VAR:-default}` and `$$` in a scalar value; any other `$` stays.
 static char *
 s_substitute (expand_t *x, const src_t *s, yaml_node_t *node, size_t *size)
@@ -197,18 +214,8 @@ s_substitute (expand_t *x, const src_t *s, yaml_node_t *node, size_t *size)
             continue;
         }
         const char *close = memchr (text + i + 2, '}', n - i - 2);
-        const char *nested =
-            close ? memchr (text + i + 2, '$', (size_t)(close - text) - i - 2) : NULL;
-        int offset = exact ? (int)i : 0;
-        if (!close || nested) {
-            s_error (x, s, &node->start_mark, offset,
-                     close ? "nested '$' in '${...}' is not supported (write $$ for a literal $)"
-                           : "unterminated '${' (write $$ for a literal $)");
-            ok = false;
-            break;
-        }
-        ok = s_variable (x, s, node, offset, text + i + 2, (size_t)(close - text) - i - 2, &b);
-        i = (size_t)(close - text) + 1;
+        ok = s_reference (x, s, node, exact ? (int)i : 0, text + i + 2, close, &b);
+        i = close ? (size_t)(close - text) + 1 : n;
     }
     if (!ok) {
         free (b.data);
@@ -819,6 +826,29 @@ s_write (void *data, unsigned char *buffer, size_t size)
     return fwrite (buffer, 1, size, (FILE *)data) == size;
 }
 
+//  Writes doc as YAML to out and deletes it; returns the problems added.
+static size_t
+s_emit (yaml_document_t *doc, FILE *out, const char *path, zsat_diag_t *diag)
+{
+    yaml_emitter_t emitter;
+    if (!yaml_emitter_initialize (&emitter)) {
+        yaml_document_delete (doc);
+        return zsat_diag_add (diag, path, 0, 0, "out of memory"), 1;
+    }
+    yaml_emitter_set_output (&emitter, s_write, out);
+    yaml_emitter_set_unicode (&emitter, 1);
+    yaml_emitter_set_width (&emitter, 100);
+    size_t errors = 0;
+    if (!yaml_emitter_open (&emitter) || !yaml_emitter_dump (&emitter, doc) ||
+        !yaml_emitter_close (&emitter)) {
+        zsat_diag_add (diag, path, 0, 0, "cannot write the expanded topology: %s",
+                       emitter.problem ? emitter.problem : "write error");
+        errors = 1;
+    }
+    yaml_emitter_delete (&emitter);
+    return errors;
+}
+
 int
 zsat_topology_expand (const char *path, FILE *out, zsat_diag_t *diag)
 {
@@ -844,18 +874,7 @@ zsat_topology_expand (const char *path, FILE *out, zsat_diag_t *diag)
         }
         if (!errors) {
             s_add_name (self, &doc);
-            yaml_emitter_t emitter;
-            yaml_emitter_initialize (&emitter);
-            yaml_emitter_set_output (&emitter, s_write, out);
-            yaml_emitter_set_unicode (&emitter, 1);
-            yaml_emitter_set_width (&emitter, 100);
-            if (!yaml_emitter_open (&emitter) || !yaml_emitter_dump (&emitter, &doc) ||
-                !yaml_emitter_close (&emitter)) {
-                zsat_diag_add (own, path, 0, 0, "cannot write the expanded topology: %s",
-                               emitter.problem ? emitter.problem : "write error");
-                errors = 1;
-            }
-            yaml_emitter_delete (&emitter);  //  dump deleted the document
+            errors = s_emit (&doc, out, path, own);  //  deletes the document
         }
         else
             yaml_document_delete (&doc);
