@@ -99,6 +99,27 @@ cmp -s "$tmp/json1" "$tmp/json2" || fail "vars: show --json differs after expans
 "$ZSAT_BIN" show --expanded --json "$vars" >/dev/null 2>&1; [ $? -eq 2 ] || fail "show --expanded --json: exit not 2"
 unset ZSAT_FIXTURE_CSV
 
+# Merge keys mean what YAML says: PyYAML (a foreign reader that implements <<:) reads the
+# original and zsat's expansion of it to the same data (x- keys dropped, name: added).
+cat >"$tmp/expanded/merges.yaml" <<'YAML'
+name: merges
+x-base: &base {kind: mem, instances: 2, max: 4}
+x-more: &more {min: 1, max: 3, kind: cpu}
+nodes:
+  a: {<<: *base, instances: 1}
+  b: {instances: 3, <<: [*more, *base]}
+  c: *base
+  d: {<<: *more, options: {flag: "on"}}
+YAML
+"$ZSAT_BIN" show --expanded "$tmp/expanded/merges.yaml" >"$tmp/expanded/merges.out" 2>"$tmp/err" || { fail "merges: --expanded"; cat "$tmp/err"; }
+/usr/bin/python3 - "$tmp/expanded/merges.yaml" "$tmp/expanded/merges.out" <<'PY' || fail "merges: PyYAML reads another topology"
+import sys, yaml
+original = {k: v for k, v in yaml.safe_load(open(sys.argv[1])).items() if not k.startswith("x-")}
+expanded = yaml.safe_load(open(sys.argv[2]))
+assert original == expanded, (original, expanded)
+assert expanded["nodes"]["b"] == {"instances": 3, "min": 1, "max": 3, "kind": "cpu"}, expanded["nodes"]["b"]
+PY
+
 for topology in topologies/*.yaml; do
     "$ZSAT_BIN" check "$topology" >"$tmp/out" 2>&1 || { fail "$topology does not pass check"; cat "$tmp/out"; }
     grep -q "^$topology: ok (" "$tmp/out" || fail "$topology: no ok line"
