@@ -834,8 +834,8 @@ s_parse_top (parse_t *p, yaml_node_t *root)
         self->name = s_name (p, value, "topology name") ?: self->name;
     if ((value = s_get (p, root, "description")))
         s_string (p, value, "description");
-    if ((value = s_get (p, root, "run_dir")) &&
-        (self->run_dir = s_string (p, value, "run_dir")) && !*self->run_dir)
+    if ((value = s_get (p, root, "run_dir")) && (self->run_dir = s_string (p, value, "run_dir")) &&
+        !*self->run_dir)
         s_error (p, value, "'run_dir' is empty (a variable without a value?)");
     int64_t port;
     if ((value = s_get (p, root, "base_port")) && s_int (p, value, "base_port", 1, 65535, &port)) {
