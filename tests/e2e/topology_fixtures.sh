@@ -122,6 +122,11 @@ PY
 
 for topology in topologies/*.yaml; do
     "$ZSAT_BIN" check "$topology" >"$tmp/out" 2>&1 || { fail "$topology does not pass check"; cat "$tmp/out"; }
+    # its expansion is the same topology (the name comes along: the file's base name differs)
+    "$ZSAT_BIN" show --expanded "$topology" >"$tmp/expanded/shipped.yaml" 2>&1 || fail "$topology: show --expanded"
+    "$ZSAT_BIN" show --json "$topology" >"$tmp/json1" 2>&1
+    "$ZSAT_BIN" show --json "$tmp/expanded/shipped.yaml" >"$tmp/json2" 2>&1
+    cmp -s "$tmp/json1" "$tmp/json2" || { fail "$topology: its expansion is another topology"; diff "$tmp/json1" "$tmp/json2" | head; }
     grep -q "^$topology: ok (" "$tmp/out" || fail "$topology: no ok line"
 done
 "$ZSAT_BIN" check --quiet topologies/default.yaml >"$tmp/out" 2>&1 && [ ! -s "$tmp/out" ] \
