@@ -5,7 +5,8 @@
 #include "zsat_json.h"
 
 static const char *s_usage_text =
-    "usage: zsat show FILE [--host HOST] [--json]\n\n"
+    "usage: zsat show FILE [--host HOST] [--json]\n"
+    "       zsat show --expanded FILE\n\n"
     "Prints every node on HOST (default: every host) with its instances, and every socket\n"
     "it binds or connects, with the resolved endpoints. --json prints one JSON object\n"
     "instead (what a program joining over the wire reads, docs/satellites.md):\n"
@@ -15,7 +16,9 @@ static const char *s_usage_text =
     "[{\"name\",\n"
     "   \"type\", \"bind\", \"endpoint\", \"peer\", \"topic\", \"when\"}]}]}]}\n"
     "  endpoint is as zsat gives it to czmq: '@' (bind) or '>' (connect) before each of\n"
-    "  its comma-separated ZeroMQ endpoints.";
+    "  its comma-separated ZeroMQ endpoints.\n"
+    "--expanded prints FILE as YAML the way the parser reads it: ${VAR} substituted,\n"
+    "aliases and <<: merges copied out, include: files joined (docs/topology.md).";
 
 static const char *
 s_type_name (int type)
@@ -175,7 +178,7 @@ static int
 s_run (int argc, char **argv)
 {
     const char *file = NULL, *host = NULL;
-    bool json = false;
+    bool json = false, expanded = false;
     for (int i = 1; i < argc; i++) {
         if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
             puts (s_usage_text);
@@ -185,6 +188,8 @@ s_run (int argc, char **argv)
             host = argv[++i];
         else if (streq (argv[i], "--json"))
             json = true;
+        else if (streq (argv[i], "--expanded"))
+            expanded = true;
         else if (argv[i][0] != '-' && !file)
             file = argv[i];
         else {
@@ -196,7 +201,17 @@ s_run (int argc, char **argv)
         fprintf (stderr, "zsat show: no file given\n%s\n", s_usage_text);
         return 2;
     }
+    if (expanded && (json || host)) {
+        fprintf (stderr, "zsat show: --expanded takes no --host or --json\n%s\n", s_usage_text);
+        return 2;
+    }
     zsat_diag_t *diag = zsat_diag_new ();
+    if (expanded) {
+        int rc = zsat_topology_expand (file, stdout, diag);
+        zsat_diag_print (diag, stderr);
+        zsat_diag_destroy (&diag);
+        return rc == 0 ? 0 : 1;
+    }
     zsat_topology_t *topology = zsat_topology_load (file, diag);
     zsat_diag_print (diag, stderr);
     zsat_diag_destroy (&diag);

@@ -357,7 +357,7 @@ s_split_cnx (import_t *imp, const char *key, cnx_t *cnx)
     return false;
 }
 
-//  A double-quoted YAML scalar.
+//  A double-quoted YAML scalar; a `$` a topology would read as `${` or `$$` is doubled.
 static const char *
 s_quote (const char *in, char *out, size_t cap)
 {
@@ -366,6 +366,8 @@ s_quote (const char *in, char *out, size_t cap)
     for (; *in && used + 3 < cap; in++) {
         if (*in == '"' || *in == '\\')
             out[used++] = '\\';
+        if (*in == '$' && (in[1] == '{' || in[1] == '$'))
+            out[used++] = '$';
         out[used++] = (*in == '\n' || *in == '\r') ? ' ' : *in;
     }
     out[used++] = '"';

@@ -24,6 +24,25 @@
 #define TOPO_PORT_HOSTS          4
 #define TOPO_DEPTH_MAX           32  //  nesting levels of a topology file or DSAT vertex.json
 #define TOPO_PORTS_PER_HOST      3   //  orchester.any, orchester.control, launcher.control
+//  Bounds of the expanded document (aliases and merges copied out, includes read): a
+//  "billion laughs" file passes them fast and is refused.
+#define TOPO_EXPAND_NODES_MAX 200000
+#define TOPO_EXPAND_BYTES_MAX (16 * 1024 * 1024)
+//  Files read for one topology, the top file and every include.
+#define TOPO_INCLUDES_MAX 64
+
+//  A file the topology was read from: index 0 is the top file, then each include. Marks
+//  carry "virtual lines": the file's own line plus base, bases following each other, so one
+//  line number names the file too (topo_where turns it back).
+typedef struct {
+    const char *file;  //  as named: an include joined to its includer's directory
+    const char *real;  //  realpath, for the cycle check (NULL when it has none)
+    int base, lines;
+    int from;                 //  index of the including file, -1 for the top
+    int from_line, from_col;  //  where include: names it (a virtual line of from)
+} topo_source_t;
+
+struct yaml_document_s;
 
 typedef struct topo_chunk_t topo_chunk_t;
 
@@ -61,6 +80,8 @@ struct zsat_topology_t {
     int buffer_end;    //  one past the last buffer port (the remote route ports follow)
     int next_port;
     const char **host_topics;  //  "<host>/": the jobs subscription of each host's orchester
+    topo_source_t *sources;    //  the files read (topo_expand.c)
+    size_t source_count, source_cap;
 };
 
 //  Arena: memory freed with the topology. Returns NULL when out of memory.
@@ -88,6 +109,23 @@ size_t topo_parse (zsat_topology_t *self, const char *text, size_t size, zsat_di
 //  Refuses text nested deeper than TOPO_DEPTH_MAX (at the first such level), in linear time.
 //  Returns 0, or 1 with the problem in diag.
 size_t topo_check_depth (const char *text, size_t size, const char *file, zsat_diag_t *diag);
+//  The same, its lines reported plus base (a virtual line, see topo_source_t).
+size_t topo_check_depth_at (const char *text, size_t size, const char *file, int base,
+                            zsat_diag_t *diag);
+//  Reads text (self->file) and the files it includes into out, an initialized document
+//  the caller deletes: variables substituted, aliases and merge keys copied out, includes
+//  joined (docs/topology.md). escape doubles a `$` that a second reading would substitute
+//  (for printing). Returns the number of problems added.
+size_t topo_expand (zsat_topology_t *self, const char *text, size_t size,
+                    struct yaml_document_s *out, bool escape, zsat_diag_t *diag);
+//  The file's text (malloc'd, at most TOPO_FILE_MAX bytes), or NULL with the reason.
+char *topo_read_file (const char *path, size_t *size, const char **problem);
+//  The name a file gives a topology without `name:`: its base name ("two-hosts").
+const char *topo_base_name (zsat_topology_t *self, const char *filename);
+//  "file:line:col" of a virtual line; with chain, followed by " (included from ...)".
+void topo_where (zsat_topology_t *self, int line, int col, char *buf, size_t size, bool chain);
+//  Moves the problems of from into to, virtual lines written as file and line.
+void topo_diag_move (zsat_topology_t *self, zsat_diag_t *from, zsat_diag_t *to);
 //  Adds implicit nodes and routes, then checks the whole model; returns problems added.
 size_t topo_validate (zsat_topology_t *self, zsat_diag_t *diag);
 //  Assigns ports and binders; returns problems added (ports out of range, long ipc paths).

@@ -1,5 +1,5 @@
-/*  topo_parse - YAML text -> topology model. Uses libyaml's document loader (anchors and
-    aliases resolved by libyaml), then walks the known structure: every unknown key, duplicate
+/*  topo_parse - YAML text -> topology model. Walks the document topo_expand.c makes
+    (variables substituted, aliases and merge keys copied out, includes joined): every unknown key, duplicate
     key, wrong type or malformed value becomes a `file:line:col: message` and the walk goes on,
     so one run lists every problem. Cross references are left to topo_validate.c.
 */
@@ -868,8 +868,9 @@ s_parse_top (parse_t *p, yaml_node_t *root)
         self->name = s_name (p, value, "topology name") ?: self->name;
     if ((value = s_get (p, root, "description")))
         s_string (p, value, "description");
-    if ((value = s_get (p, root, "run_dir")))
-        self->run_dir = s_string (p, value, "run_dir");
+    if ((value = s_get (p, root, "run_dir")) && (self->run_dir = s_string (p, value, "run_dir")) &&
+        !*self->run_dir)
+        s_error (p, value, "'run_dir' is empty (a variable without a value?)");
     int64_t port;
     if ((value = s_get (p, root, "base_port")) && s_int (p, value, "base_port", 1, 65535, &port)) {
         self->base_port = (int)port;
@@ -913,6 +914,12 @@ s_parse_top (parse_t *p, yaml_node_t *root)
 size_t
 topo_check_depth (const char *text, size_t size, const char *file, zsat_diag_t *diag)
 {
+    return topo_check_depth_at (text, size, file, 0, diag);
+}
+
+size_t
+topo_check_depth_at (const char *text, size_t size, const char *file, int base, zsat_diag_t *diag)
+{
     yaml_parser_t parser;
     if (!yaml_parser_initialize (&parser))
         return zsat_diag_add (diag, file, 0, 0, "out of memory"), 1;
@@ -929,7 +936,7 @@ topo_check_depth (const char *text, size_t size, const char *file, zsat_diag_t *
             depth--;
         done = event.type == YAML_STREAM_END_EVENT;
         if (depth > TOPO_DEPTH_MAX) {
-            zsat_diag_add (diag, file, (int)event.start_mark.line + 1,
+            zsat_diag_add (diag, file, base + (int)event.start_mark.line + 1,
                            (int)event.start_mark.column + 1, "nesting deeper than %d levels",
                            TOPO_DEPTH_MAX);
             problems++;
@@ -944,29 +951,12 @@ size_t
 topo_parse (zsat_topology_t *self, const char *text, size_t size, zsat_diag_t *diag)
 {
     parse_t p = {.self = self, .diag = diag};
-    if (size > TOPO_FILE_MAX) {
-        zsat_diag_add (diag, self->file, 0, 0, "file too large (%zu bytes, limit %d)", size,
-                       TOPO_FILE_MAX);
-        return 1;
-    }
-    if (topo_check_depth (text, size, self->file, diag))
-        return 1;
-    yaml_parser_t parser;
     yaml_document_t doc;
-    if (!yaml_parser_initialize (&parser))
-        return zsat_diag_add (diag, self->file, 0, 0, "out of memory"), 1;
-    yaml_parser_set_input_string (&parser, (const unsigned char *)text, size);
-    if (!yaml_parser_load (&parser, &doc)) {
-        yaml_mark_t mark = parser.problem ? parser.problem_mark : parser.context_mark;
-        zsat_diag_add (diag, self->file, (int)mark.line + 1, (int)mark.column + 1,
-                       "YAML syntax error: %s%s%s", parser.problem ? parser.problem : "unknown",
-                       parser.context ? " " : "", parser.context ? parser.context : "");
-        yaml_parser_delete (&parser);
-        return 1;
+    p.errors = topo_expand (self, text, size, &doc, false, diag);
+    if (p.errors == 0) {
+        p.doc = &doc;
+        s_parse_top (&p, yaml_document_get_root_node (&doc));
     }
-    p.doc = &doc;
-    s_parse_top (&p, yaml_document_get_root_node (&doc));
     yaml_document_delete (&doc);
-    yaml_parser_delete (&parser);
     return p.errors;
 }

@@ -40,8 +40,8 @@ s_default_policy (zsat_tracker_policy_t *policy)
 }
 
 //  The name defaults to the file's base name without extension ("two-hosts").
-static const char *
-s_base_name (zsat_topology_t *self, const char *filename)
+const char *
+topo_base_name (zsat_topology_t *self, const char *filename)
 {
     const char *base = strrchr (filename, '/');
     base = base ? base + 1 : filename;
@@ -86,35 +86,45 @@ s_set_host_topics (zsat_topology_t *self)
     }
 }
 
-zsat_topology_t *
-zsat_topology_parse (const char *text, size_t size, const char *filename, zsat_diag_t *diag)
+//  The load itself; problems go to diag with virtual lines (see topo_source_t).
+static size_t
+s_parse (zsat_topology_t *self, const char *text, size_t size, zsat_diag_t *diag)
 {
-    zsat_topology_t *self = (zsat_topology_t *)calloc (1, sizeof (zsat_topology_t));
-    if (!self)
-        return NULL;
-    filename = filename ? filename : "-";
-    self->file = topo_strdup (self, filename, 0, 0);
-    self->name = s_base_name (self, filename);
-    self->base_port = ZSAT_DEFAULT_BASE_PORT;
-    s_default_policy (&self->policy);
     size_t errors = text ? topo_parse (self, text, size, diag) : 1;
-    if (!self->file || self->host_count == 0) {
-        zsat_topology_destroy (&self);
-        return NULL;
-    }
+    if (!self->file || self->host_count == 0)
+        return errors ? errors : 1;
     s_set_run_dir (self);
     s_set_host_topics (self);
     errors += topo_validate (self, diag);
     errors += topo_resolve_ports (self, diag);
     if (s_checker) {
-        zsat_diag_t *own = diag ? NULL : zsat_diag_new ();
-        zsat_diag_t *target = diag ? diag : own;
-        size_t before = zsat_diag_count (target);
-        s_checker (self, target);
-        errors += zsat_diag_count (target) - before;
-        zsat_diag_destroy (&own);
+        size_t before = zsat_diag_count (diag);
+        s_checker (self, diag);
+        errors += zsat_diag_count (diag) - before;
     }
-    if (errors > 0)
+    return errors;
+}
+
+zsat_topology_t *
+zsat_topology_parse (const char *text, size_t size, const char *filename, zsat_diag_t *diag)
+{
+    zsat_topology_t *self = (zsat_topology_t *)calloc (1, sizeof (zsat_topology_t));
+    zsat_diag_t *own = zsat_diag_new ();
+    if (!self || !own) {
+        free (self);
+        zsat_diag_destroy (&own);
+        return NULL;
+    }
+    filename = filename ? filename : "-";
+    self->file = topo_strdup (self, filename, 0, 0);
+    self->name = topo_base_name (self, filename);
+    self->base_port = ZSAT_DEFAULT_BASE_PORT;
+    s_default_policy (&self->policy);
+    size_t errors = s_parse (self, text, size, own);
+    if (diag)
+        topo_diag_move (self, own, diag);
+    zsat_diag_destroy (&own);
+    if (errors > 0 || self->host_count == 0)
         zsat_topology_destroy (&self);
     return self;
 }
@@ -158,6 +168,7 @@ zsat_topology_destroy (zsat_topology_t **self_p)
     free (self->link_binder);
     free (self->route_port);
     free (self->remote_port);
+    free (self->sources);
     topo_arena_free (self);
     free (self);
     *self_p = NULL;
@@ -759,6 +770,67 @@ s_test_problems (void)
 }
 
 static void
+s_test_expand (void)
+{
+    setenv ("ZSAT_TOPO_TEST_DIR", "/tmp/tt", 1);
+    unsetenv ("ZSAT_TOPO_TEST_NONE");
+    const char *text = "x-a: &a {kind: log, instances: 2, max: 2}\n"
+                       "nodes:\n"
+                       "  csv: {kind: csv, options: {dir: \"${ZSAT_TOPO_TEST_DIR}/x\", "
+                       "flush: \"${ZSAT_TOPO_TEST_NONE:-every}\"}}\n"
+                       "  p: {<<: *a, options: {file: \"$${HOME}$$\"}}\n"
+                       "  q: {<<: *a, instances: 1}\n";
+    zsat_diag_t *diag = zsat_diag_new ();
+    zsat_topology_t *self = zsat_topology_parse (text, strlen (text), "t.yaml", diag);
+    zsat_diag_print (diag, stderr);
+    assert (self);
+    const zsat_node_t *csv = zsat_topology_node_find (self, "csv");
+    assert (streq (zsat_topology_node_option (csv, "dir"), "/tmp/tt/x"));
+    assert (streq (zsat_topology_node_option (csv, "flush"), "every"));
+    const zsat_node_t *p = zsat_topology_node_find (self, "p");
+    assert (p && streq (p->kind, "log") && p->instances == 2);
+    assert (streq (zsat_topology_node_option (p, "file"), "${HOME}$"));
+    assert (zsat_topology_node_find (self, "q")->instances == 1);
+    assert (!zsat_topology_node_find (self, "x-a"));
+    zsat_topology_destroy (&self);
+    zsat_diag_destroy (&diag);
+    s_expect_problem ("run_dir: /a/${ZSAT_TOPO_TEST_NONE}\n",
+                      "t.yaml:1:13: environment variable 'ZSAT_TOPO_TEST_NONE' is not set");
+    s_expect_problem ("run_dir: /a/${ZSAT_X\n", "t.yaml:1:13: unterminated '${'");
+    s_expect_problem ("nodes: {cpu: {<<: [a]}}\n", "t.yaml:1:19: '<<' merges a mapping");
+    //  an include: its nodes join, its problems name it and the include
+    char dir[64], path[128];
+    snprintf (dir, sizeof dir, "/tmp/zsat-topo-inc-%d", (int)getpid ());
+    mkdir (dir, 0700);
+    snprintf (path, sizeof path, "%s/inc.yaml", dir);
+    FILE *file = fopen (path, "w");
+    fputs ("nodes:\n  cpu: {kind: cpu, instances: \"${ZSAT_TOPO_TEST_N:-1}\"}\n", file);
+    fclose (file);
+    snprintf (path, sizeof path, "%s/top.yaml", dir);
+    file = fopen (path, "w");
+    fputs ("name: inc\ninclude: inc.yaml\nnodes: {csv: {}}\nlinks: [cpu -> csv]\n", file);
+    fclose (file);
+    diag = zsat_diag_new ();
+    self = zsat_topology_load (path, diag);
+    assert (self && zsat_topology_node_find (self, "cpu") && zsat_topology_link_count (self) == 1);
+    zsat_topology_destroy (&self);
+    setenv ("ZSAT_TOPO_TEST_N", "many", 1);
+    self = zsat_topology_load (path, diag);
+    char expected[256];
+    snprintf (expected, sizeof expected,
+              "%s/inc.yaml:2:31: 'instances' must be an integer, got 'many' (included from "
+              "%s/top.yaml:2:10)",
+              dir, dir);
+    assert (!self && zsat_diag_contains (diag, expected));
+    unsetenv ("ZSAT_TOPO_TEST_N");
+    zsat_diag_destroy (&diag);
+    unlink (path);
+    snprintf (path, sizeof path, "%s/inc.yaml", dir);
+    unlink (path);
+    rmdir (dir);
+}
+
+static void
 s_test_run_dir (void)
 {
     const char *text = "name: rd\nrun_dir: /tmp/rd-file/\n";
@@ -950,6 +1022,7 @@ zsat_topology_test (bool verbose)
     s_test_alternate ();
     s_test_syntax ();
     s_test_problems ();
+    s_test_expand ();
     s_test_run_dir ();
     s_test_dot ();
     s_test_import ();

@@ -143,6 +143,10 @@ typedef struct zsat_topology_t zsat_topology_t;
 //  problem is appended to diag as `file:line:col: message` (diag may be NULL).
 zsat_topology_t *zsat_topology_load (const char *path, zsat_diag_t *diag);
 //  Same from text in memory; filename is used in messages.
+//  Writes the file as the parser reads it, as YAML: `${VAR}` substituted, aliases and `<<:`
+//  merges copied out, included files joined, `name:` added when the file gives none, and a
+//  `$` that would read as a variable written `$$`. Returns 0, or -1 with the problems in diag.
+int zsat_topology_expand (const char *path, FILE *out, zsat_diag_t *diag);
 zsat_topology_t *zsat_topology_parse (const char *text, size_t size, const char *filename,
                                       zsat_diag_t *diag);
 void zsat_topology_destroy (zsat_topology_t **self_p);

@@ -6,6 +6,7 @@ set -u
 ZSAT_BIN=${ZSAT_BIN:?ZSAT_BIN must name the zsat binary}
 ZSAT_SRC=${ZSAT_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 unset ZSAT_RUN_DIR  # the run_dir fixtures test the file's own run_dir
+unset ZSAT_FIXTURE_UNSET ZSAT_FIXTURE_DIR  # broken-var-*.yaml need them unset
 cd "$ZSAT_SRC" || exit 1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -19,7 +20,9 @@ for fixture in tests/topologies/broken-*.yaml; do
     "$ZSAT_BIN" check "$fixture" >"$tmp/out" 2>"$tmp/err"
     status=$?
     [ "$status" -eq 1 ] || fail "$fixture: exit $status, expected 1"
-    grep -qF -- "$fixture:$expect" "$tmp/err" || { fail "$fixture: missing '$fixture:$expect'"; cat "$tmp/err"; }
+    # "@file:line:col: ..." names another file (an include's problem), written out whole
+    case $expect in @*) want=${expect#@} ;; *) want="$fixture:$expect" ;; esac
+    grep -qF -- "$want" "$tmp/err" || { fail "$fixture: missing '$want'"; cat "$tmp/err"; }
     count=$((count + 1))
 done
 [ "$count" -ge 25 ] || fail "only $count broken fixtures"
@@ -66,8 +69,64 @@ status=$?
 grep -q "exists and is a regular file: refusing to bind" "$tmp/node.out" || { fail "ipc file: no clear error"; cat "$tmp/node.out"; }
 [ "$(cat "$tmp/precious" 2>/dev/null)" = "precious" ] || fail "ipc file: the file was deleted"
 
+# Variables, includes and merges (vars-include.yaml): an unset variable without default is
+# refused at its place; set, the values are substituted ($$ is a literal $); `show --expanded`
+# prints YAML that reads back to the same topology, and expanding that changes nothing.
+vars=tests/topologies/vars-include.yaml
+unset ZSAT_FIXTURE_RUN ZSAT_FIXTURE_FLUSH
+"$ZSAT_BIN" check "$vars" >/dev/null 2>"$tmp/err" && fail "vars: an unset variable passed"
+grep -qF "$vars:11:35: environment variable 'ZSAT_FIXTURE_CSV' is not set" "$tmp/err" || { fail "vars: no unset error"; cat "$tmp/err"; }
+export ZSAT_FIXTURE_CSV="$tmp/csv dir"
+"$ZSAT_BIN" check "$vars" >"$tmp/out" 2>&1 || { fail "vars: check failed"; cat "$tmp/out"; }
+"$ZSAT_BIN" show "$vars" >"$tmp/show1" 2>&1 || fail "vars: show failed"
+grep -qxF "    option dir = $tmp/csv dir/csv" "$tmp/show1" || fail "vars: \${ZSAT_FIXTURE_CSV} not substituted"
+grep -qxF '    option file = /tmp/cost-$5-${NOT_A_VAR}.log' "$tmp/show1" || fail "vars: \$\$ is not a literal \$"
+grep -q "node cpu (kind cpu, 1 instance" "$tmp/show1" || fail "vars: the included node is missing"
+grep -q "node mem (kind mem, 1 instance, min 1, max 3)" "$tmp/show1" || fail "vars: merge: explicit key lost"
+grep -q "node mem2 (kind mem, 2 instances, min 2, max 3)" "$tmp/show1" || fail "vars: alias not copied"
+grep -q "node mem3 (kind mem, 3 instances, min 3, max 3)" "$tmp/show1" || fail "vars: merge of a list"
+ZSAT_FIXTURE_FLUSH=none "$ZSAT_BIN" show "$vars" | grep -qxF "    option flush = none" || fail "vars: a set variable does not beat the default"
+mkdir -p "$tmp/expanded"
+"$ZSAT_BIN" show --expanded "$vars" >"$tmp/expanded/e.yaml" 2>"$tmp/err" || { fail "vars: show --expanded"; cat "$tmp/err"; }
+grep -qE "^include:|<<:|^x-probe:" "$tmp/expanded/e.yaml" && fail "vars: --expanded kept include:, <<: or x- keys"
+"$ZSAT_BIN" show "$tmp/expanded/e.yaml" >"$tmp/show2" 2>&1 || { fail "vars: the expanded file does not load"; cat "$tmp/show2"; }
+cmp -s "$tmp/show1" "$tmp/show2" || { fail "vars: the expanded file is another topology"; diff "$tmp/show1" "$tmp/show2"; }
+"$ZSAT_BIN" show --json "$vars" >"$tmp/json1"; "$ZSAT_BIN" show --json "$tmp/expanded/e.yaml" >"$tmp/json2"
+cmp -s "$tmp/json1" "$tmp/json2" || fail "vars: show --json differs after expansion"
+"$ZSAT_BIN" show --expanded "$tmp/expanded/e.yaml" | cmp -s - "$tmp/expanded/e.yaml" || fail "vars: expanding twice changes the text"
+"$ZSAT_BIN" show --expanded tests/topologies/broken-var-unset.yaml >/dev/null 2>"$tmp/err"; status=$?
+[ "$status" -eq 1 ] && grep -qF "broken-var-unset.yaml:3:15:" "$tmp/err" || fail "show --expanded of an unset variable: exit $status"
+"$ZSAT_BIN" show --expanded --json "$vars" >/dev/null 2>&1; [ $? -eq 2 ] || fail "show --expanded --json: exit not 2"
+unset ZSAT_FIXTURE_CSV
+
+# Merge keys mean what YAML says: PyYAML (a foreign reader that implements <<:) reads the
+# original and zsat's expansion of it to the same data (x- keys dropped, name: added).
+cat >"$tmp/expanded/merges.yaml" <<'YAML'
+name: merges
+x-base: &base {kind: mem, instances: 2, max: 4}
+x-more: &more {min: 1, max: 3, kind: cpu}
+nodes:
+  a: {<<: *base, instances: 1}
+  b: {instances: 3, <<: [*more, *base]}
+  c: *base
+  d: {<<: *more, options: {flag: "on"}}
+YAML
+"$ZSAT_BIN" show --expanded "$tmp/expanded/merges.yaml" >"$tmp/expanded/merges.out" 2>"$tmp/err" || { fail "merges: --expanded"; cat "$tmp/err"; }
+/usr/bin/python3 - "$tmp/expanded/merges.yaml" "$tmp/expanded/merges.out" <<'PY' || fail "merges: PyYAML reads another topology"
+import sys, yaml
+original = {k: v for k, v in yaml.safe_load(open(sys.argv[1])).items() if not k.startswith("x-")}
+expanded = yaml.safe_load(open(sys.argv[2]))
+assert original == expanded, (original, expanded)
+assert expanded["nodes"]["b"] == {"instances": 3, "min": 1, "max": 3, "kind": "cpu"}, expanded["nodes"]["b"]
+PY
+
 for topology in topologies/*.yaml; do
     "$ZSAT_BIN" check "$topology" >"$tmp/out" 2>&1 || { fail "$topology does not pass check"; cat "$tmp/out"; }
+    # its expansion is the same topology (the name comes along: the file's base name differs)
+    "$ZSAT_BIN" show --expanded "$topology" >"$tmp/expanded/shipped.yaml" 2>&1 || fail "$topology: show --expanded"
+    "$ZSAT_BIN" show --json "$topology" >"$tmp/json1" 2>&1
+    "$ZSAT_BIN" show --json "$tmp/expanded/shipped.yaml" >"$tmp/json2" 2>&1
+    cmp -s "$tmp/json1" "$tmp/json2" || { fail "$topology: its expansion is another topology"; diff "$tmp/json1" "$tmp/json2" | head; }
     grep -q "^$topology: ok (" "$tmp/out" || fail "$topology: no ok line"
 done
 "$ZSAT_BIN" check --quiet topologies/default.yaml >"$tmp/out" 2>&1 && [ ! -s "$tmp/out" ] \
