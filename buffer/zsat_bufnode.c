@@ -721,12 +721,13 @@ s_send_stats (self_t *self)
     int n = snprintf (text, sizeof text,
                       "{\"stored\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"acks\":%" PRIu64
                       ",\"ack_errors\":%" PRIu64 ",\"bad\":%" PRIu64 ",\"oversize\":%" PRIu64
-                      ",\"impostors\":%" PRIu64
-                      ",\"compacted\":%" PRIu64 ",\"collected\":%" PRIu64 ",\"duplicates\":%" PRIu64
-                      ",\"durable_seq\":%" PRIu64 ",\"disk_bytes\":%" PRId64 ",\"consumers\":{",
+                      ",\"impostors\":%" PRIu64 ",\"compacted\":%" PRIu64 ",\"collected\":%" PRIu64
+                      ",\"duplicates\":%" PRIu64 ",\"durable_seq\":%" PRIu64
+                      ",\"disk_bytes\":%" PRId64 ",\"consumers\":{",
                       self->stored, self->refused, self->acks, self->ack_errors, self->bad,
-                      self->oversize, self->impostors, self->compacted, self->collected, self->duplicates,
-                      zsat_buffer_durable_seq (self->buf), zsat_buffer_disk_size (self->buf));
+                      self->oversize, self->impostors, self->compacted, self->collected,
+                      self->duplicates, zsat_buffer_durable_seq (self->buf),
+                      zsat_buffer_disk_size (self->buf));
     for (size_t i = 0; i < self->peer_count && n < (int)sizeof text - 200; i++) {
         peer_t *p = &self->peer[i];
         n += snprintf (text + n, sizeof text - (size_t)n,
