@@ -68,6 +68,8 @@ s_write_node (const tracker_graph_t *in, zsat_jsonw_t *json, const zsat_node_t *
 {
     s_obs_t obs;
     s_observe (in, node, &obs, now_us);
+    if (in->tracker && streq (node->name, in->tracker))
+        obs.live = obs.declared;  //  it sends no heartbeat to itself, and it is answering
     zsat_jsonw_object (json, NULL);
     zsat_jsonw_str (json, "name", node->name);
     zsat_jsonw_str (json, "kind", node->kind);
