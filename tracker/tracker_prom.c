@@ -55,12 +55,23 @@ s_stage_labels (s_ctx_t *c, uint16_t origin)
     fputc ('"', c->out);
 }
 
+//  Counters exactly (integers), gauges with 10 significant digits.
+static void
+s_number (FILE *out, double value)
+{
+    if (value == (double)(int64_t)value && value > -9e15 && value < 9e15)
+        fprintf (out, " %" PRId64 "\n", (int64_t)value);
+    else
+        fprintf (out, " %.10g\n", value);
+}
+
 static void
 s_stage_sample (s_ctx_t *c, const char *name, uint16_t origin, double value)
 {
     fputs (name, c->out);
     s_stage_labels (c, origin);
-    fprintf (c->out, "} %.17g\n", value);
+    fputc ('}', c->out);
+    s_number (c->out, value);
 }
 
 typedef double (s_getter_fn) (s_ctx_t *c, uint16_t origin);
@@ -241,7 +252,8 @@ s_tracker_sample (s_ctx_t *c, const char *name, const char *type, const char *he
     s_value (c->out, c->in->host);
     fputs ("\",node=\"", c->out);
     s_value (c->out, c->in->node);
-    fprintf (c->out, "\"} %.17g\n", v);
+    fputs ("\"}", c->out);
+    s_number (c->out, v);
 }
 
 static void

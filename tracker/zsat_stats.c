@@ -31,6 +31,7 @@ typedef struct {
     uint32_t spans[RATE_SLOTS];    //  how many spans ended in each second
     uint32_t arrived[RATE_SLOTS];  //  vectors an orchester sent to the stage, per second
     uint32_t taken[RATE_SLOTS];    //  vectors the stage took (ACK), per second
+    uint32_t dead[RATE_SLOTS];     //  dead letters, per second
     int64_t queued;                //  sent to the stage and not yet taken (never below 0)
     int64_t queue_moved_us;        //  last arrival or take
     int64_t hist_minute;           //  minute of hist[*][hist_minute & 1]
@@ -311,6 +312,7 @@ s_rate_advance (s_stage_t *stage, int64_t second)
         memset (stage->spans, 0, sizeof stage->spans);
         memset (stage->arrived, 0, sizeof stage->arrived);
         memset (stage->taken, 0, sizeof stage->taken);
+        memset (stage->dead, 0, sizeof stage->dead);
     }
     else
         for (int64_t s = stage->rate_second + 1; s <= second; s++) {
@@ -319,6 +321,7 @@ s_rate_advance (s_stage_t *stage, int64_t second)
             stage->spans[s % RATE_SLOTS] = 0;
             stage->arrived[s % RATE_SLOTS] = 0;
             stage->taken[s % RATE_SLOTS] = 0;
+            stage->dead[s % RATE_SLOTS] = 0;
         }
     stage->rate_second = second;
 }
@@ -365,6 +368,30 @@ s_count_send (zsat_stats_t *self, s_stage_t *from, const zsat_event_rec_t *rec, 
     s_stage_t *stage = &self->stages[to];
     stage->queued++;
     s_count_second (stage, stage->arrived, now_us);
+}
+
+static void
+s_count_dead (s_stage_t *stage, int64_t now_us)
+{
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    if (second == stage->rate_second)
+        stage->dead[second % RATE_SLOTS]++;
+}
+
+uint64_t
+zsat_stats_dead_recent (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    if (origin >= self->stage_count)
+        return 0;
+    s_stage_t *stage = &self->stages[origin];
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    uint64_t sum = 0;
+    for (int64_t s = second - 59; s <= second; s++)  //  the current second included
+        if (s >= 0)
+            sum += stage->dead[s % RATE_SLOTS];
+    return sum;
 }
 
 static void
@@ -483,6 +510,7 @@ zsat_stats_on_record (zsat_stats_t *self, uint16_t origin, uint32_t node_id,
         case ZSAT_EV_DEAD_LETTER:
             stage->counter[ZSAT_STAT_DEAD_LETTERS]++;
             stage->dead_by[s_dead_reason (rec->detail)]++;
+            s_count_dead (stage, now_us);
             break;
         case ZSAT_EV_HEARTBEAT:
             s_count_heartbeat (node, rec, now_us);
@@ -865,6 +893,7 @@ s_write_stage (zsat_stats_t *self, zsat_jsonw_t *json, uint16_t origin, int64_t 
     zsat_jsonw_double (json, "rate_1m", zsat_stats_rate (self, origin, 60, now_us));
     for (int c = 0; c < ZSAT_STAT_COUNT; c++)
         zsat_jsonw_uint (json, s_stat_names[c], stage->counter[c]);
+    zsat_jsonw_uint (json, "dead_letters_1m", zsat_stats_dead_recent (self, origin, now_us));
     zsat_jsonw_object (json, "dead_by");
     for (int r = 0; r < ZSAT_STATS_DEAD_REASONS; r++)
         if (stage->dead_by[r])
@@ -1145,9 +1174,13 @@ s_test_counts (void)
     //  heartbeats go stale
     assert (zsat_stats_instances (s, o, later + ZSAT_HEARTBEAT_STALE + 1) == 0);
     //  dead letters by reason; cumulative latency buckets
-    s_feed (s, o, n1, ZSAT_EV_DEAD_LETTER, "unknown type", now);
-    s_feed (s, o, n1, ZSAT_EV_DEAD_LETTER, "in:x->y: bad frames", now);
+    later += 100000000;  //  past the queries above, which moved the rings on
+    s_feed (s, o, n1, ZSAT_EV_DEAD_LETTER, "unknown type", later);
+    s_feed (s, o, n1, ZSAT_EV_DEAD_LETTER, "in:x->y: bad frames", later);
     assert (zsat_stats_dead_by (s, o, 1) == 1 && zsat_stats_dead_by (s, o, 9) == 1);
+    assert (zsat_stats_dead_recent (s, o, later) == 2 &&
+            zsat_stats_dead_recent (s, o, later + 59000000) == 2);
+    assert (zsat_stats_dead_recent (s, o, later + 60000000) == 0);
     assert (streq (zsat_stats_dead_reason (1), "unknown type"));
     uint64_t buckets[ZSAT_STATS_BUCKETS + 1], count, sum;
     zsat_stats_latency (s, o, ZSAT_LATENCY_STAGE, 100, later);      //  bucket le=100us

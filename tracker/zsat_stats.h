@@ -144,6 +144,8 @@ void zsat_stats_cumulative (zsat_stats_t *self, uint16_t origin, zsat_latency_t 
 #define ZSAT_STATS_DEAD_REASONS 10
 const char *zsat_stats_dead_reason (int reason);
 uint64_t zsat_stats_dead_by (zsat_stats_t *self, uint16_t origin, int reason);
+//  Dead letters of the stage in the last 60 s, the current second included.
+uint64_t zsat_stats_dead_recent (zsat_stats_t *self, uint16_t origin, int64_t now_us);
 
 //  Writes "stages", "hosts" and "tracker" members into an open JSON object.
 void zsat_stats_write (zsat_stats_t *self, zsat_jsonw_t *json, int64_t now_us);

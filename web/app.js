@@ -10,7 +10,7 @@ const POLL_MS = 1000;
 const SPARK_POINTS = 600;  // 10 minutes of 1 s polls
 const SVG = "http://www.w3.org/2000/svg";
 const params = new URLSearchParams(location.hash.slice(1));
-const state = { selected: params.get("select"), history: {}, dead: {}, layout: null, task: null };
+const state = { selected: params.get("select"), history: {}, layout: null, task: null };
 
 function el(tag, attrs, parent, text) {
   const node = document.createElementNS(SVG, tag);
@@ -48,16 +48,36 @@ function layout(topology) {
   const pos = {};
   const width = 170, height = 70;
   let tallest = 0;
-  // rank by rank, each node below the mean height of its inputs (fewer crossings)
+  // rank by rank, each node in the free row nearest the (weighted) mean row of its inputs:
+  // a long edge then runs through empty rows instead of across the boxes between
+  const row = {};
+  let rows = 0;
   for (const r of Object.keys(columns).map(Number).sort((a, b) => a - b)) {
+    // a long edge weighs by the ranks it spans: it would cross more boxes
     const mean = n => {
-      const ys = edges.filter(e => e.to === n && pos[e.from]).map(e => pos[e.from].y);
-      return ys.length ? ys.reduce((a, b) => a + b, 0) / ys.length : 1e9;
+      const ins = edges.filter(e => e.to === n && row[e.from] !== undefined)
+                       .map(e => [row[e.from], Math.max(1, rank[n] - rank[e.from])]);
+      const weight = ins.reduce((a, p) => a + p[1], 0);
+      return ins.length ? ins.reduce((a, p) => a + p[0] * p[1], 0) / weight : null;
     };
-    const column = columns[r].map(n => [mean(n), n]).sort((a, b) => a[0] - b[0]).map(p => p[1]);
-    column.forEach((n, i) => (pos[n] = { x: 20 + r * width, y: 20 + i * height }));
-    tallest = Math.max(tallest, column.length);
+    const taken = new Set();
+    const wanted = columns[r].map(n => [mean(n), n]);
+    wanted.sort((a, b) => (a[0] === null) - (b[0] === null) || a[0] - b[0]);
+    for (const [m, n] of wanted) {
+      let best = 0;
+      if (m === null) while (taken.has(best)) best++;
+      else for (let d = 0; d <= names.length; d++) {  // bounded search outward
+        const lo = Math.round(m) - d, hi = Math.round(m) + d;
+        if (lo >= 0 && !taken.has(lo)) { best = lo; break; }
+        if (!taken.has(hi)) { best = hi; break; }
+      }
+      taken.add(best);
+      row[n] = best;
+      pos[n] = { x: 20 + r * width, y: 20 + best * height };
+      rows = Math.max(rows, best + 1);
+    }
   }
+  tallest = rows;
   return { pos, w: 20 + (Object.keys(columns).length) * width, h: 20 + tallest * height };
 }
 
@@ -144,7 +164,7 @@ function drawStages(status, topology) {
   }
 }
 
-// Dead letters rising: more than a minute ago (the previous polls' oldest sample).
+// Dead letters rising: any in the last minute (the tracker counts them per second).
 function drawAlerts(status, topology, nodes) {
   const list = [];
   for (const [stage, st] of Object.entries(status.breakers || {}))
@@ -156,15 +176,10 @@ function drawAlerts(status, topology, nodes) {
     if (i.restarted_ms_ago >= 0 && i.restarted_ms_ago < 60000)
       list.push(["down", `${i.node}@${i.host}#${i.wid} restarted ${(i.restarted_ms_ago / 1000).toFixed(0)} s ago ` +
                          `(${i.restarts} restarts)`]);
-  const now = Date.now();
-  for (const s of status.stages) {
-    const key = s.host + "/" + s.node;
-    const d = state.dead[key] = (state.dead[key] || []).filter(p => now - p[0] < 60000);
-    d.push([now, s.dead_letters]);
-    if (d.length > 1 && s.dead_letters > d[0][1])
-      list.push(["dead", `dead letters rising at ${s.node}@${s.host}: +${s.dead_letters - d[0][1]} ` +
-                         `in the last minute (${Object.entries(s.dead_by || {}).map(([r, c]) => r + " " + c).join(", ")})`]);
-  }
+  for (const s of status.stages)
+    if (s.dead_letters_1m > 0)
+      list.push(["dead", `dead letters rising at ${s.node}@${s.host}: ${s.dead_letters_1m} in the ` +
+                         `last minute (${Object.entries(s.dead_by || {}).map(([r, c]) => r + " " + c).join(", ")})`]);
   for (const u of topology.undeclared || [])
     list.push(["drift", `${u.node}@${u.host} reports but is not declared there`]);
   const ul = document.getElementById("alerts");
