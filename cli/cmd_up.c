@@ -327,8 +327,10 @@ s_http (up_t *up, zsat_topology_t *topology, char *url, size_t cap)
     bool loopback;
     zsat_topology_http_address (listen, ip, &port, &loopback, why, sizeof why);
     if (!loopback && !policy->http_token_file) {
-        fprintf (stderr, "zsat up: --http %s is not loopback: the topology needs "
-                         "tracker.http_token_file\n", listen);
+        fprintf (stderr,
+                 "zsat up: --http %s is not loopback: the topology needs "
+                 "tracker.http_token_file\n",
+                 listen);
         return -1;
     }
     if (up->http)

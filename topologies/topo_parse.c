@@ -742,8 +742,7 @@ s_parse_http (parse_t *p, yaml_node_t *map)
         s_error (p, value, "'http': %s", text ? why : "must be a string \"ADDR:PORT\"");
     else if (!loopback && !token)
         s_error (p, value,
-                 "'http' listens on %s, not loopback: give 'http_token_file' (a bearer token)",
-                 ip);
+                 "'http' listens on %s, not loopback: give 'http_token_file' (a bearer token)", ip);
     else
         policy->http = s_copy (p, value);
 }
@@ -751,10 +750,9 @@ s_parse_http (parse_t *p, yaml_node_t *map)
 static void
 s_parse_tracker (parse_t *p, yaml_node_t *map)
 {
-    static const char *keys[] = {"timeout",     "timeouts", "max_retry", "backoff",
-                                 "backoff_max", "max_seq",  "max_tasks", "when_full",
-                                 "scale",       "breaker",  "http",
-                                 "http_token_file", NULL};
+    static const char *keys[] = {
+        "timeout",   "timeouts", "max_retry", "backoff", "backoff_max",     "max_seq", "max_tasks",
+        "when_full", "scale",    "breaker",   "http",    "http_token_file", NULL};
     zsat_tracker_policy_t *policy = &p->self->policy;
     if (!s_check_map (p, map, "tracker", keys))
         return;

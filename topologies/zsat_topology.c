@@ -933,8 +933,9 @@ s_test_http (void)
     assert (streq (ip, "127.0.0.1") && port == 9188 && loopback);
     assert (zsat_topology_http_address ("0.0.0.0:80", ip, &port, &loopback, why, 160) == 0);
     assert (!loopback);
-    static const char *bad[] = {"9188", ":9188", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
-                                "127.0.0.1:9x", "localhost:80", "1.2.3:80", NULL};
+    static const char *bad[] = {
+        "9188",         ":9188",        "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+        "127.0.0.1:9x", "localhost:80", "1.2.3:80",   NULL};
     for (const char **b = bad; *b; b++)
         assert (zsat_topology_http_address (*b, ip, &port, &loopback, why, 160) == -1);
     static const char *head = "name: h\nnodes:\n  cpu: {kind: cpu}\ntracker:\n";

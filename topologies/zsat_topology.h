@@ -107,8 +107,8 @@ typedef struct {
 
 //  Checks an HTTP listen address "A.B.C.D:PORT" (IPv4, port 1..65535). Returns 0 and fills
 //  ip (cap >= 16) and *port, or -1 with a reason in why. *loopback: 127.0.0.0/8.
-int zsat_topology_http_address (const char *text, char *ip, int *port, bool *loopback,
-                                char *why, size_t why_cap);
+int zsat_topology_http_address (const char *text, char *ip, int *port, bool *loopback, char *why,
+                                size_t why_cap);
 
 typedef struct {
     const char *name;

@@ -12,15 +12,15 @@
 #include "tracker_graph.h"
 
 typedef struct {
-    double rate;        //  vectors done per second, summed over the node's hosts
+    double rate;  //  vectors done per second, summed over the node's hosts
     double rate_1m;
-    double arrivals;    //  sent to it by an orchester, per second
-    double takes;       //  taken (ACK), per second
-    int live;           //  live instances, summed
-    int declared;       //  declared instances, summed over its hosts
-    bool seen;          //  some host of it reported events
-    bool short_host;    //  a host runs fewer live instances than declared
-    bool restarted;     //  an instance restarted recently
+    double arrivals;  //  sent to it by an orchester, per second
+    double takes;     //  taken (ACK), per second
+    int live;         //  live instances, summed
+    int declared;     //  declared instances, summed over its hosts
+    bool seen;        //  some host of it reported events
+    bool short_host;  //  a host runs fewer live instances than declared
+    bool restarted;   //  an instance restarted recently
 } s_obs_t;
 
 static void
@@ -84,15 +84,15 @@ s_write_node (const tracker_graph_t *in, zsat_jsonw_t *json, const zsat_node_t *
     zsat_jsonw_double (json, "rate", obs.rate);
     zsat_jsonw_double (json, "rate_1m", obs.rate_1m);
     zsat_jsonw_str (json, "breaker",
-                    in->breaker ? zsat_breaker_state_name (zsat_breaker_state (in->breaker,
-                                                                               node->name))
-                                : "closed");
+                    in->breaker
+                        ? zsat_breaker_state_name (zsat_breaker_state (in->breaker, node->name))
+                        : "closed");
     zsat_jsonw_end (json);
 }
 
 static void
-s_write_edge (zsat_jsonw_t *json, const char *kind, const char *from, const char *to,
-              double rate, bool filtered)
+s_write_edge (zsat_jsonw_t *json, const char *kind, const char *from, const char *to, double rate,
+              bool filtered)
 {
     zsat_jsonw_object (json, NULL);
     zsat_jsonw_str (json, "from", from);
@@ -178,8 +178,7 @@ tracker_graph_write (const tracker_graph_t *in, zsat_jsonw_t *json, int64_t now_
 //  --- selftest ---
 
 static void
-s_test_feed (zsat_stats_t *stats, const char *node, uint32_t pid, int event, int count,
-             int64_t now)
+s_test_feed (zsat_stats_t *stats, const char *node, uint32_t pid, int event, int count, int64_t now)
 {
     zsat_event_source_t source = {.host = "a", .wid = 0, .pid = pid};
     snprintf (source.node, sizeof source.node, "%s", node);

@@ -325,10 +325,18 @@ tracker_prom_test (bool verbose)
     snprintf (dead.detail, sizeof dead.detail, "unknown type");
     zsat_stats_on_record (stats, q, n_orch, &dead, now);
     zsat_stats_latency (stats, o, ZSAT_LATENCY_STAGE, 2000, now);  //  2 ms
-    tracker_prom_t in = {.topology = "t\"x", .host = "a", .node = "tracker", .stats = stats,
-                         .breaker = breaker, .is_stage = s_test_is_stage, .tasks = 3, .live = 1};
-    zsat_tracker_policy_t policy = {.breaker_threshold = 0.5, .breaker_min_tasks = 20,
-                                    .breaker_window_ms = 30000, .breaker_cooldown_ms = 10000};
+    tracker_prom_t in = {.topology = "t\"x",
+                         .host = "a",
+                         .node = "tracker",
+                         .stats = stats,
+                         .breaker = breaker,
+                         .is_stage = s_test_is_stage,
+                         .tasks = 3,
+                         .live = 1};
+    zsat_tracker_policy_t policy = {.breaker_threshold = 0.5,
+                                    .breaker_min_tasks = 20,
+                                    .breaker_window_ms = 30000,
+                                    .breaker_cooldown_ms = 10000};
     in.breaker = breaker = zsat_breaker_new (&policy, NULL, NULL);
     assert (breaker);
     char *text = tracker_prom_text (&in, now);
@@ -347,9 +355,11 @@ tracker_prom_test (bool verbose)
     assert (strstr (text, "\nzsat_stage_latency_seconds_bucket" LABELS_CPU ",le=\"+Inf\"} 1\n"));
     assert (strstr (text, "\nzsat_stage_latency_seconds_sum" LABELS_CPU "} 0.002000\n"));
     assert (strstr (text, "\nzsat_stage_latency_seconds_count" LABELS_CPU "} 1\n"));
-    assert (strstr (text, "zsat_breaker_state{topology=\"t\\\"x\",node=\"cpu\",state=\"closed\"} 1"));
+    assert (
+        strstr (text, "zsat_breaker_state{topology=\"t\\\"x\",node=\"cpu\",state=\"closed\"} 1"));
     assert (!strstr (text, "node=\"orchester\",state="));  //  system nodes have no breaker
-    assert (strstr (text, "\nzsat_tracker_tasks_live{topology=\"t\\\"x\",host=\"a\",node=\"tracker\"} 1\n"));
+    assert (strstr (
+        text, "\nzsat_tracker_tasks_live{topology=\"t\\\"x\",host=\"a\",node=\"tracker\"} 1\n"));
     assert (strstr (text, "\nzsat_tracker_happy_ends_total{"));
     //  every line is a comment or a sample ending in a number
     for (char *line = strtok (text, "\n"); line; line = strtok (NULL, "\n"))

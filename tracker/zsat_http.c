@@ -14,7 +14,7 @@
 #include <microhttpd.h>
 
 #define HTTP_CONNECTIONS 64
-#define HTTP_IDLE_S      30       //  an idle keep-alive connection is closed after this
+#define HTTP_IDLE_S      30  //  an idle keep-alive connection is closed after this
 #define HTTP_FILE_MAX    (1 << 20)
 #define HTTP_TOKEN_MAX   256
 
@@ -164,9 +164,8 @@ s_route (zsat_http_t *self, struct MHD_Connection *conn, const char *url)
     static const struct {
         const char *url;
         const char *request;
-    } api[] = {{"/api/v1/status", "STATUS"},
-               {"/api/v1/nodes", "NODES"},
-               {"/api/v1/topology", "TOPOLOGY"}};
+    } api[] = {
+        {"/api/v1/status", "STATUS"}, {"/api/v1/nodes", "NODES"}, {"/api/v1/topology", "TOPOLOGY"}};
     if (streq (url, "/metrics"))
         return s_ask (self, conn, "METRICS", "text/plain; version=0.0.4; charset=utf-8");
     for (size_t i = 0; i < sizeof api / sizeof api[0]; i++)
@@ -263,11 +262,11 @@ s_start (zsat_http_t *self, const zsat_http_config_t *config, char *reason, size
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)HTTP_IDLE_S, MHD_OPTION_END);
     if (!self->daemon) {
-        snprintf (reason, cap, "cannot listen on http %.80s: %s", config->listen,
-                  strerror (errno));
+        snprintf (reason, cap, "cannot listen on http %.80s: %s", config->listen, strerror (errno));
         return -1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info (self->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info (self->daemon, MHD_DAEMON_INFO_BIND_PORT);
     self->port = info ? info->port : ntohs (addr.sin_port);
     return 0;
 }
@@ -381,14 +380,13 @@ zsat_http_test (bool verbose)
     assert (file);
     fputs ("<html>zsat dashboard</html>", file);
     fclose (file);
-    zsat_http_config_t config = {.listen = "127.0.0.1:0", .query = "inproc://zsat-http-test",
-                                 .web_dir = dir};
+    zsat_http_config_t config = {
+        .listen = "127.0.0.1:0", .query = "inproc://zsat-http-test", .web_dir = dir};
     char reason[256];
     zsat_http_t *http = zsat_http_new (&config, reason, sizeof reason);
     assert (http && zsat_http_port (http) > 0);
     int port = zsat_http_port (http);
-    s_expect (port, "GET /metrics HTTP/1.0\r\n\r\n", "HTTP/1.1 200",
-              "text/plain; version=0.0.4");
+    s_expect (port, "GET /metrics HTTP/1.0\r\n\r\n", "HTTP/1.1 200", "text/plain; version=0.0.4");
     s_expect (port, "GET /api/v1/status HTTP/1.0\r\n\r\n", "200", "{\"asked\":\"STATUS\"}");
     s_expect (port, "GET /api/v1/nodes HTTP/1.0\r\n\r\n", "200", "{\"asked\":\"NODES\"}");
     s_expect (port, "GET /api/v1/topology HTTP/1.0\r\n\r\n", "200", "{\"asked\":\"TOPOLOGY\"}");
@@ -433,8 +431,10 @@ zsat_http_test (bool verbose)
     config.token_file = path;
     assert (!zsat_http_new (&config, reason, sizeof reason) && strstr (reason, "16.."));
     //  the tracker away: 503, not a hang
-    config = (zsat_http_config_t){.listen = "127.0.0.1:0", .query = "inproc://nobody-here",
-                                  .web_dir = dir, .timeout_ms = 200};
+    config = (zsat_http_config_t){.listen = "127.0.0.1:0",
+                                  .query = "inproc://nobody-here",
+                                  .web_dir = dir,
+                                  .timeout_ms = 200};
     http = zsat_http_new (&config, reason, sizeof reason);
     assert (http);
     s_expect (zsat_http_port (http), "GET /api/v1/status HTTP/1.0\r\n\r\n", "503", NULL);

@@ -58,8 +58,8 @@ typedef struct {
     int64_t begin_us;           //  BEGIN timestamp of the vector it works on, 0 = none
     uint64_t heartbeats;
     uint64_t hb[HB_KEYS];
-    uint32_t restarts;      //  times a new pid took the row (a crash and a restart)
-    int64_t restarted_us;   //  when the last one was seen, 0 = never
+    uint32_t restarts;     //  times a new pid took the row (a crash and a restart)
+    int64_t restarted_us;  //  when the last one was seen, 0 = never
 } s_node_t;
 
 struct zsat_stats_t {
@@ -438,8 +438,8 @@ s_count_heartbeat (s_node_t *node, const zsat_event_rec_t *rec, int64_t now_us)
 
 //  The orchester's dead-letter reasons (orchester/zsat_orchester.c), then "other".
 static const char *s_dead_reasons[ZSAT_STATS_DEAD_REASONS] = {
-    "wrong host",   "unknown type", "malformed", "over-bounced", "unexpected event",
-    "route full",   "circuit open", "not retained", "too big", "other"};
+    "wrong host", "unknown type", "malformed",    "over-bounced", "unexpected event",
+    "route full", "circuit open", "not retained", "too big",      "other"};
 
 static int
 s_dead_reason (const char *detail)
@@ -586,9 +586,9 @@ s_hist_rotate (s_stage_t *stage, int64_t minute)
 }
 
 //  Prometheus-style bounds, 100 µs .. 60 s.
-static const int64_t s_bounds[ZSAT_STATS_BUCKETS] = {
-    100,    500,     1000,    5000,     10000,    50000,    100000,
-    250000, 500000, 1000000, 2500000, 5000000, 10000000, 60000000};
+static const int64_t s_bounds[ZSAT_STATS_BUCKETS] = {100,     500,     1000,     5000,    10000,
+                                                     50000,   100000,  250000,   500000,  1000000,
+                                                     2500000, 5000000, 10000000, 60000000};
 
 const int64_t *
 zsat_stats_bucket_bounds (void)
@@ -608,8 +608,7 @@ s_cumulate (s_stage_t *stage, zsat_latency_t which, int64_t latency_us)
 
 void
 zsat_stats_cumulative (zsat_stats_t *self, uint16_t origin, zsat_latency_t which,
-                       uint64_t buckets[ZSAT_STATS_BUCKETS + 1], uint64_t *count,
-                       uint64_t *sum_us)
+                       uint64_t buckets[ZSAT_STATS_BUCKETS + 1], uint64_t *count, uint64_t *sum_us)
 {
     memset (buckets, 0, (ZSAT_STATS_BUCKETS + 1) * sizeof buckets[0]);
     *count = *sum_us = 0;

@@ -55,7 +55,7 @@ typedef struct {
     zsat_breaker_t *breaker;
     zsat_jsonw_t *json;
     tracker_metrics_t *metrics;
-    zsat_http_t *http;  //  GET /metrics, /api/v1/..., the dashboard; NULL when off
+    zsat_http_t *http;                //  GET /metrics, /api/v1/..., the dashboard; NULL when off
     uint64_t metrics_dropped_logged;  //  drops already said in the log
     int64_t started_us;
     int64_t next_stats_us;
