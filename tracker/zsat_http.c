@@ -189,7 +189,10 @@ s_handle (void *cls, struct MHD_Connection *conn, const char *url, const char *m
     zsat_http_t *self = (zsat_http_t *)cls;
     if (!streq (method, "GET") && !streq (method, "HEAD"))
         return s_error (conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
-    if (*upload_data_size)
+    //  answered at the first call, with the headers: a body announced there is refused
+    const char *length = MHD_lookup_connection_value (conn, MHD_HEADER_KIND, "Content-Length");
+    if (*upload_data_size || (length && !streq (length, "0")) ||
+        MHD_lookup_connection_value (conn, MHD_HEADER_KIND, "Transfer-Encoding"))
         return s_error (conn, MHD_HTTP_BAD_REQUEST, "a GET has no body");
     if (!s_token_ok (self, conn))
         return s_error (conn, MHD_HTTP_UNAUTHORIZED, "a bearer token is needed");
@@ -398,6 +401,7 @@ zsat_http_test (bool verbose)
     s_expect (port, "GET /app.js HTTP/1.0\r\n\r\n", "404", "ZSAT_WEB_DIR");
     s_expect (port, "GET /../../etc/passwd HTTP/1.0\r\n\r\n", "404", NULL);
     s_expect (port, "POST /metrics HTTP/1.0\r\nContent-Length: 1\r\n\r\nx", "405", "Allow: GET");
+    s_expect (port, "GET /metrics HTTP/1.0\r\nContent-Length: 2\r\n\r\nxy", "400", "no body");
     s_expect (port, "garbage\r\n\r\n", "", NULL);  //  closed or 400: and it still serves
     s_expect (port, "GET /api/v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
               "HTTP/1.1 200", "STATUS");

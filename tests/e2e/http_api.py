@@ -8,12 +8,15 @@
   - /api/v1/status and /api/v1/nodes carry what `zsat status --json` does (same producer);
   - /api/v1/topology: every declared node, the edges with observed rates (gen -> work > 0);
   - /api/v1/trace/<id> of a vector sent with `zsat send`: the task `zsat trace --json`
-    shows; an unknown id 404, a bad one 400, POST 405, an unknown path 404.
+    shows; an unknown id 404, a bad one 400, POST 405, an unknown path 404;
+  - hostile clients (garbage, a 100 kB URL, a 200 kB header, a body on a GET, 100 idle
+    connections) are refused or closed, and the API answers afterwards.
 """
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -95,6 +98,38 @@ def check_trace(up, base):
     assert get(f"{base}/../../etc/passwd", TOKEN)[0] == 404
 
 
+def raw(port, data, timeout=10):
+    chunks = []
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        try:
+            s.sendall(data)
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except (ConnectionResetError, BrokenPipeError, socket.timeout):
+            pass
+    return b"".join(chunks)
+
+
+def check_hostile(port, base):
+    """Garbage, a huge URL and header, a body on a GET, 100 idle connections: answered or
+    closed, never a crash; the API answers afterwards."""
+    raw(port, b"\x00\xff garbage\r\n\r\n")
+    raw(port, b"GET /" + b"a" * 100000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    raw(port, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 200000 + b"\r\n\r\n")
+    answer = raw(port, b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                       b"Authorization: Bearer " + TOKEN.encode() + b"\r\n"
+                       b"Content-Length: 5\r\n\r\nhello")
+    assert answer.startswith(b"HTTP/1.1 400") or not answer, answer[:200]
+    assert get(f"{base}/api/v1/trace/" + "9" * 5000, TOKEN)[0] in (400, 414), "long id"
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(100)]
+    for s in idle:
+        s.close()
+    assert get(base + "/api/v1/status", TOKEN)[0] == 200
+
+
 def main():
     need()
     tmp = tempfile.mkdtemp(prefix=f"http_api{os.getpid()}.")
@@ -115,6 +150,7 @@ def main():
         check_topology(up, base)  # waits until the vectors flow
         check_status(up, base)
         check_trace(up, base)
+        check_hostile(port, base)
         print("JSON API answered on", base)
     finally:
         if up:
