@@ -2,7 +2,7 @@
 /*  tracker_graph - the declared graph with observed rates and states (tracker_graph.h).
 
     Node state, worst first: "down" (seen before, now fewer live instances than declared on
-    a host, or an instance restarted in the last 10 s), "open" (its breaker is open or
+    a host, or an instance restarted in the last 30 s), "open" (its breaker is open or
     half-open), "declared" (declared, never seen: the drift view draws it dashed), "up".
     Edge rates: a link's is its sender's vectors done per second (END, HAPPY_END: every
     output gets each vector unless a `when` filters, flagged "filtered"); a route's is the

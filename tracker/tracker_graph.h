@@ -11,7 +11,7 @@
 #include "zsat_jsonw.h"
 
 #define TRACKER_GRAPH_RATE_S     5         //  edge rates: mean over the last 5 full seconds
-#define TRACKER_GRAPH_RESTART_US 10000000  //  a restart within 10 s shows the node red
+#define TRACKER_GRAPH_RESTART_US 30000000  //  a restart within 30 s shows the node red
 
 typedef struct {
     zsat_topology_t *topology;
