@@ -28,7 +28,7 @@ s_observe (const tracker_graph_t *in, const zsat_node_t *node, s_obs_t *obs, int
 {
     memset (obs, 0, sizeof *obs);
     for (size_t h = 0; h < node->host_count; h++) {
-        int want = node->min_instances > 0 ? node->min_instances : 1;
+        int want = node->min_instances;  //  0 for a node that may scale to none
         obs->declared += want;
         uint16_t o = zsat_stats_origin_find (in->stats, node->hosts[h], node->name);
         if (o == 0) {

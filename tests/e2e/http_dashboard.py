@@ -5,7 +5,8 @@
 runs its JavaScript for 6 s of virtual time (--virtual-time-budget: the page polls every
 second; network answers are real). From the DOM it left:
 
-  - every declared node is drawn, in state up; every edge has a non-zero rate;
+  - every declared node is drawn, in state up, but one declared with 0 instances, drawn
+    dashed (state declared: declared, never seen); every edge has a non-zero rate;
   - #select=work (what a click on the node does) marks the node and its stage row;
   - #task=<id> (what the search box does) draws the task's timeline, for a vector sent with
     `zsat send`;
@@ -32,6 +33,8 @@ from zsatup import Up, need, skip, ZSAT  # noqa: E402
 from zsathttp import TOPOLOGY, DECLARED, free_port, get, wait_http  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
+# a node declared but never started: the drift view draws it dashed (state "declared")
+SPARE = "  spare: {kind: log, host: a, instances: 0, min: 0, max: 1}\n"
 
 
 class Dom(html.parser.HTMLParser):
@@ -72,8 +75,10 @@ def chromium(tmp, url, *extra):
 
 def check_page(dom, task_id):
     nodes = {a["data-name"]: a for a in dom.find("g") if "node" in a.get("class", "").split()}
-    assert sorted(nodes) == sorted(DECLARED), nodes
-    assert all(a["data-state"] == "up" for a in nodes.values()), nodes
+    assert sorted(nodes) == sorted(DECLARED + ["spare"]), nodes
+    assert all(a["data-state"] == "up" for n, a in nodes.items() if n != "spare"), nodes
+    assert nodes["spare"]["data-state"] == "declared" and \
+        "state-declared" in nodes["spare"]["class"].split(), nodes["spare"]
     edges = [a for a in dom.find("g") if "edge" in a.get("class", "").split()]
     assert len(edges) == 5 and all(float(a["data-rate"]) > 0 for a in edges), edges
     assert "selected" in nodes["work"]["class"].split(), nodes["work"]
@@ -151,13 +156,14 @@ def main():
     up = None
     try:
         port = free_port()
-        up = Up(tmp, f"httpd{os.getpid()}", TOPOLOGY + f"tracker:\n  http: \"127.0.0.1:{port}\"\n")
+        body = TOPOLOGY.replace("links:", SPARE + "links:", 1)
+        up = Up(tmp, f"httpd{os.getpid()}", body + f"tracker:\n  http: \"127.0.0.1:{port}\"\n")
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/", 60)
         until = time.time() + 60
         while True:  # the page is checked once the topology runs, not while it starts
             topology = json.loads(get(base + "/api/v1/topology")[2])
-            if all(n["state"] == "up" for n in topology["nodes"]) and \
+            if all(n["state"] == "up" for n in topology["nodes"] if n["name"] != "spare") and \
                     all(e["rate"] > 0 for e in topology["edges"]):
                 break
             assert time.time() < until, ("the topology never ran", topology, up.tail())
