@@ -229,6 +229,23 @@ tracker_graph_test (bool verbose)
     tracker_graph_write (&in, json, now + 1000);
     assert (strstr (zsat_jsonw_text (json), "\"name\":\"cpu\",\"kind\":\"cpu\",\"implicit\":false,"
                                             "\"hosts\":[\"a\"],\"state\":\"down\""));
+    //  cpu's breaker opens: orange ("open") once the restart is old news
+    zsat_tracker_policy_t policy = {.breaker_threshold = 0.5,
+                                    .breaker_min_tasks = 2,
+                                    .breaker_window_ms = 60000,
+                                    .breaker_cooldown_ms = 600000};
+    in.breaker = zsat_breaker_new (&policy, NULL, NULL);
+    assert (in.breaker);
+    zsat_breaker_outcome (in.breaker, "cpu", false, now);
+    zsat_breaker_outcome (in.breaker, "cpu", false, now);
+    int64_t later = now + TRACKER_GRAPH_RESTART_US + 1;
+    s_test_feed (stats, "cpu", 20, ZSAT_EV_HEARTBEAT, 1, later);
+    zsat_jsonw_reset (json);
+    tracker_graph_write (&in, json, later);
+    assert (strstr (zsat_jsonw_text (json), "\"name\":\"cpu\",\"kind\":\"cpu\",\"implicit\":false,"
+                                            "\"hosts\":[\"a\"],\"state\":\"open\""));
+    assert (strstr (zsat_jsonw_text (json), "\"breaker\":\"open\""));
+    zsat_breaker_destroy (&in.breaker);
     //  csv stops its heartbeats: down once they are stale
     zsat_jsonw_reset (json);
     tracker_graph_write (&in, json, now + TRACKER_GRAPH_RESTART_US + 1);
