@@ -56,6 +56,7 @@ typedef struct {
     zsat_jsonw_t *json;
     tracker_metrics_t *metrics;
     zsat_http_t *http;                //  GET /metrics, /api/v1/..., the dashboard; NULL when off
+    int64_t http_retry_us;            //  when to try to listen again after a failure
     uint64_t metrics_dropped_logged;  //  drops already said in the log
     int64_t started_us;
     int64_t next_stats_us;
@@ -314,29 +315,33 @@ s_open_sockets (self_t *self)
 }
 
 //  The HTTP endpoint when the topology (`tracker: {http: ADDR:PORT}`) or ZSAT_TRACKER_HTTP
-//  (set by `zsat up --http`) asks for one. It asks this tracker's own query socket.
-static int
-s_start_http (self_t *self)
+//  (set by `zsat up --http`) asks for one. It asks this tracker's own query socket. A
+//  failure (port taken, token file unreadable) is logged and tried again every
+//  HTTP_RETRY_US: the tracker's work matters more than its dashboard.
+#define HTTP_RETRY_US 10000000
+static void
+s_start_http (self_t *self, int64_t now_us)
 {
     const char *listen = getenv ("ZSAT_TRACKER_HTTP");
     if (!listen || !*listen)
         listen = self->policy.http;
-    if (!listen)
-        return 0;
+    if (!listen || self->http || now_us < self->http_retry_us)
+        return;
+    self->http_retry_us = now_us + HTTP_RETRY_US;
     zsat_http_config_t config = {.listen = listen, .token_file = self->policy.http_token_file};
-    char query[512];
+    char query[512], reason[256] = "no query endpoint";
     if (zsat_topology_endpoint (self->topology, "tracker.query", NULL, self->host, query,
-                                sizeof query) != 0) {
-        snprintf (self->reason, sizeof self->reason, "no query endpoint for the http endpoint");
-        return -1;
+                                sizeof query) == 0) {
+        config.query = query;
+        self->http = zsat_http_new (&config, reason, sizeof reason);
     }
-    config.query = query;
-    if (!(self->http = zsat_http_new (&config, self->reason, sizeof self->reason)))
-        return -1;
     char web[1024];
-    zsat_log_line (stderr, ZSAT_LOG_INFO, self->who, "http on %s (port %d), dashboard from %s",
-                   listen, zsat_http_port (self->http), zsat_http_web_dir (web, sizeof web));
-    return 0;
+    if (self->http)
+        zsat_log_line (stderr, ZSAT_LOG_INFO, self->who, "http on %s (port %d), dashboard from %s",
+                       listen, zsat_http_port (self->http), zsat_http_web_dir (web, sizeof web));
+    else
+        zsat_log_line (stderr, ZSAT_LOG_ERROR, self->who, "no http endpoint: %s (again in %d s)",
+                       reason, HTTP_RETRY_US / 1000000);
 }
 
 static self_t *
@@ -372,8 +377,10 @@ s_self_new (const zsat_node_args_t *args, char *reason, size_t cap)
         zsat_fsm_set_wall_offset (self->fsm, s_epoch_us () - s_now ());
         zsat_fsm_set_outcome (self->fsm, s_on_outcome, self);
         self->poller = zpoller_new (self->events, self->query, NULL);
-        if (self->poller && s_start_http (self) == 0)
+        if (self->poller) {
+            s_start_http (self, s_now ());
             return self;
+        }
     }
     snprintf (reason, cap, "%s", *self->reason ? self->reason : "out of memory");
     s_self_destroy (&self);
@@ -785,6 +792,7 @@ s_send_metrics (self_t *self, int64_t now_us)
 static void
 s_on_time (self_t *self, int64_t now_us)
 {
+    s_start_http (self, now_us);  //  nothing to do unless it failed before
     zsat_fsm_expire (self->fsm, now_us);
     zsat_breaker_tick (self->breaker, now_us);
     if (tracker_metrics_due (self->metrics, now_us))

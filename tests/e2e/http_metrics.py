@@ -11,10 +11,13 @@
     reason="unknown type"}, and nowhere else;
   - histograms: buckets never decrease, +Inf equals _count;
   - wrong topology values are refused with a line number; a non-loopback address without a
-    token file is refused.
+    token file is refused;
+  - an HTTP port already taken leaves the tracker running, logged, and the endpoint comes up
+    once the port is free.
 """
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -66,6 +69,28 @@ def refused_topologies(tmp):
     assert out.returncode == 2 and "--http" in out.stderr, out
 
 
+def port_taken(tmp):
+    """The HTTP port is taken: the tracker runs anyway, says why, and listens once it is free."""
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    port = blocker.getsockname()[1]
+    up = Up(tmp, f"httpt{os.getpid()}", TOPOLOGY + f"tracker:\n  http: \"127.0.0.1:{port}\"\n")
+    try:
+        log = os.path.join(up.run, "a", "logs", "tracker.0.log")
+        until = time.time() + 30
+        while not (os.path.exists(log) and "no http endpoint: cannot listen" in open(log).read()):
+            assert time.time() < until, up.tail()
+            time.sleep(0.2)
+        assert up.status()["tracker"]["pid"] > 0  # the tracker itself answers
+        blocker.close()
+        wait_http(f"http://127.0.0.1:{port}/metrics", 60)  # tried again every 10 s
+    finally:
+        blocker.close()
+        up.stop()
+
+
 def main():
     need()
     if not shutil.which("promtool"):
@@ -74,6 +99,7 @@ def main():
     up = None
     try:
         refused_topologies(tmp)
+        port_taken(tmp)
         port = free_port()
         up = Up(tmp, f"httpm{os.getpid()}", TOPOLOGY + f"tracker:\n  http: \"127.0.0.1:{port}\"\n")
         url = f"http://127.0.0.1:{port}/metrics"
