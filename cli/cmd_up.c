@@ -27,17 +27,21 @@ s_on_signal (int sig)
 static void
 s_usage (FILE *out)
 {
-    fprintf (out, "usage: zsat up [FILE] [--duration SECONDS] [--no-status]\n\n"
+    fprintf (out, "usage: zsat up [FILE] [--duration SECONDS] [--no-status] [--http ADDR:PORT]\n\n"
                   "Runs every host of the topology FILE (default: the shipped default.yaml in\n"
                   "<prefix>/share/zsat/topologies, or $ZSAT_DATA_DIR/topologies) on\n"
                   "this machine and shows a live status refreshed every second: per node\n"
                   "instance its host, state, pid, restarts, vectors in/out per second and\n"
                   "errors. Stops cleanly on Ctrl-C or after --duration, then prints where the\n"
-                  "data and the logs are.\n");
+                  "data and the logs are.\n\n"
+                  "  --http ADDR:PORT  serve the tracker's HTTP endpoint and dashboard there\n"
+                  "                    (overrides the topology's tracker.http; loopback unless\n"
+                  "                    the topology gives tracker.http_token_file)\n");
 }
 
 typedef struct {
     const char *file;
+    const char *http;  //  --http ADDR:PORT, or NULL
     double duration;
     bool status;
     size_t host_count;
@@ -46,6 +50,7 @@ typedef struct {
     int locks[UP_HOSTS_MAX];  //  <host_dir>/launcher.pid, held while the host runs
     char lock_paths[UP_HOSTS_MAX][1200];
     char query[1024];  //  tracker.query endpoint, "" when the topology has none
+    char url[64];      //  the dashboard's, "" when off
     zsat_status_row_t rows[UP_ROWS_MAX], previous[UP_ROWS_MAX];
     size_t row_count, previous_count;
     int64_t previous_at;
@@ -59,6 +64,16 @@ s_parse (int argc, char **argv, up_t *up)
             return 1;
         if (streq (argv[i], "--no-status"))
             up->status = false;
+        else if (streq (argv[i], "--http") && i + 1 < argc) {
+            char ip[16], why[160];
+            int port;
+            bool loopback;
+            up->http = argv[++i];
+            if (zsat_topology_http_address (up->http, ip, &port, &loopback, why, sizeof why)) {
+                fprintf (stderr, "zsat up: --http: %s\n", why);
+                return -1;
+            }
+        }
         else if (streq (argv[i], "--duration") && i + 1 < argc) {
             char *end = NULL;
             up->duration = strtod (argv[++i], &end);
@@ -188,9 +203,9 @@ s_refresh (up_t *up, int64_t started, bool render)
     if (up->status && render) {
         char title[1200], footer[256];
         snprintf (title, sizeof title, "zsat up %s  (Ctrl-C stops)", up->file);
-        snprintf (footer, sizeof footer, "tracker: %s   elapsed %.0f s",
+        snprintf (footer, sizeof footer, "tracker: %s   elapsed %.0f s%s%s",
                   nodes ? "answering" : "not answering (process state only)",
-                  (now - started) / 1000.0);
+                  (now - started) / 1000.0, *up->url ? "   dashboard " : "", up->url);
         //  One screen: rows that do not fit are counted in the footer, not scrolled.
         size_t shown = up->row_count;
         struct winsize size;
@@ -281,9 +296,39 @@ s_summary (up_t *up, zsat_topology_t *topology, int64_t started)
         s_list_data (up->plans[h]->host_dir);
 }
 
+//  --http goes to the tracker through its environment (ZSAT_TRACKER_HTTP, which the
+//  launchers' children inherit). Off loopback it needs the topology's token file.
+static int
+s_http (up_t *up, zsat_topology_t *topology, char *url, size_t cap)
+{
+    const zsat_tracker_policy_t *policy = zsat_topology_policy (topology);
+    const char *listen = up->http ? up->http : policy->http;
+    *url = 0;
+    if (!listen)
+        return 0;
+    char ip[16], why[160];
+    int port;
+    bool loopback;
+    zsat_topology_http_address (listen, ip, &port, &loopback, why, sizeof why);
+    if (!loopback && !policy->http_token_file) {
+        fprintf (stderr,
+                 "zsat up: --http %s is not loopback: the topology needs "
+                 "tracker.http_token_file\n",
+                 listen);
+        return -1;
+    }
+    if (up->http)
+        setenv ("ZSAT_TRACKER_HTTP", up->http, 1);
+    snprintf (url, cap, "http://%s:%d/", ip, port);
+    return 0;
+}
+
 static int
 s_run_up (up_t *up, zsat_topology_t *topology)
 {
+    char url[64];
+    if (s_http (up, topology, url, sizeof url) != 0)
+        return 2;
     const char *first = zsat_topology_host (topology, 0)->name;
     if (zsat_topology_endpoint (topology, "tracker.query", NULL, first, up->query,
                                 sizeof up->query) != 0)
@@ -293,6 +338,9 @@ s_run_up (up_t *up, zsat_topology_t *topology)
     if (rc == 0 && !up->status)
         printf ("zsat up: %s running on %zu hosts%s\n", zsat_topology_name (topology),
                 up->host_count, up->duration > 0 ? "" : "; Ctrl-C stops");
+    if (rc == 0 && *url)
+        printf ("zsat up: dashboard on %s (metrics %smetrics)\n", url, url);
+    snprintf (up->url, sizeof up->url, "%s", url);
     fflush (stdout);
     int64_t next = started;
     while (rc == 0 && !s_signalled &&

@@ -22,6 +22,7 @@ install(DIRECTORY topologies/ DESTINATION ${ZSAT_SHARE}/topologies FILES_MATCHIN
 install(DIRECTORY harness/scenarios/ DESTINATION ${ZSAT_SHARE}/harness/scenarios
         FILES_MATCHING PATTERN "*.yaml")
 install(DIRECTORY docs/ DESTINATION ${ZSAT_SHARE}/docs)
+install(DIRECTORY web/ DESTINATION ${ZSAT_SHARE}/web)  # the tracker's dashboard (docs/http.md)
 install(FILES README.md DESTINATION ${ZSAT_SHARE}/docs)
 
 # Man pages: one source, the --help texts, turned into roff by cmake/manpages.sh.

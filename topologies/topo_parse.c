@@ -755,12 +755,38 @@ s_parse_breaker (parse_t *p, yaml_node_t *map)
         s_duration (p, value, "cooldown", &policy->breaker_cooldown_ms);
 }
 
+//  `http: "127.0.0.1:9188"` and `http_token_file: PATH`: a listen address off loopback
+//  needs the token file (secure by default: no open dashboard on a routed address).
+static void
+s_parse_http (parse_t *p, yaml_node_t *map)
+{
+    zsat_tracker_policy_t *policy = &p->self->policy;
+    yaml_node_t *value = s_get (p, map, "http");
+    yaml_node_t *token = s_get (p, map, "http_token_file");
+    if (token && (policy->http_token_file = s_string (p, token, "http_token_file")) &&
+        !*policy->http_token_file)
+        s_error (p, token, "'http_token_file' must not be empty");
+    if (!value)
+        return;
+    char ip[16], why[160];
+    int port;
+    bool loopback;
+    const char *text = s_scalar (value);
+    if (!text || zsat_topology_http_address (text, ip, &port, &loopback, why, sizeof why) != 0)
+        s_error (p, value, "'http': %s", text ? why : "must be a string \"ADDR:PORT\"");
+    else if (!loopback && !token)
+        s_error (p, value,
+                 "'http' listens on %s, not loopback: give 'http_token_file' (a bearer token)", ip);
+    else
+        policy->http = s_copy (p, value);
+}
+
 static void
 s_parse_tracker (parse_t *p, yaml_node_t *map)
 {
-    static const char *keys[] = {"timeout",     "timeouts", "max_retry", "backoff",
-                                 "backoff_max", "max_seq",  "max_tasks", "when_full",
-                                 "scale",       "breaker",  NULL};
+    static const char *keys[] = {
+        "timeout",   "timeouts", "max_retry", "backoff", "backoff_max",     "max_seq", "max_tasks",
+        "when_full", "scale",    "breaker",   "http",    "http_token_file", NULL};
     zsat_tracker_policy_t *policy = &p->self->policy;
     if (!s_check_map (p, map, "tracker", keys))
         return;
@@ -794,6 +820,7 @@ s_parse_tracker (parse_t *p, yaml_node_t *map)
         s_parse_scale (p, value);
     if ((value = s_get (p, map, "breaker")))
         s_parse_breaker (p, value);
+    s_parse_http (p, map);
 }
 
 static void

@@ -9,6 +9,7 @@
 #include "zsat_datadir.h"
 #include "zsat_safedir.h"
 #include <strings.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -488,6 +489,32 @@ s_number_unit (const char *text, const char *const *units, const int64_t *scales
     if (!scale || value > INT64_MAX / scale)
         return -1;
     *out = value * scale;
+    return 0;
+}
+
+int
+zsat_topology_http_address (const char *text, char *ip, int *port, bool *loopback, char *why,
+                            size_t why_cap)
+{
+    const char *colon = text ? strrchr (text, ':') : NULL;
+    size_t len = colon ? (size_t)(colon - text) : 0;
+    char *end = NULL;
+    long number = colon ? strtol (colon + 1, &end, 10) : 0;
+    struct in_addr addr;
+    if (!colon || len == 0 || len > 15 || !isdigit ((unsigned char)colon[1]) || *end ||
+        number < 1 || number > 65535) {
+        snprintf (why, why_cap, "'%.80s' is not ADDR:PORT (an IPv4 address, port 1..65535)",
+                  text ? text : "");
+        return -1;
+    }
+    memcpy (ip, text, len);
+    ip[len] = 0;
+    if (inet_pton (AF_INET, ip, &addr) != 1) {
+        snprintf (why, why_cap, "'%s' is not an IPv4 address", ip);
+        return -1;
+    }
+    *port = (int)number;
+    *loopback = (ntohl (addr.s_addr) >> 24) == 127;
     return 0;
 }
 
@@ -1011,6 +1038,47 @@ s_test_real_sockets (void)
     setenv ("ZSAT_RUN_DIR", "/tmp/zt", 1);
 }
 
+//  The tracker's HTTP key: an address, loopback unless a token file is given.
+static void
+s_test_http (void)
+{
+    char ip[16], why[160];
+    int port;
+    bool loopback;
+    assert (zsat_topology_http_address ("127.0.0.1:9188", ip, &port, &loopback, why, 160) == 0);
+    assert (streq (ip, "127.0.0.1") && port == 9188 && loopback);
+    assert (zsat_topology_http_address ("0.0.0.0:80", ip, &port, &loopback, why, 160) == 0);
+    assert (!loopback);
+    static const char *bad[] = {
+        "9188",         ":9188",        "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
+        "127.0.0.1:9x", "localhost:80", "1.2.3:80",   NULL};
+    for (const char **b = bad; *b; b++)
+        assert (zsat_topology_http_address (*b, ip, &port, &loopback, why, 160) == -1);
+    static const char *head = "name: h\nnodes:\n  cpu: {kind: cpu}\ntracker:\n";
+    static const struct {
+        const char *tracker;
+        const char *error;  //  NULL: valid
+    } cases[] = {{"  http: \"127.0.0.1:9188\"\n", NULL},
+                 {"  http: \"127.0.0.1:99999\"\n", "h.yaml:5:9: 'http': '127.0.0.1:99999'"},
+                 {"  http: 0.0.0.0:9188\n", "h.yaml:5:9: 'http' listens on 0.0.0.0, not loopback"},
+                 {"  http: 0.0.0.0:9188\n  http_token_file: /etc/zsat/token\n", NULL},
+                 {"  http: [1]\n", "h.yaml:5:9: 'http': must be a string"},
+                 {"  http_token_file: ''\n", "h.yaml:5:20: 'http_token_file' must not be empty"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *text = zsys_sprintf ("%s%s", head, cases[i].tracker);
+        zsat_diag_t *diag = zsat_diag_new ();
+        zsat_topology_t *t = zsat_topology_parse (text, strlen (text), "h.yaml", diag);
+        if (cases[i].error)
+            assert (!t && zsat_diag_count (diag) &&
+                    strstr (zsat_diag_get (diag, 0), cases[i].error));
+        else
+            assert (t && zsat_topology_policy (t)->http);
+        zsat_topology_destroy (&t);
+        zsat_diag_destroy (&diag);
+        zstr_free (&text);
+    }
+}
+
 void
 zsat_topology_test (bool verbose)
 {
@@ -1027,6 +1095,7 @@ zsat_topology_test (bool verbose)
     s_test_dot ();
     s_test_import ();
     s_test_real_sockets ();
+    s_test_http ();
     if (saved)
         setenv ("ZSAT_RUN_DIR", saved, 1);
     else

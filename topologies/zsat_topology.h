@@ -110,8 +110,15 @@ typedef struct {
     int breaker_min_tasks;        //  tasks in the window before it can open (20)
     int64_t breaker_window_ms;    //  (30000)
     int64_t breaker_cooldown_ms;  //  before the half-open probe (10000)
+    const char *http;             //  "ADDR:PORT" of the tracker's HTTP endpoint, or NULL (off)
+    const char *http_token_file;  //  bearer token file; required when http is not loopback
     int line, col;
 } zsat_tracker_policy_t;
+
+//  Checks an HTTP listen address "A.B.C.D:PORT" (IPv4, port 1..65535). Returns 0 and fills
+//  ip (cap >= 16) and *port, or -1 with a reason in why. *loopback: 127.0.0.0/8.
+int zsat_topology_http_address (const char *text, char *ip, int *port, bool *loopback, char *why,
+                                size_t why_cap);
 
 typedef struct {
     const char *name;

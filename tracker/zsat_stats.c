@@ -31,10 +31,14 @@ typedef struct {
     uint32_t spans[RATE_SLOTS];    //  how many spans ended in each second
     uint32_t arrived[RATE_SLOTS];  //  vectors an orchester sent to the stage, per second
     uint32_t taken[RATE_SLOTS];    //  vectors the stage took (ACK), per second
+    uint32_t dead[RATE_SLOTS];     //  dead letters, per second
     int64_t queued;                //  sent to the stage and not yet taken (never below 0)
     int64_t queue_moved_us;        //  last arrival or take
     int64_t hist_minute;           //  minute of hist[*][hist_minute & 1]
     s_hist_t hist[ZSAT_LATENCY_COUNT][2];
+    uint64_t cum[ZSAT_LATENCY_COUNT][ZSAT_STATS_BUCKETS + 1];  //  since start, fixed bounds
+    uint64_t cum_sum_us[ZSAT_LATENCY_COUNT];
+    uint64_t dead_by[ZSAT_STATS_DEAD_REASONS];
 } s_stage_t;
 
 //  Heartbeat detail counters, in the order of the detail text.
@@ -54,6 +58,8 @@ typedef struct {
     int64_t begin_us;           //  BEGIN timestamp of the vector it works on, 0 = none
     uint64_t heartbeats;
     uint64_t hb[HB_KEYS];
+    uint32_t restarts;     //  times a new pid took the row (a crash and a restart)
+    int64_t restarted_us;  //  when the last one was seen, 0 = never
 } s_node_t;
 
 struct zsat_stats_t {
@@ -257,8 +263,11 @@ zsat_stats_source (zsat_stats_t *self, const zsat_event_source_t *source, int64_
     uint32_t row = s_node_row (self, source, origin);
     if (row != UINT32_MAX) {
         s_node_t *node = &self->nodes[row];
-        if (node->pid && node->pid != source->pid)
+        if (node->pid && node->pid != source->pid) {
             s_forget_share (self, node, now_us);
+            node->restarts++;
+            node->restarted_us = now_us;
+        }
         node->pid = source->pid;
         snprintf (node->version, sizeof node->version, "%s", source->version);
         if (!node->first_seen_us)
@@ -303,6 +312,7 @@ s_rate_advance (s_stage_t *stage, int64_t second)
         memset (stage->spans, 0, sizeof stage->spans);
         memset (stage->arrived, 0, sizeof stage->arrived);
         memset (stage->taken, 0, sizeof stage->taken);
+        memset (stage->dead, 0, sizeof stage->dead);
     }
     else
         for (int64_t s = stage->rate_second + 1; s <= second; s++) {
@@ -311,6 +321,7 @@ s_rate_advance (s_stage_t *stage, int64_t second)
             stage->spans[s % RATE_SLOTS] = 0;
             stage->arrived[s % RATE_SLOTS] = 0;
             stage->taken[s % RATE_SLOTS] = 0;
+            stage->dead[s % RATE_SLOTS] = 0;
         }
     stage->rate_second = second;
 }
@@ -360,6 +371,30 @@ s_count_send (zsat_stats_t *self, s_stage_t *from, const zsat_event_rec_t *rec, 
 }
 
 static void
+s_count_dead (s_stage_t *stage, int64_t now_us)
+{
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    if (second == stage->rate_second)
+        stage->dead[second % RATE_SLOTS]++;
+}
+
+uint64_t
+zsat_stats_dead_recent (zsat_stats_t *self, uint16_t origin, int64_t now_us)
+{
+    if (origin >= self->stage_count)
+        return 0;
+    s_stage_t *stage = &self->stages[origin];
+    int64_t second = now_us / 1000000;
+    s_rate_advance (stage, second);
+    uint64_t sum = 0;
+    for (int64_t s = second - 59; s <= second; s++)  //  the current second included
+        if (s >= 0)
+            sum += stage->dead[s % RATE_SLOTS];
+    return sum;
+}
+
+static void
 s_count_take (s_stage_t *stage, int64_t now_us)
 {
     if (stage->queued > 0)
@@ -399,6 +434,37 @@ s_count_heartbeat (s_node_t *node, const zsat_event_rec_t *rec, int64_t now_us)
     memcpy (detail, rec->detail, ZSAT_EVENT_DETAIL_MAX);
     detail[ZSAT_EVENT_DETAIL_MAX] = 0;  //  never trust a peer's terminator
     s_parse_heartbeat (node, detail);
+}
+
+//  The orchester's dead-letter reasons (orchester/zsat_orchester.c), then "other".
+static const char *s_dead_reasons[ZSAT_STATS_DEAD_REASONS] = {
+    "wrong host", "unknown type", "malformed",    "over-bounced", "unexpected event",
+    "route full", "circuit open", "not retained", "too big",      "other"};
+
+static int
+s_dead_reason (const char *detail)
+{
+    char text[ZSAT_EVENT_DETAIL_MAX + 1];
+    memcpy (text, detail, ZSAT_EVENT_DETAIL_MAX);
+    text[ZSAT_EVENT_DETAIL_MAX] = 0;  //  never trust a peer's terminator
+    for (int r = 0; r < ZSAT_STATS_DEAD_REASONS - 1; r++)
+        if (streq (text, s_dead_reasons[r]))
+            return r;
+    return ZSAT_STATS_DEAD_REASONS - 1;
+}
+
+const char *
+zsat_stats_dead_reason (int reason)
+{
+    return reason >= 0 && reason < ZSAT_STATS_DEAD_REASONS ? s_dead_reasons[reason] : "?";
+}
+
+uint64_t
+zsat_stats_dead_by (zsat_stats_t *self, uint16_t origin, int reason)
+{
+    if (origin >= self->stage_count || reason < 0 || reason >= ZSAT_STATS_DEAD_REASONS)
+        return 0;
+    return self->stages[origin].dead_by[reason];
 }
 
 void
@@ -443,6 +509,8 @@ zsat_stats_on_record (zsat_stats_t *self, uint16_t origin, uint32_t node_id,
             break;
         case ZSAT_EV_DEAD_LETTER:
             stage->counter[ZSAT_STAT_DEAD_LETTERS]++;
+            stage->dead_by[s_dead_reason (rec->detail)]++;
+            s_count_dead (stage, now_us);
             break;
         case ZSAT_EV_HEARTBEAT:
             s_count_heartbeat (node, rec, now_us);
@@ -517,6 +585,43 @@ s_hist_rotate (s_stage_t *stage, int64_t minute)
     stage->hist_minute = minute;
 }
 
+//  Prometheus-style bounds, 100 µs .. 60 s.
+static const int64_t s_bounds[ZSAT_STATS_BUCKETS] = {100,     500,     1000,     5000,    10000,
+                                                     50000,   100000,  250000,   500000,  1000000,
+                                                     2500000, 5000000, 10000000, 60000000};
+
+const int64_t *
+zsat_stats_bucket_bounds (void)
+{
+    return s_bounds;
+}
+
+static void
+s_cumulate (s_stage_t *stage, zsat_latency_t which, int64_t latency_us)
+{
+    int b = 0;
+    while (b < ZSAT_STATS_BUCKETS && latency_us > s_bounds[b])
+        b++;
+    stage->cum[which][b]++;
+    stage->cum_sum_us[which] += (uint64_t)latency_us;
+}
+
+void
+zsat_stats_cumulative (zsat_stats_t *self, uint16_t origin, zsat_latency_t which,
+                       uint64_t buckets[ZSAT_STATS_BUCKETS + 1], uint64_t *count, uint64_t *sum_us)
+{
+    memset (buckets, 0, (ZSAT_STATS_BUCKETS + 1) * sizeof buckets[0]);
+    *count = *sum_us = 0;
+    if (origin >= self->stage_count || which >= ZSAT_LATENCY_COUNT)
+        return;
+    s_stage_t *stage = &self->stages[origin];
+    for (int b = 0; b <= ZSAT_STATS_BUCKETS; b++) {
+        buckets[b] = stage->cum[which][b];
+        *count += buckets[b];
+    }
+    *sum_us = stage->cum_sum_us[which];
+}
+
 void
 zsat_stats_latency (zsat_stats_t *self, uint16_t origin, zsat_latency_t which, int64_t latency_us,
                     int64_t now_us)
@@ -530,6 +635,7 @@ zsat_stats_latency (zsat_stats_t *self, uint16_t origin, zsat_latency_t which, i
         return;  //  the clock went back: drop rather than mix minutes
     if (latency_us < 0)
         latency_us = 0;
+    s_cumulate (stage, which, latency_us);
     s_hist_t *h = &stage->hist[which][minute & 1];
     h->bucket[s_bucket (latency_us)]++;
     h->count++;
@@ -680,6 +786,29 @@ zsat_stats_queue_growth (zsat_stats_t *self, uint16_t origin, int64_t now_us)
 }
 
 int64_t
+zsat_stats_restarted_us (zsat_stats_t *self, uint16_t origin)
+{
+    int64_t last = 0;
+    for (size_t n = 0; n < s_node_total (self); n++) {
+        s_node_t *node = s_node_nth (self, n);
+        if (node->origin == origin && node->restarted_us > last)
+            last = node->restarted_us;
+    }
+    return last;
+}
+
+double
+zsat_stats_flow_rate (zsat_stats_t *self, uint16_t origin, bool arrivals, int window_s,
+                      int64_t now_us)
+{
+    if (origin == 0 || origin >= self->stage_count || window_s < 1 || window_s >= RATE_SLOTS)
+        return 0;
+    s_stage_t *stage = &self->stages[origin];
+    uint32_t *ring = arrivals ? stage->arrived : stage->taken;
+    return (double)s_ring_sum (stage, ring, window_s, now_us) / window_s;
+}
+
+int64_t
 zsat_stats_service_us (zsat_stats_t *self, uint16_t origin, int64_t now_us)
 {
     if (origin == 0 || origin >= self->stage_count)
@@ -740,6 +869,12 @@ static const char *s_global_names[ZSAT_GLOBAL_COUNT] = {
     "batches", "records", "bad_messages", "untracked",  "late",     "unexpected",        "evicted",
     "refused", "resends", "failures",     "happy_ends", "overflow", "undeclared_evicted"};
 
+const char *
+zsat_stats_global_name (int which)
+{
+    return which >= 0 && which < ZSAT_GLOBAL_COUNT ? s_global_names[which] : "?";
+}
+
 static void
 s_write_stage (zsat_stats_t *self, zsat_jsonw_t *json, uint16_t origin, int64_t now_us)
 {
@@ -757,6 +892,12 @@ s_write_stage (zsat_stats_t *self, zsat_jsonw_t *json, uint16_t origin, int64_t 
     zsat_jsonw_double (json, "rate_1m", zsat_stats_rate (self, origin, 60, now_us));
     for (int c = 0; c < ZSAT_STAT_COUNT; c++)
         zsat_jsonw_uint (json, s_stat_names[c], stage->counter[c]);
+    zsat_jsonw_uint (json, "dead_letters_1m", zsat_stats_dead_recent (self, origin, now_us));
+    zsat_jsonw_object (json, "dead_by");
+    for (int r = 0; r < ZSAT_STATS_DEAD_REASONS; r++)
+        if (stage->dead_by[r])
+            zsat_jsonw_uint (json, s_dead_reasons[r], stage->dead_by[r]);
+    zsat_jsonw_end (json);
     static const char *lat_keys[ZSAT_LATENCY_COUNT][3] = {
         {"p50_us", "p99_us", "max_us"}, {"task_p50_us", "task_p99_us", "task_max_us"}};
     static const double pcts[3] = {50, 99, 100};
@@ -852,6 +993,9 @@ zsat_stats_write_nodes (zsat_stats_t *self, zsat_jsonw_t *json, int64_t now_us)
                          node->last_heartbeat_us &&
                              now_us - node->last_heartbeat_us <= ZSAT_HEARTBEAT_STALE);
         zsat_jsonw_uint (json, "heartbeats", node->heartbeats);
+        zsat_jsonw_uint (json, "restarts", node->restarts);
+        zsat_jsonw_int (json, "restarted_ms_ago",
+                        node->restarted_us ? (now_us - node->restarted_us) / 1000 : -1);
         for (int k = 0; k < HB_KEYS; k++)
             zsat_jsonw_uint (json, s_hb_keys[k], node->hb[k]);
         zsat_jsonw_end (json);
@@ -1028,6 +1172,23 @@ s_test_counts (void)
     assert (zsat_stats_service_us (s, o, later + 70000000) == -1);
     //  heartbeats go stale
     assert (zsat_stats_instances (s, o, later + ZSAT_HEARTBEAT_STALE + 1) == 0);
+    //  dead letters by reason; cumulative latency buckets
+    later += 100000000;  //  past the queries above, which moved the rings on
+    s_feed (s, o, n1, ZSAT_EV_DEAD_LETTER, "unknown type", later);
+    s_feed (s, o, n1, ZSAT_EV_DEAD_LETTER, "in:x->y: bad frames", later);
+    assert (zsat_stats_dead_by (s, o, 1) == 1 && zsat_stats_dead_by (s, o, 9) == 1);
+    assert (zsat_stats_dead_recent (s, o, later) == 2 &&
+            zsat_stats_dead_recent (s, o, later + 59000000) == 2);
+    assert (zsat_stats_dead_recent (s, o, later + 60000000) == 0);
+    assert (streq (zsat_stats_dead_reason (1), "unknown type"));
+    uint64_t buckets[ZSAT_STATS_BUCKETS + 1], count, sum;
+    zsat_stats_latency (s, o, ZSAT_LATENCY_STAGE, 100, later);      //  bucket le=100us
+    zsat_stats_latency (s, o, ZSAT_LATENCY_STAGE, 1000000, later);  //  le=1s
+    zsat_stats_cumulative (s, o, ZSAT_LATENCY_STAGE, buckets, &count, &sum);
+    assert (count == 2 && sum == 1000100 && buckets[0] == 1 && buckets[9] == 1);
+    zsat_stats_latency (s, o, ZSAT_LATENCY_STAGE, 3600000000, later);
+    zsat_stats_cumulative (s, o, ZSAT_LATENCY_STAGE, buckets, &count, &sum);
+    assert (count == 3 && buckets[ZSAT_STATS_BUCKETS] == 1);
     //  types
     assert (zsat_stats_type (s, "cpu") == 1 && zsat_stats_type (s, "mem") == 2);
     assert (zsat_stats_type (s, "cpu") == 1 && zsat_stats_type (s, "") == 0);

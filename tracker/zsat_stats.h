@@ -79,6 +79,8 @@ void zsat_stats_on_record (zsat_stats_t *self, uint16_t origin, uint32_t node_id
 void zsat_stats_add (zsat_stats_t *self, uint16_t origin, zsat_stat_t which, uint64_t n);
 void zsat_stats_global_add (zsat_stats_t *self, zsat_global_t which, uint64_t n);
 uint64_t zsat_stats_global (zsat_stats_t *self, zsat_global_t which);
+//  The counter's name in STATUS ("batches", "records", ...), "?" when out of range.
+const char *zsat_stats_global_name (int which);
 uint64_t zsat_stats_counter (zsat_stats_t *self, uint16_t origin, zsat_stat_t which);
 //  Records one latency sample (microseconds; negative ones, from clock skew, count as 0).
 void zsat_stats_latency (zsat_stats_t *self, uint16_t origin, zsat_latency_t which,
@@ -121,6 +123,29 @@ int64_t zsat_stats_queue_wait_us (zsat_stats_t *self, uint16_t origin, int64_t n
 int64_t zsat_stats_idle (zsat_stats_t *self, uint16_t origin, int64_t now_us);
 //  Vectors done per second: over the last full second (window_s 1) or minute (60).
 double zsat_stats_rate (zsat_stats_t *self, uint16_t origin, int window_s, int64_t now_us);
+
+//  When an instance of the stage last came back with a new pid (a restart), 0 = never.
+int64_t zsat_stats_restarted_us (zsat_stats_t *self, uint16_t origin);
+//  Vectors per second over the last window_s full seconds that an orchester sent to the
+//  stage (arrivals, true) or that the stage took (ACK, false).
+double zsat_stats_flow_rate (zsat_stats_t *self, uint16_t origin, bool arrivals, int window_s,
+                             int64_t now_us);
+
+//  Latency since the tracker started, for Prometheus histograms: counts per fixed bucket
+//  (upper bounds zsat_stats_bucket_bounds, the last one +Inf), their sum in µs.
+#define ZSAT_STATS_BUCKETS 14  //  bounds; one more bucket (+Inf) counts the rest
+const int64_t *zsat_stats_bucket_bounds (void);
+void zsat_stats_cumulative (zsat_stats_t *self, uint16_t origin, zsat_latency_t which,
+                            uint64_t buckets[ZSAT_STATS_BUCKETS + 1], uint64_t *count,
+                            uint64_t *sum_us);
+
+//  Dead letters by reason: the orchester's reasons (its DEAD_LETTER detail), "other" for
+//  any other detail (a satellite's undecodable input names its port and error).
+#define ZSAT_STATS_DEAD_REASONS 10
+const char *zsat_stats_dead_reason (int reason);
+uint64_t zsat_stats_dead_by (zsat_stats_t *self, uint16_t origin, int reason);
+//  Dead letters of the stage in the last 60 s, the current second included.
+uint64_t zsat_stats_dead_recent (zsat_stats_t *self, uint16_t origin, int64_t now_us);
 
 //  Writes "stages", "hosts" and "tracker" members into an open JSON object.
 void zsat_stats_write (zsat_stats_t *self, zsat_jsonw_t *json, int64_t now_us);

@@ -19,6 +19,9 @@
 #include "zsat_scaler.h"
 #include "zsat_stats.h"
 #include "tracker_metrics.h"
+#include "tracker_graph.h"
+#include "tracker_prom.h"
+#include "zsat_http.h"
 #include "zsat_record.h"
 #include "zsat_vector.h"
 #include "zsat_control.h"
@@ -53,6 +56,8 @@ typedef struct {
     zsat_breaker_t *breaker;
     zsat_jsonw_t *json;
     tracker_metrics_t *metrics;
+    zsat_http_t *http;                //  GET /metrics, /api/v1/..., the dashboard; NULL when off
+    int64_t http_retry_us;            //  when to try to listen again after a failure
     uint64_t metrics_dropped_logged;  //  drops already said in the log
     int64_t started_us;
     int64_t next_stats_us;
@@ -244,6 +249,7 @@ s_self_destroy (self_t **self_p)
 {
     if (*self_p) {
         self_t *self = *self_p;
+        zsat_http_destroy (&self->http);  //  first: its requests ask the query socket
         zpoller_destroy (&self->poller);
         zsock_destroy (&self->events);
         zsock_destroy (&self->state);
@@ -313,6 +319,36 @@ s_open_sockets (self_t *self)
     return 0;
 }
 
+//  The HTTP endpoint when the topology (`tracker: {http: ADDR:PORT}`) or ZSAT_TRACKER_HTTP
+//  (set by `zsat up --http`) asks for one. It asks this tracker's own query socket. A
+//  failure (port taken, token file unreadable) is logged and tried again every
+//  HTTP_RETRY_US: the tracker's work matters more than its dashboard.
+#define HTTP_RETRY_US 10000000
+static void
+s_start_http (self_t *self, int64_t now_us)
+{
+    const char *listen = getenv ("ZSAT_TRACKER_HTTP");
+    if (!listen || !*listen)
+        listen = self->policy.http;
+    if (!listen || self->http || now_us < self->http_retry_us)
+        return;
+    self->http_retry_us = now_us + HTTP_RETRY_US;
+    zsat_http_config_t config = {.listen = listen, .token_file = self->policy.http_token_file};
+    char query[512], reason[256] = "no query endpoint";
+    if (zsat_topology_endpoint (self->topology, "tracker.query", NULL, self->host, query,
+                                sizeof query) == 0) {
+        config.query = query;
+        self->http = zsat_http_new (&config, reason, sizeof reason);
+    }
+    char web[1024];
+    if (self->http)
+        zsat_log_line (stderr, ZSAT_LOG_INFO, self->who, "http on %s (port %d), dashboard from %s",
+                       listen, zsat_http_port (self->http), zsat_http_web_dir (web, sizeof web));
+    else
+        zsat_log_line (stderr, ZSAT_LOG_ERROR, self->who, "no http endpoint: %s (again in %d s)",
+                       reason, HTTP_RETRY_US / 1000000);
+}
+
 static self_t *
 s_self_new (const zsat_node_args_t *args, char *reason, size_t cap)
 {
@@ -346,8 +382,10 @@ s_self_new (const zsat_node_args_t *args, char *reason, size_t cap)
         zsat_fsm_set_wall_offset (self->fsm, s_epoch_us () - s_now ());
         zsat_fsm_set_outcome (self->fsm, s_on_outcome, self);
         self->poller = zpoller_new (self->events, self->query, NULL);
-        if (self->poller)
+        if (self->poller) {
+            s_start_http (self, s_now ());
             return self;
+        }
     }
     snprintf (reason, cap, "%s", *self->reason ? self->reason : "out of memory");
     s_self_destroy (&self);
@@ -644,6 +682,28 @@ s_parse_trace (const char *request, uint64_t *task_id)
     return errno == 0 && *end == 0;
 }
 
+static bool
+s_prom_is_stage (const char *node, void *arg)
+{
+    return s_is_stage ((self_t *)arg, node);
+}
+
+static char *
+s_metrics_text (self_t *self, int64_t now_us)
+{
+    tracker_prom_t in = {.topology = zsat_topology_name (self->topology),
+                         .host = self->host,
+                         .node = self->node,
+                         .stats = self->stats,
+                         .breaker = self->breaker,
+                         .is_stage = s_prom_is_stage,
+                         .arg = self,
+                         .tasks = zsat_fsm_size (self->fsm),
+                         .live = zsat_fsm_live (self->fsm),
+                         .uptime_s = (now_us - self->started_us) / 1000000};
+    return tracker_prom_text (&in, now_us);
+}
+
 //  Answers request (JSON in self->json, or text in *text when as_text); false when bad.
 static bool
 s_answer (self_t *self, const char *request, bool as_text, int64_t now_us, char **text)
@@ -662,6 +722,12 @@ s_answer (self_t *self, const char *request, bool as_text, int64_t now_us, char 
         zsat_stats_write_nodes (self->stats, json, now_us);
         zsat_jsonw_end (json);
     }
+    else if (streq (request, "METRICS"))
+        *text = s_metrics_text (self, now_us);
+    else if (streq (request, "TOPOLOGY")) {
+        tracker_graph_t graph = {self->topology, self->stats, self->breaker, self->node};
+        tracker_graph_write (&graph, json, now_us);
+    }
     else if (s_parse_trace (request, &task_id)) {
         if (as_text)
             s_trace_text (self, task_id, text);
@@ -675,8 +741,8 @@ s_answer (self_t *self, const char *request, bool as_text, int64_t now_us, char 
         }
     }
     else {
-        s_json_error (json, "unknown request: expected STATUS, NODES or TRACE <task_id>, "
-                            "optionally followed by TEXT");
+        s_json_error (json, "unknown request: expected STATUS, NODES, TOPOLOGY, METRICS or "
+                            "TRACE <task_id>, optionally followed by TEXT");
         return false;
     }
     return true;
@@ -737,6 +803,7 @@ s_send_metrics (self_t *self, int64_t now_us)
 static void
 s_on_time (self_t *self, int64_t now_us)
 {
+    s_start_http (self, now_us);  //  nothing to do unless it failed before
     zsat_fsm_expire (self->fsm, now_us);
     zsat_breaker_tick (self->breaker, now_us);
     if (tracker_metrics_due (self->metrics, now_us))
@@ -982,6 +1049,13 @@ s_test_paths (s_rig_t *rig)
     reply = s_ask (rig, "STATUS TEXT");
     assert (strstr (reply, "STAGE") && strstr (reply, "cpu"));
     zstr_free (&reply);
+    reply = s_ask (rig, "METRICS");
+    assert (strstr (reply, "zsat_stage_vectors_in_total{topology=\"trk\",host=\"a\",node=\"cpu\","
+                           "stage=\"cpu@a\"} 1\n"));
+    zstr_free (&reply);
+    reply = s_ask (rig, "TOPOLOGY");
+    assert (strstr (reply, "{\"from\":\"cpu\",\"to\":\"csv\",\"kind\":\"link\","));
+    zstr_free (&reply);
     //  ERROR: RESEND to the orchester's host with retry 1
     static const int error[] = {ZSAT_EV_BEGIN, ZSAT_EV_ERROR};
     s_events (rig, "orchester", orchester, 3, 200, 0, NULL);
@@ -1156,6 +1230,8 @@ zsat_tracker_test (bool verbose)
 {
     printf (" * zsat_tracker: ");
     tracker_metrics_test (verbose);
+    tracker_prom_test (verbose);
+    tracker_graph_test (verbose);
     s_rig_t rig;
     memset (&rig, 0, sizeof rig);
     //  Paths, metrics, breaker and scaling are checked with long stage deadlines: with 50 ms

@@ -14,7 +14,7 @@ ZSAT = os.environ.get("ZSAT_BIN")
 
 
 class Up:
-    def __init__(self, tmp, name, body, duration=300):
+    def __init__(self, tmp, name, body, duration=300, args=()):
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir)
         self.run = os.path.join(self.dir, "run")
@@ -30,7 +30,7 @@ class Up:
         self.seen = []
         self.log = open(os.path.join(self.dir, "up.log"), "w")
         self.proc = subprocess.Popen([ZSAT, "up", self.file, "--duration", str(duration),
-                                      "--no-status"], stdout=self.log, stderr=self.log)
+                                      "--no-status", *args], stdout=self.log, stderr=self.log)
         for _ in range(100):
             if self.ask("STATUS", 200):
                 return
