@@ -1372,8 +1372,12 @@ s_test_not_resendable (void)
     assert (zsat_fsm_task_state (rig.fsm, 12) == ZSAT_TS_BACKOFF);
     //  A routed vector's worker can report its ERROR before the orchester's SEND reaches the
     //  tracker (their batches race): the ROUTED flag of the worker's record says it is held.
-    zsat_event_rec_t rec = {.event = ZSAT_EV_ERROR, .task_id = 13, .job_id = 77, .seq = 1,
-                            .flags = ZSAT_FLAG_ROUTED, .timestamp = t + 20};
+    zsat_event_rec_t rec = {.event = ZSAT_EV_ERROR,
+                            .task_id = 13,
+                            .job_id = 77,
+                            .seq = 1,
+                            .flags = ZSAT_FLAG_ROUTED,
+                            .timestamp = t + 20};
     strcpy (rec.type, "cpu");
     s_send (&rig, rig.cpu, ZSAT_EV_INIT, 13, 0, 0, t, NULL);
     zsat_fsm_on_record (rig.fsm, rig.csv, &rec, t + 20);
