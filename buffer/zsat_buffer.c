@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct zsat_buffer_t {
@@ -217,10 +218,39 @@ s_seq_floor (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t *er
     return 0;
 }
 
+//  mkdir -p where a parent another process creates at the same moment is no failure: czmq's
+//  zsys_dir_create tests, then creates, so two buffer nodes sharing a new `dir` raced on it.
+static int
+s_make_dirs (const char *path)
+{
+    char partial[1024];
+    size_t size = strlen (path);
+    if (size == 0 || size >= sizeof partial) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (size_t i = 1; i <= size; i++) {
+        if (path[i] != '/' && path[i] != 0)
+            continue;
+        memcpy (partial, path, i);
+        partial[i] = 0;
+        if (mkdir (partial, 0775) != 0 && errno != EEXIST)
+            return -1;
+    }
+    struct stat st;
+    if (stat (path, &st) != 0)
+        return -1;
+    if (!S_ISDIR (st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
 static int
 s_open_parts (zsat_buffer_t *self, zsat_buffer_report_t *report, zsat_error_t *err)
 {
-    if (!self->opts.wal.read_only && zsys_dir_create ("%s", self->path) != 0)
+    if (!self->opts.wal.read_only && s_make_dirs (self->path) != 0)
         return zsat_fail (err, ZSAT_E_IO, "cannot create %s: %s", self->path, strerror (errno));
     //  The lock comes before any repair: a second writer must not cut a live segment.
     if (!self->opts.wal.read_only && !(self->lock = zsat_chanlock_take (self->path, err)))
@@ -665,12 +695,53 @@ s_check_readable (zsat_buffer_t *buf, uint64_t from, uint64_t to)
     zsat_buffer_pos_close (&pos);
 }
 
+//  Eight processes create the same new nested directories at once (two buffer nodes of one
+//  topology sharing a `dir`): every one succeeds. A file in the way is an error.
+static void
+s_test_make_dirs (void)
+{
+    char dir[] = "/tmp/zsat_mkdirs_test.XXXXXX", deep[300];
+    assert (mkdtemp (dir));
+    int gate[2];
+    assert (pipe (gate) == 0);
+    for (int round = 0; round < 20; round++) {
+        snprintf (deep, sizeof deep, "%s/race%d/a/b/c/ch%d", dir, round, round);
+        pid_t kids[8];
+        for (int k = 0; k < 8; k++) {
+            kids[k] = fork ();
+            assert (kids[k] >= 0);
+            if (kids[k] == 0) {
+                char go;
+                _exit (read (gate[0], &go, 1) == 1 && s_make_dirs (deep) == 0 ? 0 : 1);
+            }
+        }
+        assert (write (gate[1], "gggggggg", 8) == 8);
+        for (int k = 0; k < 8; k++) {
+            int status;
+            assert (waitpid (kids[k], &status, 0) == kids[k]);
+            assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+        }
+    }
+    close (gate[0]);
+    close (gate[1]);
+    assert (s_make_dirs (deep) == 0);  //  existing: fine
+    snprintf (deep, sizeof deep, "%s/race0/file", dir);
+    FILE *f = fopen (deep, "w");
+    assert (f && fclose (f) == 0);
+    assert (s_make_dirs (deep) == -1 && errno == ENOTDIR);
+    snprintf (deep, sizeof deep, "%s/race0/file/below", dir);
+    assert (s_make_dirs (deep) == -1);
+    snprintf (deep, sizeof deep, "rm -rf '%s'", dir);
+    assert (system (deep) == 0);
+}
+
 void
 zsat_buffer_test (bool verbose)
 {
     printf (" * zsat_buffer: ");
     char dir[] = "/tmp/zsat_buffer_test.XXXXXX", cmd[200];
     assert (mkdtemp (dir));
+    s_test_make_dirs ();
     zsat_buffer_opts_t opts;
     zsat_buffer_opts_init (&opts);
     opts.wal.segment_size = 2000;

@@ -56,6 +56,7 @@ typedef enum {
 #define ZSAT_FLAG_PROBE    0x04u  //  half-open circuit breaker probe
 #define ZSAT_FLAG_LEGACY   0x08u  //  arrived in DSAT's single-frame format
 #define ZSAT_FLAG_FORKED   0x10u  //  on a branch of a fan-out (a stage sent it to several outputs)
+#define ZSAT_FLAG_ROUTED   0x20u  //  an orchester routed it and holds a copy (its retry cache)
 
 //  The vector: an envelope and an opaque payload. The payload is borrowed: it points into a
 //  received frame or a buffer its producer owns, and is valid until that is reused.

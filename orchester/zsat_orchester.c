@@ -536,6 +536,10 @@ s_accept (self_t *self, zsat_route_entry_t *e, s_peek_t *p)
     s_event (self, ZSAT_EV_ACK, NULL);
     p->seq++;
     zsat_vector_patch (env, esize, ZSAT_FIELD_SEQ, p->seq);
+    //  Every event of a later hop then says an orchester holds a copy, even one that reaches
+    //  the tracker before this orchester's SEND (batches of different nodes race).
+    p->flags |= ZSAT_FLAG_ROUTED;
+    zsat_vector_patch (env, esize, ZSAT_FIELD_FLAGS, p->flags);
     if (p->event == ZSAT_EV_BOUNCE)
         zsat_vector_patch (env, esize, ZSAT_FIELD_EVENT, ZSAT_EV_INIT);
     self->rec.seq = (uint32_t)p->seq;

@@ -97,7 +97,7 @@ typedef struct {
 
 //  Task flags of the tracker's own, above the wire flags it keeps (CRITICAL, PROBE): the
 //  task began with an INIT (a source or the scheduler made it), and an orchester sent it
-//  (SEND seen), so that orchester can re-send it.
+//  (its SEND, or a record of a vector with the ROUTED flag), so that orchester can re-send it.
 //  A task that forked (fan-out) has branches on different attempts: a sibling's event of an
 //  older attempt is no straggler.
 #define S_TASK_FORKED 0x10u
@@ -436,6 +436,9 @@ s_record_event (zsat_fsm_t *self, s_ctx_t *ctx)
     if (!task->type && rec->type[0])
         task->type = zsat_stats_type (self->stats, rec->type);
     task->flags |= (uint8_t)(rec->flags & (ZSAT_FLAG_PROBE | ZSAT_FLAG_CRITICAL));
+    //  The vector says an orchester routed it: its SEND may still be on the way.
+    if (rec->flags & ZSAT_FLAG_ROUTED)
+        task->flags |= S_TASK_ROUTED;
     return 0;
 }
 
@@ -1367,6 +1370,21 @@ s_test_not_resendable (void)
     s_send (&rig, rig.orchester, ZSAT_EV_SEND, 12, 0, 1, t + 5, NULL);
     s_send (&rig, rig.csv, ZSAT_EV_ERROR, 12, 0, 2, t + 20, "disk full");
     assert (zsat_fsm_task_state (rig.fsm, 12) == ZSAT_TS_BACKOFF);
+    //  A routed vector's worker can report its ERROR before the orchester's SEND reaches the
+    //  tracker (their batches race): the ROUTED flag of the worker's record says it is held.
+    zsat_event_rec_t rec = {.event = ZSAT_EV_ERROR,
+                            .task_id = 13,
+                            .job_id = 77,
+                            .seq = 1,
+                            .flags = ZSAT_FLAG_ROUTED,
+                            .timestamp = t + 20};
+    strcpy (rec.type, "cpu");
+    s_send (&rig, rig.cpu, ZSAT_EV_INIT, 13, 0, 0, t, NULL);
+    zsat_fsm_on_record (rig.fsm, rig.csv, &rec, t + 20);
+    assert (zsat_fsm_task_state (rig.fsm, 13) == ZSAT_TS_BACKOFF);
+    assert (zsat_fsm_expire (rig.fsm, t + 1000000) == 2);  //  tasks 12 and 13 re-sent
+    assert (zsat_fsm_task_state (rig.fsm, 13) == ZSAT_TS_RESENT);
+    assert (streq (s_last_topic (&rig.sink), "RESEND.a"));
     s_rig_destroy (&rig);
 }
 

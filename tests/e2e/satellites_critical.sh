@@ -70,23 +70,29 @@ start () {  # node
 }
 rows () { cat "$T"/csv/*.csv 2> /dev/null | grep -v '^time,' | cut -d, -f4; }
 distinct () { rows | sort -u | wc -l; }
+# Bounded poll (0.2 s steps, at most 180 s) until the command succeeds.
+until_true () {
+    for _ in $(seq 1 900); do "$@" && return 0; sleep 0.2; done
+    return 1
+}
+at_least () { [ "$("$1")" -ge "$2" ]; }  # FUNCTION N: FUNCTION prints at least N
+stop9 () {  # node: kill -9 and reap it, so its successor finds the channel's lock free
+    kill -9 "${pid[$1]}"
+    wait "${pid[$1]}" 2> /dev/null
+}
 
 start vault
 start csv
 start gen
-# gen needs COUNT/500 s: kill the sink, then the buffer, while it is still producing.
-sleep 1.5
-kill -9 "${pid[csv]}"
-sleep 1
+# gen needs COUNT/500 s: kill the sink, then the buffer, while it is still producing
+# (each once rows show the stream is flowing through it).
+until_true at_least distinct $((COUNT / 10)) || fail "no rows before killing csv"
+stop9 csv
 start csv
-sleep 1
-kill -9 "${pid[vault]}"
-sleep 0.5
+until_true at_least distinct $((COUNT / 4)) || fail "no rows after restarting csv"
+stop9 vault
 start vault
-for _ in $(seq 1 40); do
-    [ "$(distinct)" -ge "$COUNT" ] && break
-    sleep 1
-done
+until_true at_least distinct "$COUNT"
 got=$(distinct)
 total=$(rows | wc -l)
 [ "$got" -eq "$COUNT" ] || fail "$got of $COUNT task_ids reached the CSV ($total rows)"
@@ -111,11 +117,11 @@ refused_ids () {
     grep -o 'task [0-9]*: out:gen->vault: REFUSED' "$T/gen.log" | cut -d' ' -f2 | tr -d : |
         sort -u
 }
-for _ in $(seq 1 20); do
-    sleep 0.5
-    [ "$(grep -c 'REFUSED' "$T/gen.log")" -ge 1 ] && break
-done
-sleep 1
+# Until each of the 20 is answered: reported refused by gen, or stored (the channel's last
+# seq, which `buffer ls` reads while the buffer runs, moved past it).
+answered () { local s; s=$(last_seq); echo $(( $(refused_ids | wc -l) + ${s:-$before} - before )); }
+until_true at_least answered 20 ||
+    fail "only $(answered) of 20 vectors answered ($(refused_ids | wc -l) refused)"
 kill -TERM "${pid[gen]}"; wait "${pid[gen]}" || fail "gen did not stop cleanly"
 kill -TERM "${pid[vault]}"; wait "${pid[vault]}" || fail "vault did not stop cleanly"
 grep -q 'REFUSED: disk limit' "$T/gen.log" || fail "no refusal reported with the buffer's reason"
@@ -159,16 +165,13 @@ start2 () {  # node
 }
 rows2 () { cat "$T"/csv2/*.csv 2> /dev/null | grep -v '^time,' | cut -d, -f4; }
 for n in vault results csv worker gen; do start2 $n; done
-for _ in 1 2; do
-    sleep 1.5
-    kill -9 "${pid[worker]}"
-    sleep 0.5
+distinct2 () { rows2 | sort -u | wc -l; }
+for k in 1 2; do
+    until_true at_least distinct2 $((N2 * k / 5)) || fail "chain: no rows before kill $k"
+    stop9 worker
     start2 worker
 done
-for _ in $(seq 1 40); do
-    [ "$(rows2 | sort -u | wc -l)" -ge "$N2" ] && break
-    sleep 1
-done
+until_true at_least distinct2 "$N2"
 got=$(rows2 | sort -u | wc -l)
 total=$(rows2 | wc -l)
 [ "$got" -eq "$N2" ] || fail "chain: $got of $N2 task_ids reached the CSV ($total rows)"

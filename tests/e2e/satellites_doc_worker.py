@@ -3,7 +3,7 @@
 """satellites_doc_worker - the wire worker of docs/satellites.md section 3 runs as written.
 
 Extracts the fenced Python block that starts `# wire_worker.py` from docs/satellites.md,
-runs it as the `kind: external` node of a topology under `zsat up` (a gen source feeding it
+runs it, started before `zsat up`, as the `kind: external` node of a topology (a gen source feeding it
 records, a csv sink after it), sends it one malformed message, and checks that its rows
 reach the csv file with every number doubled, that the tracker's node table shows it
 (heartbeats), and that the tasks it handled end DONE in `zsat trace`.
@@ -73,16 +73,29 @@ links:
   - feed -> pywork
   - pywork -> csv
 """)
-        log = open(os.path.join(tmp, "up.log"), "w")
-        up = subprocess.Popen([ZSAT, "up", topo, "--no-status", "--duration", "300"],
-                              stdout=log, stderr=log, start_new_session=True)
-        procs.append(up)
         env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(ZSAT)) + ":" +
                    os.environ.get("PATH", ""))
         wlog = open(os.path.join(tmp, "worker.log"), "w")
         worker = subprocess.Popen(["/usr/bin/python3", script, topo, "pywork"], env=env,
                                   stdout=wlog, stderr=wlog)
         procs.append(worker)
+        # `zsat up` only once the worker has bound its ipc input: the worker meets a run
+        # directory that does not exist yet (a user starting both at once does, now and then).
+        shown = json.loads(subprocess.run([ZSAT, "show", topo, "--json"], capture_output=True,
+                                          text=True, check=True).stdout)
+        me = [n for n in shown["hosts"][0]["nodes"] if n["name"] == "pywork"][0]
+        inlet = [x for x in me["sockets"] if x["name"] == "in:feed->pywork"][0]
+        bound = inlet["endpoint"].lstrip("@>")[len("ipc://"):]
+
+        def bound_or_exited():
+            if worker.poll() is not None:
+                fail(f"the doc's worker exited with {worker.returncode} before `zsat up`")
+            return os.path.exists(bound)
+        wait_for("the doc's worker to bind its input", bound_or_exited)
+        log = open(os.path.join(tmp, "up.log"), "w")
+        up = subprocess.Popen([ZSAT, "up", topo, "--no-status", "--duration", "300"],
+                              stdout=log, stderr=log, start_new_session=True)
+        procs.insert(0, up)
         path = os.path.join(tmp, "csv", "doubling.csv")
 
         def rows():
@@ -100,10 +113,6 @@ links:
         numbers = [k for k in row if k not in ("time", "host", "node", "task_id", "doubled")]
         if not numbers or int(float(row["seq"])) % 2:
             fail(f"numbers not doubled in {row} ({gen[:200]})")
-        shown = json.loads(subprocess.run([ZSAT, "show", topo, "--json"], capture_output=True,
-                                          text=True, check=True).stdout)
-        me = [n for n in shown["hosts"][0]["nodes"] if n["name"] == "pywork"][0]
-        inlet = [x for x in me["sockets"] if x["name"] == "in:feed->pywork"][0]
         ctx = zmq.Context()
         junk = ctx.socket(zmq.PUSH)
         junk.setsockopt(zmq.LINGER, 2000)
