@@ -114,11 +114,34 @@ s_total (const int *width, const bool *shown, size_t count)
     return total + (columns > 1 ? columns - 1 : 0);
 }
 
+#define S_ROOMY 12
+
+//  Abbreviates the widest abbreviable column by one while the table is wider than limit,
+//  down to floor or the column's min.
+static void
+s_shrink (zsat_termtable_t *self, int *width, bool *shown, int limit, int floor)
+{
+    while (limit > 0 && s_total (width, shown, self->col_count) > limit) {
+        int widest = -1;
+        for (size_t c = 0; c < self->col_count; c++) {
+            int least = self->cols[c].min > floor ? self->cols[c].min : floor;
+            if (shown[c] && self->cols[c].min > 0 && width[c] > least &&
+                (widest < 0 || width[c] > width[widest]))
+                widest = (int)c;
+        }
+        if (widest < 0)
+            return;  //  the line is cut at the limit when drawn
+        width[widest]--;
+    }
+}
+
 //  Fits the table to limit: drops the most dispensable column (rightmost of the highest
 //  priority) while too wide, then abbreviates the widest abbreviable one.
 static void
 s_fit (zsat_termtable_t *self, int *width, bool *shown, int limit)
 {
+    //  names longer than S_ROOMY are abbreviated before any column goes
+    s_shrink (self, width, shown, limit, S_ROOMY);
     while (limit > 0 && s_total (width, shown, self->col_count) > limit) {
         int drop = -1;
         for (size_t c = 0; c < self->col_count; c++)
@@ -129,16 +152,7 @@ s_fit (zsat_termtable_t *self, int *width, bool *shown, int limit)
             break;
         shown[drop] = false;
     }
-    while (limit > 0 && s_total (width, shown, self->col_count) > limit) {
-        int widest = -1;
-        for (size_t c = 0; c < self->col_count; c++)
-            if (shown[c] && self->cols[c].min > 0 && width[c] > self->cols[c].min &&
-                (widest < 0 || width[c] > width[widest]))
-                widest = (int)c;
-        if (widest < 0)
-            break;  //  the line is cut at the limit when drawn
-        width[widest]--;
-    }
+    s_shrink (self, width, shown, limit, 0);
 }
 
 //  Writes cell into a field of width w: abbreviated with '~' when longer.
@@ -368,9 +382,12 @@ s_test_fit (bool verbose)
     assert (strstr (text, "a-rather-long-name 12.5     7    1\n"));
     assert (strstr (text, "b                     -     8  200\n"));
     free (text);
-    //  30 columns: EXTRA (priority 2) goes first, then MORE; then NAME is abbreviated
+    //  names are abbreviated to 12 first, then EXTRA (priority 2) goes, then MORE
     text = zsat_termtable_render (table, 28, false);
-    assert (strstr (text, "a-rather-long-name 12.5    1\n") && !strstr (text, "EXTRA"));
+    assert (strstr (text, "a-rather-lo~ 12.5     7    1\n"));
+    free (text);
+    text = zsat_termtable_render (table, 23, false);
+    assert (strstr (text, "a-rather-lo~ 12.5    1\n") && !strstr (text, "EXTRA"));
     free (text);
     text = zsat_termtable_render (table, 12, false);
     if (verbose)
