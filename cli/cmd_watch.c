@@ -55,7 +55,8 @@ s_refresh (const char *endpoint, int timeout_ms, bool tty)
         return false;
     }
     //  the title's most useful part first: a narrow terminal cuts the endpoint, not the time
-    fprintf (out, "zsat watch %s  (Ctrl-C quits)  %s\n", stamp, endpoint);
+    fprintf (out, "zsat watch %s  (Ctrl-C quits)  %s\n", stamp,
+             *endpoint == '>' || *endpoint == '@' ? endpoint + 1 : endpoint);
     if (table)
         fputs (table, out);
     else if (reply)
