@@ -76,6 +76,17 @@ s_num (const char *object, const char *key)
     return value;
 }
 
+//  A number cell of 32 bytes: "-" when the tracker did not say.
+static void
+s_number (char *cell, const char *object, const char *key, int decimals)
+{
+    double value = 0;
+    if (zsat_statusview_json_number (object, key, &value))
+        snprintf (cell, 32, "%.*f", decimals, value);
+    else
+        snprintf (cell, 32, "-");
+}
+
 //  Latency for a terminal: "850us", "12.5ms", "3.2s", "-" when no sample.
 static void
 s_fmt_us (char *buf, size_t cap, double us)
@@ -90,20 +101,40 @@ s_fmt_us (char *buf, size_t cap, double us)
         snprintf (buf, cap, "%.1fs", us / 1000000.0);
 }
 
-//  One stage row. Counters that mean something went wrong are alarms when not zero.
+//  Writes text word-wrapped to width (0: one line), the lines after the first indented.
 static void
-s_stage_row (zsat_termtable_t *table, const char *object)
+s_wrap (FILE *out, const char *text, int width, int indent)
+{
+    int used = 0;
+    for (const char *at = text; *at;) {
+        size_t len = strcspn (at, " ");
+        if (used > indent && width > 0 && used + 1 + (int)len > width)
+            used = fprintf (out, "\n%*s", indent, "") - 1;
+        else if (used > 0)
+            used += fprintf (out, " ");
+        used += fprintf (out, "%.*s", (int)len, at);
+        at += len;
+        at += strspn (at, " ");
+    }
+    fputc ('\n', out);
+}
+
+//  One stage row. Counters that mean something went wrong are alarms when not zero. A
+//  stage that began no vector (the scheduler) times out only tasks nobody took: those are
+//  not its own failures, and a note says what they are.
+static void
+s_stage_row (zsat_termtable_t *table, const char *object, FILE *notes, int width)
 {
     char cells[C_COUNT][32], host[ZSAT_NAME_MAX] = "?", node[ZSAT_NAME_MAX] = "?";
     zsat_statusview_json_string (object, "host", host, sizeof host);
     zsat_statusview_json_string (object, "node", node, sizeof node);
     double busy = s_num (object, "busy"), util = s_num (object, "utilization");
-    snprintf (cells[C_INST], 32, "%.0f", s_num (object, "instances"));
-    snprintf (cells[C_BUSY], 32, "%.1f", busy > util ? busy : util);
-    snprintf (cells[C_IDLE], 32, "%.0f", s_num (object, "idle"));
-    snprintf (cells[C_QUEUE], 32, "%.0f", s_num (object, "queued"));
-    snprintf (cells[C_RATE], 32, "%.1f", s_num (object, "rate_1s"));
-    snprintf (cells[C_RATE1M], 32, "%.1f", s_num (object, "rate_1m"));
+    s_number (cells[C_INST], object, "instances", 0);
+    snprintf (cells[C_BUSY], 32, "%.1f", busy > util ? busy : util > 0 ? util : 0);
+    s_number (cells[C_IDLE], object, "idle", 0);
+    s_number (cells[C_QUEUE], object, "queued", 0);
+    s_number (cells[C_RATE], object, "rate_1s", 1);
+    s_number (cells[C_RATE1M], object, "rate_1m", 1);
     static const struct {
         int col;
         const char *key;
@@ -115,6 +146,17 @@ s_stage_row (zsat_termtable_t *table, const char *object)
         snprintf (cells[counters[i].col], 32, "%.0f", value < 0 ? 0 : value);
         if (value > 0)
             alarm |= 1u << counters[i].col;
+    }
+    bool source = s_num (object, "begins") <= 0 && s_num (object, "ends") <= 0;
+    double lost = s_num (object, "timeouts");
+    if (source && lost > 0) {
+        alarm &= ~(1u << C_TMOUT | 1u << C_FAIL);
+        char note[512];
+        snprintf (note, sizeof note,
+                  "note: %.0f %s of %s@%s never taken by any node (published before the "
+                  "orchesters subscribed: PUB slow joiner, docs/limitations.md)",
+                  lost, lost == 1 ? "job" : "jobs", node, host);
+        s_wrap (notes, note, width, 6);
     }
     s_fmt_us (cells[C_P50], 32, s_num (object, "p50_us"));
     s_fmt_us (cells[C_P99], 32, s_num (object, "p99_us"));
@@ -234,17 +276,24 @@ zsat_statustable_render (const char *json, int width, bool colour)
     char object[2048];
     const char *close = NULL;
     size_t stages = 0;
+    char *notes_text = NULL;
+    size_t notes_size = 0;
+    FILE *notes = open_memstream (&notes_text, &notes_size);
     for (const char *at = zsat_statusview_json_object (start, &close); at && at < end;
          at = zsat_statusview_json_object (close, &close), stages++) {
         size_t len = (size_t)(close - at) < sizeof object - 1 ? (size_t)(close - at) : sizeof object - 1;
         memcpy (object, at, len);
         object[len] = 0;
-        s_stage_row (table, object);
+        s_stage_row (table, object, notes ? notes : stderr, width);
     }
     s_title (out, json, width);
     rows = zsat_termtable_render (table, width, colour);
     fputs (stages ? (rows ? rows : "") : "(no stage has reported yet)\n", out);
     s_counters (out, json, width, colour);
+    if (notes)
+        fclose (notes);
+    fputs (notes_text ? notes_text : "", out);
+    free (notes_text);
     s_breakers (out, json);
     fclose (out);
     free (rows);
@@ -268,7 +317,9 @@ zsat_statustable_test (bool verbose)
         "{\"host\":\"a-very-long-host-name\",\"node\":\"a-very-long-stage-name\",\"instances\":2,"
         "\"busy\":1,\"utilization\":0,\"idle\":1,\"queued\":0,\"rate_1s\":0,\"rate_1m\":0,"
         "\"errors\":3,\"timeouts\":0,\"retries\":0,\"failures\":0,\"dead_letters\":0,"
-        "\"p50_us\":-1,\"p99_us\":-1,\"max_us\":-1}],"
+        "\"p50_us\":-1,\"p99_us\":-1,\"max_us\":-1,\"begins\":4,\"ends\":1},"
+        "{\"host\":\"local\",\"node\":\"scheduler\",\"instances\":1,\"begins\":0,\"ends\":0,"
+        "\"timeouts\":2,\"failures\":2,\"errors\":0,\"retries\":0,\"dead_letters\":0}],"
         "\"hosts\":[{\"host\":\"local\",\"instances\":1}],"
         "\"counters\":{\"batches\":63,\"records\":108,\"bad_messages\":2,\"late\":5},"
         "\"breakers\":{\"cpu\":\"closed\",\"csv\":\"open\"},\"metrics\":{\"outputs\":0}}";
@@ -292,6 +343,10 @@ zsat_statustable_test (bool verbose)
     free (text);
     text = zsat_statustable_render (json, 0, true);
     assert (strstr (text, "\033[31m3\033[0m"));  //  errors are red
+    //  the scheduler's tasks nobody took are explained, not red
+    const char *scheduler = strstr (text, "scheduler");
+    assert (scheduler && !memchr (scheduler, '\033', strcspn (scheduler, "\n")));
+    assert (strstr (text, "note: 2 jobs of scheduler@local never taken by any node"));
     free (text);
     assert (!zsat_statustable_render ("{\"error\":\"x\"}", 80, false));
     assert (!zsat_statustable_render (NULL, 80, false));
