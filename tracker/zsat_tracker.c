@@ -651,6 +651,14 @@ s_answer (self_t *self, const char *request, bool as_text, int64_t now_us, char 
         zsat_stats_write_nodes (self->stats, json, now_us);
         zsat_jsonw_end (json);
     }
+    else if (strncmp (request, "LATENCIES ", 10) == 0 && !as_text &&
+             isdigit ((unsigned char)request[10])) {
+        //  the task latencies since a sequence number, one by one (the harness's exact
+        //  percentiles per interval)
+        zsat_jsonw_object (json, NULL);
+        zsat_stats_write_recent (self->stats, json, strtoull (request + 10, NULL, 10));
+        zsat_jsonw_end (json);
+    }
     else if (s_parse_trace (request, &task_id)) {
         if (as_text)
             s_trace_text (self, task_id, text);
@@ -664,8 +672,8 @@ s_answer (self_t *self, const char *request, bool as_text, int64_t now_us, char 
         }
     }
     else {
-        s_json_error (json, "unknown request: expected STATUS, NODES or TRACE <task_id>, "
-                            "optionally followed by TEXT");
+        s_json_error (json, "unknown request: expected STATUS, NODES, LATENCIES <from> or "
+                            "TRACE <task_id>, optionally followed by TEXT");
         return false;
     }
     return true;
