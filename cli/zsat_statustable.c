@@ -170,14 +170,15 @@ s_stage_row (zsat_termtable_t *table, const char *object, FILE *notes, int width
 }
 
 //  The tracker's counters: faults first (red when not zero), then what only informs.
-//  `late` (events for a task already ended) is no fault: a fan-out's other branches, a
-//  retried attempt's stragglers and duplicates all report after the end.
+//  `late` (events for a task already ended: another attempt's stragglers, duplicates) and
+//  `overtaken` (an earlier hop's report that arrived after the end) are no faults.
 static void
 s_counters (FILE *out, const char *json, int width, bool colour)
 {
     static const char *faults[] = {"bad_messages", "untracked", "unexpected", "evicted",
                                    "refused",      "failures",  "overflow",   "undeclared_evicted"};
-    static const char *info[] = {"batches", "records", "happy_ends", "resends", "late"};
+    static const char *info[] = {"batches", "records", "happy_ends", "resends", "late",
+                                 "overtaken"};
     char counters[2048];
     s_object (json, "counters", counters, sizeof counters);
     zsat_termword_t words[16];

@@ -840,7 +840,15 @@ s_count_untracked (zsat_fsm_t *self, s_ctx_t *ctx)
 static int
 s_count_late (zsat_fsm_t *self, s_ctx_t *ctx)
 {
-    zsat_stats_global_add (self->stats, ZSAT_GLOBAL_LATE, 1);
+    //  Nodes flush their event batches on their own clocks and the tracker reads them fair-
+    //  queued, so a stage's ACK/BEGIN/END can arrive after the sink's HAPPY_END that ended
+    //  the task: a report of an earlier hop (lower seq) of the same attempt is overtaken,
+    //  not late. Late is what is left: older attempts, later hops, a second end, FAILED.
+    const zsat_event_rec_t *rec = ctx->rec;
+    const zsat_task_t *task = ctx->task;
+    bool overtaken = rec && task && task->state == ZSAT_TS_DONE && rec->retry == task->retry &&
+                     rec->seq < task->seq && rec->event != ZSAT_EV_HAPPY_END;
+    zsat_stats_global_add (self->stats, overtaken ? ZSAT_GLOBAL_OVERTAKEN : ZSAT_GLOBAL_LATE, 1);
     return 0;
 }
 
@@ -1373,6 +1381,13 @@ s_test_happy_path (void)
     //  a late duplicate is recognised; retention ends; afterwards the id is unknown
     s_send (&rig, rig.csv, ZSAT_EV_HAPPY_END, 5, 0, 3, t + 5800, NULL);
     assert (zsat_stats_global (rig.stats, ZSAT_GLOBAL_LATE) == 1);
+    //  an earlier hop's report the end overtook (its batch flushed later) is no late event
+    s_send (&rig, rig.cpu, ZSAT_EV_END, 5, 0, 2, t + 5900, NULL);
+    assert (zsat_stats_global (rig.stats, ZSAT_GLOBAL_LATE) == 1);
+    assert (zsat_stats_global (rig.stats, ZSAT_GLOBAL_OVERTAKEN) == 1);
+    //  one of another attempt is
+    s_send (&rig, rig.cpu, ZSAT_EV_END, 5, 1, 2, t + 5950, NULL);
+    assert (zsat_stats_global (rig.stats, ZSAT_GLOBAL_LATE) == 2);
     assert (zsat_fsm_expire (rig.fsm, t + ZSAT_FSM_RETAIN_US + 10000) == 1);
     assert (zsat_fsm_task_state (rig.fsm, 5) == ZSAT_TS_NONE && zsat_fsm_size (rig.fsm) == 0);
     zsat_jsonw_reset (json);

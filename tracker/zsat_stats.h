@@ -47,6 +47,7 @@ typedef enum {
     ZSAT_GLOBAL_HAPPY_ENDS,          //  tasks ended well
     ZSAT_GLOBAL_OVERFLOW,            //  names that did not fit the tables
     ZSAT_GLOBAL_UNDECLARED_EVICTED,  //  side-table rows of undeclared nodes given to newer ones
+    ZSAT_GLOBAL_OVERTAKEN,           //  an earlier hop's report that arrived after the task ended
     ZSAT_GLOBAL_COUNT
 } zsat_global_t;
 
