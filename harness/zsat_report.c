@@ -283,13 +283,16 @@ s_figures (const zsat_results_t *r, const char *dir)
     fprintf (gp,
              "set output '%s/latency.svg'\n"
              "set title 'Task latency in each 1 s interval: exact p50, p99, max of its tasks'\n"
-             "set ylabel 'milliseconds'; set yrange [0:*]\n",
+             "set ylabel 'milliseconds (log scale)'; set logscale y; set yrange [*:*]\n",
              dir);
+    //  log scale: a stall of seconds beside a steady few ms leaves both readable; points
+    //  show an interval that stands alone between intervals without tasks
     if (latency)
         fprintf (gp,
-                 "plot '%s/samples.dat' using 1:3 with lines lw 2 title 'p50', "
-                 "'' using 1:4 with lines lw 2 title 'p99', '' using 1:5 with lines dt 3 "
-                 "title 'max'\n",
+                 "plot '%s/samples.dat' using 1:3 with linespoints pt 7 ps 0.3 lw 2 "
+                 "title 'p50', '' using 1:4 with linespoints pt 7 ps 0.3 lw 2 title 'p99', "
+                 "'' using 1:5 with linespoints pt 6 ps 0.3 lw 1 dt 2 title 'max'\n"
+                 "unset logscale y\n",
                  dir);
     else
         s_placeholder (gp, "no latency reported by the tracker");
@@ -504,8 +507,9 @@ s_compare_figures (const zsat_results_t *a, const zsat_results_t *b, const char 
              "'%s/b.dat' using 1:2 with lines lw 2 title 'B: %s'\n",
              dir, dir, a->scenario, dir, b->scenario);
     fprintf (gp,
-             "set output '%s/compare-latency.svg'\nset title 'Task latency p99 per second'\n"
-             "set ylabel 'milliseconds'\n"
+             "set output '%s/compare-latency.svg'\n"
+             "set title 'Task latency p99 in each 1 s interval (exact)'\n"
+             "set ylabel 'milliseconds (log scale)'; set logscale y; set yrange [*:*]\n"
              "plot '%s/a.dat' using 1:4 with lines lw 2 title 'A: %s', "
              "'%s/b.dat' using 1:4 with lines lw 2 title 'B: %s'\n",
              dir, dir, a->scenario, dir, b->scenario);
