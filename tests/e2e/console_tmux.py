@@ -54,10 +54,10 @@ class Tmux:
             assert out.returncode == 0, (args, out.stderr)
         return out.stdout
 
-    def start(self, session, command, width, height):
+    def start(self, session, command, width, height, extra=()):
         self("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
              "env", "-u", "COLUMNS", "-u", "LINES", "-u", "NO_COLOR", "TERM=xterm-256color",
-             "ZSAT_RUN_DIR=" + self.run, *command)
+             "ZSAT_RUN_DIR=" + self.run, *extra, *command)
         self("set-option", "-t", session, "remain-on-exit", "on")
         self.log = os.path.join(self.tmp, session + ".raw")
         self("pipe-pane", "-t", session, "-o", "cat >> " + self.log)
@@ -180,6 +180,16 @@ def main():
         screen = "\n".join(tmux.screen("watch"))
         assert "late" not in screen.split("faults:")[1].split("info:")[0], \
             "late events are listed as faults"
+        # colour on a terminal (the header is bold), none with NO_COLOR
+        coloured = tmux("capture-pane", "-p", "-e", "-t", "watch")
+        assert "\x1b[1m" in coloured, "no colour on a terminal: " + repr(coloured[:300])
+        tmux.start("plain", [ZSAT, "watch", "--topology", topology], 80, 24, ["NO_COLOR=1"])
+        wait(lambda: any("VEC/S" in line for line in tmux.screen("plain")), 60,
+             "zsat watch with NO_COLOR shows the table")
+        plain = tmux("capture-pane", "-p", "-e", "-t", "plain")
+        assert "\x1b[1m" not in plain and "\x1b[31m" not in plain, \
+            "colour despite NO_COLOR: " + repr(plain[:300])
+        tmux("send-keys", "-t", "plain", "C-c")
 
         # Ctrl-C ends both in order
         tmux("send-keys", "-t", "watch", "C-c")
