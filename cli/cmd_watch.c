@@ -40,9 +40,10 @@ s_refresh (const char *endpoint, int timeout_ms, bool tty)
 {
     zsat_error_t err;
     char *reply = zsat_query_ask (endpoint, "STATUS", timeout_ms, &err);
-    int width = zsat_term_width (STDOUT_FILENO), height = tty ? zsat_term_height (STDOUT_FILENO) : 0;
-    char *table = reply ? zsat_statustable_render (reply, width, zsat_term_colour (STDOUT_FILENO))
-                        : NULL;
+    int width = zsat_term_width (STDOUT_FILENO),
+        height = tty ? zsat_term_height (STDOUT_FILENO) : 0;
+    char *table =
+        reply ? zsat_statustable_render (reply, width, zsat_term_colour (STDOUT_FILENO)) : NULL;
     char stamp[32];
     time_t now = time (NULL);
     strftime (stamp, sizeof stamp, "%H:%M:%S", localtime (&now));
@@ -109,8 +110,8 @@ s_run (int argc, char **argv)
         s_resized = 0;
         answered = s_refresh (endpoint, opts.timeout_ms, tty);
         //  sleep a second in small steps, so Ctrl-C ends the view and a resize redraws at once
-        for (int step = 0; step < 10 && !s_interrupted && !s_resized &&
-                           (opts.count == 0 || n + 1 < opts.count);
+        for (int step = 0;
+             step < 10 && !s_interrupted && !s_resized && (opts.count == 0 || n + 1 < opts.count);
              step++)
             zclock_sleep (100);
         if (s_resized)

@@ -8,17 +8,34 @@
 #include "zsat_termtable.h"
 
 //  Columns, most important with priority 0; the rest go highest first when too wide.
-enum { C_HOST, C_STAGE, C_INST, C_BUSY, C_IDLE, C_QUEUE, C_RATE, C_RATE1M, C_ERR, C_RETRY,
-       C_TMOUT, C_FAIL, C_DEAD, C_P50, C_P99, C_MAX, C_COUNT };
+enum {
+    C_HOST,
+    C_STAGE,
+    C_INST,
+    C_BUSY,
+    C_IDLE,
+    C_QUEUE,
+    C_RATE,
+    C_RATE1M,
+    C_ERR,
+    C_RETRY,
+    C_TMOUT,
+    C_FAIL,
+    C_DEAD,
+    C_P50,
+    C_P99,
+    C_MAX,
+    C_COUNT
+};
 static const zsat_termcol_t s_cols[C_COUNT] = {
-    [C_HOST] = {"HOST", 3, false, 4},    [C_STAGE] = {"STAGE", 0, false, 6},
-    [C_INST] = {"INST", 6, true, 0},     [C_BUSY] = {"BUSY", 5, true, 0},
-    [C_IDLE] = {"IDLE", 8, true, 0},     [C_QUEUE] = {"QUEUE", 2, true, 0},
-    [C_RATE] = {"VEC/S", 0, true, 0},    [C_RATE1M] = {"VEC/S1M", 7, true, 0},
-    [C_ERR] = {"ERR", 1, true, 0},       [C_RETRY] = {"RETRY", 4, true, 0},
-    [C_TMOUT] = {"TMOUT", 2, true, 0},   [C_FAIL] = {"FAIL", 1, true, 0},
-    [C_DEAD] = {"DEAD", 2, true, 0},     [C_P50] = {"P50", 5, true, 0},
-    [C_P99] = {"P99", 1, true, 0},       [C_MAX] = {"MAX", 6, true, 0},
+    [C_HOST] = {"HOST", 3, false, 4},  [C_STAGE] = {"STAGE", 0, false, 6},
+    [C_INST] = {"INST", 6, true, 0},   [C_BUSY] = {"BUSY", 5, true, 0},
+    [C_IDLE] = {"IDLE", 8, true, 0},   [C_QUEUE] = {"QUEUE", 2, true, 0},
+    [C_RATE] = {"VEC/S", 0, true, 0},  [C_RATE1M] = {"VEC/S1M", 7, true, 0},
+    [C_ERR] = {"ERR", 1, true, 0},     [C_RETRY] = {"RETRY", 4, true, 0},
+    [C_TMOUT] = {"TMOUT", 2, true, 0}, [C_FAIL] = {"FAIL", 1, true, 0},
+    [C_DEAD] = {"DEAD", 2, true, 0},   [C_P50] = {"P50", 5, true, 0},
+    [C_P99] = {"P99", 1, true, 0},     [C_MAX] = {"MAX", 6, true, 0},
 };
 
 //  Finds the array "key":[ ... ] in json: sets [*start, *end) to its inside.
@@ -138,8 +155,11 @@ s_stage_row (zsat_termtable_t *table, const char *object, FILE *notes, int width
     static const struct {
         int col;
         const char *key;
-    } counters[] = {{C_ERR, "errors"},     {C_RETRY, "retries"}, {C_TMOUT, "timeouts"},
-                    {C_FAIL, "failures"},  {C_DEAD, "dead_letters"}};
+    } counters[] = {{C_ERR, "errors"},
+                    {C_RETRY, "retries"},
+                    {C_TMOUT, "timeouts"},
+                    {C_FAIL, "failures"},
+                    {C_DEAD, "dead_letters"}};
     uint32_t alarm = 0;
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         double value = s_num (object, counters[i].key);
@@ -177,8 +197,8 @@ s_counters (FILE *out, const char *json, int width, bool colour)
 {
     static const char *faults[] = {"bad_messages", "untracked", "unexpected", "evicted",
                                    "refused",      "failures",  "overflow",   "undeclared_evicted"};
-    static const char *info[] = {"batches", "records", "happy_ends", "resends", "late",
-                                 "overtaken"};
+    static const char *info[] = {"batches", "records", "happy_ends",
+                                 "resends", "late",    "overtaken"};
     char counters[2048];
     s_object (json, "counters", counters, sizeof counters);
     zsat_termword_t words[16];
@@ -282,7 +302,8 @@ zsat_statustable_render (const char *json, int width, bool colour)
     FILE *notes = open_memstream (&notes_text, &notes_size);
     for (const char *at = zsat_statusview_json_object (start, &close); at && at < end;
          at = zsat_statusview_json_object (close, &close), stages++) {
-        size_t len = (size_t)(close - at) < sizeof object - 1 ? (size_t)(close - at) : sizeof object - 1;
+        size_t len =
+            (size_t)(close - at) < sizeof object - 1 ? (size_t)(close - at) : sizeof object - 1;
         memcpy (object, at, len);
         object[len] = 0;
         s_stage_row (table, object, notes ? notes : stderr, width);

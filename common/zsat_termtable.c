@@ -365,10 +365,8 @@ s_frame (const char *text, int width, int height, bool ansi)
 static void
 s_test_fit (bool verbose)
 {
-    static const zsat_termcol_t cols[] = {{"NAME", 0, false, 4},
-                                          {"RATE", 0, true, 0},
-                                          {"EXTRA", 2, true, 0},
-                                          {"MORE", 1, true, 0}};
+    static const zsat_termcol_t cols[] = {
+        {"NAME", 0, false, 4}, {"RATE", 0, true, 0}, {"EXTRA", 2, true, 0}, {"MORE", 1, true, 0}};
     zsat_termtable_t *table = zsat_termtable_new (cols, 4);
     assert (table);
     const char *row1[] = {"a-rather-long-name", "12.5", "7", "1"};

@@ -68,8 +68,8 @@ struct zsat_harness_t {
     zsat_progress_fn *progress;
     void *progress_arg;
     const char *phase;
-    int64_t load_start;  //  zclock_mono at the start of the load
-    zhashx_t *failed;    //  task ids of the FAILUREs on the feed (at most HARNESS_FAILED_MAX)
+    int64_t load_start;     //  zclock_mono at the start of the load
+    zhashx_t *failed;       //  task ids of the FAILUREs on the feed (at most HARNESS_FAILED_MAX)
     uint64_t latency_next;  //  the tracker's sequence number of the next task latency to read
     int64_t *latencies;     //  one interval's task latencies (ZSAT_STATS_RECENT)
     zsat_results_t results;
@@ -1250,7 +1250,7 @@ s_load (zsat_harness_t *self)
     self->phase = "load";
     self->load_start = zclock_mono ();
     double duration = self->results.duration_s;
-    s_sink_poll (self);  //  rows written while starting count before t = 0
+    s_sink_poll (self);             //  rows written while starting count before t = 0
     s_read_latencies (self, NULL);  //  nor do the latencies of tasks before it
     double next_sample = 1;
     while (!s_interrupted && s_elapsed (self) < duration) {

@@ -584,7 +584,8 @@ s_test_intervals (void)
 {
     int64_t sorted[] = {1, 2, 3, 4};
     assert (zsat_report_percentile (sorted, 4, 50) == 2);
-    assert (zsat_report_percentile (sorted, 4, 99) == 4 && zsat_report_percentile (sorted, 4, 25) == 1);
+    assert (zsat_report_percentile (sorted, 4, 99) == 4 &&
+            zsat_report_percentile (sorted, 4, 25) == 1);
     assert (zsat_report_percentile (sorted, 0, 50) == -1);
     zsat_results_t *r = (zsat_results_t *)zmalloc (sizeof (zsat_results_t));
     static int64_t samples[1000];

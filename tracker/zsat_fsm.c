@@ -1056,9 +1056,8 @@ s_dot_stays (FILE *out)
             if (row->state != s || !(row->next == ZSAT_TS_SAME || row->next == s))
                 continue;
             if (!any)
-                fprintf (out,
-                         "    %s_stays [shape=note, fontsize=8, label=\"stays %s on:\\l", state,
-                         state);
+                fprintf (out, "    %s_stays [shape=note, fontsize=8, label=\"stays %s on:\\l",
+                         state, state);
             any = true;
             const char *event = zsat_fsm_event_name (row->event);
             fprintf (out, "%s", streq (event, "ANY") ? "any other event" : event);

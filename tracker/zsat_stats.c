@@ -742,10 +742,20 @@ zsat_stats_rate (zsat_stats_t *self, uint16_t origin, int window_s, int64_t now_
 
 static const char *s_stat_names[ZSAT_STAT_COUNT] = {
     "events", "begins", "ends", "errors", "timeouts", "retries", "failures", "dead_letters"};
-static const char *s_global_names[ZSAT_GLOBAL_COUNT] = {
-    "batches", "records", "bad_messages", "untracked",  "late",     "unexpected",        "evicted",
-    "refused", "resends", "failures",     "happy_ends", "overflow", "undeclared_evicted",
-    "overtaken"};
+static const char *s_global_names[ZSAT_GLOBAL_COUNT] = {"batches",
+                                                        "records",
+                                                        "bad_messages",
+                                                        "untracked",
+                                                        "late",
+                                                        "unexpected",
+                                                        "evicted",
+                                                        "refused",
+                                                        "resends",
+                                                        "failures",
+                                                        "happy_ends",
+                                                        "overflow",
+                                                        "undeclared_evicted",
+                                                        "overtaken"};
 
 static void
 s_write_stage (zsat_stats_t *self, zsat_jsonw_t *json, uint16_t origin, int64_t now_us)
