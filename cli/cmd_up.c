@@ -200,12 +200,21 @@ s_draw (up_t *up, bool answering, int64_t elapsed_ms)
     snprintf (footer, sizeof footer, "elapsed %.0f s  tracker: %s", elapsed_ms / 1000.0,
               answering ? "answering" : "not answering (process state only)");
     int width = zsat_term_width (STDOUT_FILENO);
-    char *text = zsat_statusview_render (up->rows, up->row_count, title, footer, width,
+    int height = tty ? zsat_term_height (STDOUT_FILENO) : 0;
+    //  title, header and footer stay: instances that do not fit are counted in the footer
+    size_t shown = up->row_count;
+    if (height > 3 && shown > (size_t)height - 3) {
+        shown = (size_t)height - 3;
+        size_t used = strlen (footer);
+        snprintf (footer + used, sizeof footer - used, "  (%zu more instances not shown)",
+                  up->row_count - shown);
+    }
+    char *text = zsat_statusview_render (up->rows, shown, title, footer, width,
                                          zsat_term_colour (STDOUT_FILENO));
     if (text) {
         if (s_resized && tty)
             fputs ("\033[2J", stdout);  //  the terminal may have rewrapped the old frame
-        zsat_term_frame (stdout, text, width, tty ? zsat_term_height (STDOUT_FILENO) : 0, tty);
+        zsat_term_frame (stdout, text, width, height, tty);
     }
     s_resized = 0;
     fflush (stdout);

@@ -145,6 +145,10 @@ def check_up(tmux):
     check_screen(tmux, "up", 200, 50, "zsat up", "zsat up after a resize")
     tmux("resize-window", "-t", "up", "-x", "60", "-y", "12")
     check_screen(tmux, "up", 60, 12, "zsat up", "zsat up after a resize")
+    # shorter than the table: the frame never scrolls, the footer counts what is hidden
+    tmux("resize-window", "-t", "up", "-x", "70", "-y", "6")
+    check_screen(tmux, "up", 70, 6, "zsat up", "zsat up after a resize")
+    assert "more instances not shown" in tmux.screen("up", False)[5], tmux.screen("up", False)
 
 
 def main():
@@ -206,7 +210,8 @@ def main():
         tmux("send-keys", "-t", "watch", "C-c")
         tmux("send-keys", "-t", "up", "C-c")
         tmux.log = up_log
-        wait(lambda: any("stopped after" in line for line in tmux.screen("up")), 90,
+        # (read from its output: at 70x6 the summary scrolls past the screen)
+        wait(lambda: b"stopped after" in open(up_log, "rb").read(), 90,
              "zsat up stops on Ctrl-C")
     finally:
         tmux.kill()
