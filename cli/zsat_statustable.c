@@ -93,6 +93,15 @@ s_num (const char *object, const char *key)
     return value;
 }
 
+//  Replaces control characters (a hostile answer's escape sequences) with '?'.
+static void
+s_clean (char *text)
+{
+    for (; *text; text++)
+        if ((unsigned char)*text < 0x20 || *text == 0x7f)
+            *text = '?';
+}
+
 //  A number cell of 32 bytes: "-" when the tracker did not say.
 static void
 s_number (char *cell, const char *object, const char *key, int decimals)
@@ -145,6 +154,8 @@ s_stage_row (zsat_termtable_t *table, const char *object, FILE *notes, int width
     char cells[C_COUNT][32], host[ZSAT_NAME_MAX] = "?", node[ZSAT_NAME_MAX] = "?";
     zsat_statusview_json_string (object, "host", host, sizeof host);
     zsat_statusview_json_string (object, "node", node, sizeof node);
+    s_clean (host);
+    s_clean (node);
     double busy = s_num (object, "busy"), util = s_num (object, "utilization");
     s_number (cells[C_INST], object, "instances", 0);
     snprintf (cells[C_BUSY], 32, "%.1f", busy > util ? busy : util > 0 ? util : 0);
@@ -249,6 +260,9 @@ s_title (FILE *out, const char *json, int width)
     zsat_statusview_json_string (tracker, "host", host, sizeof host);
     zsat_statusview_json_string (tracker, "node", node, sizeof node);
     zsat_statusview_json_string (tracker, "version", version, sizeof version);
+    s_clean (host);
+    s_clean (node);
+    s_clean (version);
     double tasks = s_num (tracker, "tasks"), live = s_num (tracker, "live");
     char parts[4][160];
     snprintf (parts[0], sizeof parts[0], "tracker %s@%s", node, host);

@@ -64,8 +64,13 @@ zsat_termtable_add (zsat_termtable_t *self, const char *const *cells, uint32_t a
     row->cells = (char **)calloc (self->col_count, sizeof (char *));
     if (!row->cells)
         return;
-    for (size_t c = 0; c < self->col_count; c++)
+    for (size_t c = 0; c < self->col_count; c++) {
         row->cells[c] = strdup (cells[c] ? cells[c] : "-");
+        //  names come from the wire too: no control character reaches the terminal
+        for (char *at = row->cells[c]; at && *at; at++)
+            if ((unsigned char)*at < 0x20 || *at == 0x7f)
+                *at = '?';
+    }
     row->alarm = alarm;
     self->row_count++;
 }
@@ -371,9 +376,19 @@ s_test_fit (bool verbose)
     assert (table);
     const char *row1[] = {"a-rather-long-name", "12.5", "7", "1"};
     const char *row2[] = {"b", NULL, "8", "200"};
+    const char *row3[] = {"\033[2Jx\ty", "1", "1", "1"};
     zsat_termtable_add (table, row1, 0);
     zsat_termtable_add (table, row2, 1u << 3);
-    char *text = zsat_termtable_render (table, 0, false);
+    char *text = NULL;
+    {
+        zsat_termtable_t *hostile = zsat_termtable_new (cols, 4);
+        zsat_termtable_add (hostile, row3, 0);
+        text = zsat_termtable_render (hostile, 0, false);
+        assert (strstr (text, "?[2Jx?y") && !strchr (text, '\033') && !strchr (text, '\t'));
+        free (text);
+        zsat_termtable_destroy (&hostile);
+    }
+    text = zsat_termtable_render (table, 0, false);
     if (verbose)
         printf ("\n%s", text);
     assert (strstr (text, "NAME               RATE EXTRA MORE\n"));
