@@ -9,6 +9,7 @@
 #include "zsat_pidlock.h"
 #include "zsat_datadir.h"
 #include "zsat_statusview.h"
+#include "zsat_termtable.h"
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <dirent.h>
@@ -16,12 +17,18 @@
 #define UP_HOSTS_MAX 32
 #define UP_ROWS_MAX  512
 
-static volatile sig_atomic_t s_signalled;
+static volatile sig_atomic_t s_signalled, s_resized;
 
 static void
 s_on_signal (int sig)
 {
     s_signalled = sig;
+}
+
+static void
+s_on_resize (int sig)
+{
+    s_resized = 1;
 }
 
 static void
@@ -54,6 +61,7 @@ typedef struct {
     zsat_status_row_t rows[UP_ROWS_MAX], previous[UP_ROWS_MAX];
     size_t row_count, previous_count;
     int64_t previous_at;
+    bool answering;  //  the tracker answered the last refresh
 } up_t;
 
 static int
@@ -160,10 +168,10 @@ s_request (zactor_t *actor, const char *command, const char *arg)
     return reply;
 }
 
-//  Asks the tracker for NODES. Returns the JSON (caller frees) or NULL when it does not
+//  Asks the tracker request (NODES, STATUS). Returns the JSON (caller frees) or NULL when it does not
 //  answer within 300 ms; a fresh REQ each time, so a lost reply never wedges the socket.
 static char *
-s_tracker_nodes (up_t *up)
+s_tracker_ask (up_t *up, const char *request)
 {
     if (!*up->query)
         return NULL;
@@ -175,9 +183,42 @@ s_tracker_nodes (up_t *up)
     }
     zsock_set_sndtimeo (req, 300);
     zsock_set_rcvtimeo (req, 300);
-    char *reply = zstr_send (req, "NODES") == 0 ? zstr_recv (req) : NULL;
+    char *reply = zstr_send (req, request) == 0 ? zstr_recv (req) : NULL;
     zsock_destroy (&req);
     return reply;
+}
+
+//  One frame, fitted to the terminal as it is now; lines that do not fit its height are
+//  counted on the last line, not scrolled.
+static void
+s_draw (up_t *up, bool answering, int64_t elapsed_ms)
+{
+    bool tty = isatty (STDOUT_FILENO);
+    char title[1200], footer[256];
+    snprintf (title, sizeof title, "zsat up (Ctrl-C stops)  %s", up->file);
+    snprintf (footer, sizeof footer, "elapsed %.0f s  tracker: %s%s%s", elapsed_ms / 1000.0,
+              answering ? "answering" : "not answering (process state only)",
+              *up->url ? "  dashboard " : "", up->url);
+    int width = zsat_term_width (STDOUT_FILENO);
+    int height = tty ? zsat_term_height (STDOUT_FILENO) : 0;
+    //  title, header and footer stay: instances that do not fit are counted in the footer
+    size_t shown = up->row_count;
+    if (height > 3 && shown > (size_t)height - 3) {
+        shown = (size_t)height - 3;
+        size_t used = strlen (footer);
+        snprintf (footer + used, sizeof footer - used, "  (%zu more instances not shown)",
+                  up->row_count - shown);
+    }
+    char *text = zsat_statusview_render (up->rows, shown, title, footer, width,
+                                         zsat_term_colour (STDOUT_FILENO));
+    if (text) {
+        if (s_resized && tty)
+            fputs ("\033[2J", stdout);  //  the terminal may have rewrapped the old frame
+        zsat_term_frame (stdout, text, width, height, tty);
+    }
+    s_resized = 0;
+    fflush (stdout);
+    free (text);
 }
 
 static void
@@ -194,35 +235,20 @@ s_refresh (up_t *up, int64_t started, bool render)
         free (json);
     }
     int64_t now = zclock_mono ();
-    char *nodes = s_tracker_nodes (up);
+    char *nodes = s_tracker_ask (up, "NODES");
     double elapsed = up->previous_at ? (now - up->previous_at) / 1000.0 : 0;
     if (nodes)
         zsat_statusview_merge_nodes (nodes, up->rows, up->row_count, up->previous,
                                      up->previous_count, elapsed);
+    char *status = nodes ? s_tracker_ask (up, "STATUS") : NULL;
+    if (status)
+        zsat_statusview_merge_tracker (status, up->rows, up->row_count, up->previous,
+                                       up->previous_count, elapsed);
+    free (status);
+    up->answering = nodes != NULL;
     up->previous_at = now;
-    if (up->status && render) {
-        char title[1200], footer[256];
-        snprintf (title, sizeof title, "zsat up %s  (Ctrl-C stops)", up->file);
-        snprintf (footer, sizeof footer, "tracker: %s   elapsed %.0f s%s%s",
-                  nodes ? "answering" : "not answering (process state only)",
-                  (now - started) / 1000.0, *up->url ? "   dashboard " : "", up->url);
-        //  One screen: rows that do not fit are counted in the footer, not scrolled.
-        size_t shown = up->row_count;
-        struct winsize size;
-        bool tty = isatty (STDOUT_FILENO);
-        if (tty && ioctl (STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_row > 6 &&
-            shown > (size_t)size.ws_row - 4) {
-            shown = (size_t)size.ws_row - 5;
-            size_t used = strlen (footer);
-            snprintf (footer + used, sizeof footer - used, "   (%zu more instances not shown)",
-                      up->row_count - shown);
-        }
-        char *text = zsat_statusview_render (up->rows, shown, title, footer, tty);
-        if (text)
-            fputs (text, stdout);
-        fflush (stdout);
-        free (text);
-    }
+    if (up->status && render)
+        s_draw (up, nodes != NULL, now - started);
     free (nodes);
 }
 
@@ -349,6 +375,8 @@ s_run_up (up_t *up, zsat_topology_t *topology)
             s_refresh (up, started, true);
             next += 1000;
         }
+        else if (s_resized && up->status)
+            s_draw (up, up->answering, zclock_mono () - started);
         zclock_sleep (50);
     }
     s_stop (up);
@@ -375,6 +403,7 @@ s_run (int argc, char **argv)
     signal (SIGINT, s_on_signal);
     signal (SIGHUP, s_on_signal);  //  a closed terminal stops in order too
     signal (SIGPIPE, SIG_IGN);
+    signal (SIGWINCH, s_on_resize);
     zsat_diag_t *diag = zsat_diag_new ();
     zsat_topology_t *topology = zsat_topology_load (up.file, diag);
     zsat_error_t up_err = {0, ""};

@@ -4,13 +4,16 @@
 */
 #include "zsat.h"
 #include "zsat_query.h"
+#include "zsat_statustable.h"
+#include "zsat_termtable.h"
 #include <signal.h>
 
 static const char *s_usage =
     "usage: zsat watch [--count N] [--topology FILE] [--host H] [--endpoint EP]\n"
     "                  [--timeout MS]\n"
     "\n"
-    "Shows `zsat status` refreshed every second in place; Ctrl-C quits.\n"
+    "Shows `zsat status` refreshed every second in place, fitted to the terminal's width\n"
+    "and height (redrawn at once when the terminal is resized); Ctrl-C quits.\n"
     "\n"
     "  --count N       stop after N refreshes (exit 1 if the last one got no answer)\n"
     "  --topology FILE where the tracker is (default: the shipped default.yaml)\n"
@@ -18,35 +21,59 @@ static const char *s_usage =
     "  --endpoint EP   ask this endpoint instead\n"
     "  --timeout MS    how long to wait for each answer (default 2000)\n";
 
-static volatile sig_atomic_t s_interrupted;
+static volatile sig_atomic_t s_interrupted, s_resized;
 
 static void
 s_on_signal (int signal_number)
 {
-    s_interrupted = 1;
+    if (signal_number == SIGWINCH)
+        s_resized = 1;
+    else
+        s_interrupted = 1;
 }
 
-//  Draws one frame: home the cursor, print, clear what the last frame left below.
+//  Draws one frame fitted to the terminal as it is now: title, table, each line cleared
+//  before it is drawn and the screen below cleared, so no fragment of a wider or longer
+//  frame stays.
 static bool
 s_refresh (const char *endpoint, int timeout_ms, bool tty)
 {
     zsat_error_t err;
-    char *reply = zsat_query_ask (endpoint, "STATUS TEXT", timeout_ms, &err);
-    if (tty)
-        fputs ("\033[H", stdout);
+    char *reply = zsat_query_ask (endpoint, "STATUS", timeout_ms, &err);
+    int width = zsat_term_width (STDOUT_FILENO),
+        height = tty ? zsat_term_height (STDOUT_FILENO) : 0;
+    char *table =
+        reply ? zsat_statustable_render (reply, width, zsat_term_colour (STDOUT_FILENO)) : NULL;
     char stamp[32];
     time_t now = time (NULL);
     strftime (stamp, sizeof stamp, "%H:%M:%S", localtime (&now));
-    printf ("zsat watch  %s  %s  (Ctrl-C quits)%s\n\n", stamp, endpoint, tty ? "\033[K" : "");
-    if (reply)
-        fputs (reply, stdout);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    if (!out) {
+        free (reply);
+        free (table);
+        return false;
+    }
+    //  the title's most useful part first: a narrow terminal cuts the endpoint, not the time
+    fprintf (out, "zsat watch %s  (Ctrl-C quits)  %s\n", stamp,
+             *endpoint == '>' || *endpoint == '@' ? endpoint + 1 : endpoint);
+    if (table)
+        fputs (table, out);
+    else if (reply)
+        fprintf (out, "the tracker's answer is no status: %.200s\n", reply);
     else
-        printf ("%s; retrying every second\n", err.text);
-    if (tty)
-        fputs ("\033[J", stdout);
+        fprintf (out, "%s; retrying every second\n", err.text);
+    fclose (out);
+    zsat_term_frame (stdout, text, width, height, tty);
+    if (!tty)
+        fputc ('\n', stdout);
     fflush (stdout);
+    bool answered = table != NULL;
+    free (text);
+    free (table);
     free (reply);
-    return reply != NULL;
+    return answered;
 }
 
 static int
@@ -72,19 +99,24 @@ s_run (int argc, char **argv)
     struct sigaction action = {.sa_handler = s_on_signal};
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
+    sigaction (SIGWINCH, &action, NULL);
     bool tty = isatty (STDOUT_FILENO);
     if (tty)
         fputs ("\033[2J", stdout);
     bool answered = false;
     for (long n = 0; !s_interrupted && (opts.count == 0 || n < opts.count); n++) {
+        if (s_resized && tty)
+            fputs ("\033[2J", stdout);  //  the terminal may have rewrapped the old frame
+        s_resized = 0;
         answered = s_refresh (endpoint, opts.timeout_ms, tty);
-        //  sleep a second in small steps, so Ctrl-C ends the view at once
-        for (int step = 0; step < 10 && !s_interrupted && (opts.count == 0 || n + 1 < opts.count);
+        //  sleep a second in small steps, so Ctrl-C ends the view and a resize redraws at once
+        for (int step = 0;
+             step < 10 && !s_interrupted && !s_resized && (opts.count == 0 || n + 1 < opts.count);
              step++)
             zclock_sleep (100);
+        if (s_resized)
+            n--;  //  a redraw for a new size is no refresh of --count
     }
-    if (tty)
-        fputs ("\n", stdout);
     return opts.count && !answered ? 1 : 0;
 }
 

@@ -16,6 +16,8 @@
 #define _GNU_SOURCE  //  memmem
 #include "zsat_harness.h"
 #include "zsat_netns.h"
+#include "zsat_report.h"
+#include "zsat_stats.h"
 #include <dirent.h>
 #include <glob.h>
 #include <signal.h>
@@ -66,8 +68,10 @@ struct zsat_harness_t {
     zsat_progress_fn *progress;
     void *progress_arg;
     const char *phase;
-    int64_t load_start;  //  zclock_mono at the start of the load
-    zhashx_t *failed;    //  task ids of the FAILUREs on the feed (at most HARNESS_FAILED_MAX)
+    int64_t load_start;     //  zclock_mono at the start of the load
+    zhashx_t *failed;       //  task ids of the FAILUREs on the feed (at most HARNESS_FAILED_MAX)
+    uint64_t latency_next;  //  the tracker's sequence number of the next task latency to read
+    int64_t *latencies;     //  one interval's task latencies (ZSAT_STATS_RECENT)
     zsat_results_t results;
 };
 
@@ -895,6 +899,35 @@ s_read_totals (zsat_harness_t *self, const char *json)
     }
 }
 
+//  Reads the task latencies the tracker recorded since the last call and, when sample is
+//  given, sets its p50/p99/max to their exact percentiles: each interval its own samples.
+//  A tracker that does not answer LATENCIES leaves the STATUS figures in place.
+static void
+s_read_latencies (zsat_harness_t *self, zsat_sample_t *sample)
+{
+    char request[48];
+    snprintf (request, sizeof request, "LATENCIES %" PRIu64, self->latency_next);
+    char *reply = s_ask (self, request);
+    const char *next = reply ? strstr (reply, "\"next\":") : NULL;
+    const char *list = reply ? strstr (reply, "\"us\":[") : NULL;
+    if (!self->latencies)
+        self->latencies = (int64_t *)calloc (ZSAT_STATS_RECENT, sizeof (int64_t));
+    if (next && list && self->latencies) {
+        self->latency_next = strtoull (next + 7, NULL, 10);
+        size_t count = 0;
+        char *end = NULL;
+        for (const char *at = list + 6; *at && *at != ']' && count < ZSAT_STATS_RECENT;
+             at = *end == ',' ? end + 1 : end) {
+            self->latencies[count++] = strtoll (at, &end, 10);
+            if (end == at)
+                break;
+        }
+        if (sample)
+            zsat_report_interval (self->latencies, count, sample);
+    }
+    zstr_free (&reply);
+}
+
 //  Takes one sample: sink rows since the last one, the tracker's STATUS and NODES.
 static void
 s_sample (zsat_harness_t *self, double t_s, bool record)
@@ -910,6 +943,7 @@ s_sample (zsat_harness_t *self, double t_s, bool record)
         sample.happy_ends = r->happy_ends > 0 ? (uint64_t)r->happy_ends : 0;
         sample.failures = r->failures > 0 ? (uint64_t)r->failures : 0;
         zstr_free (&status);
+        s_read_latencies (self, &sample);
     }
     char *nodes = s_ask (self, "NODES");
     if (nodes) {
@@ -1221,7 +1255,8 @@ s_load (zsat_harness_t *self)
     self->phase = "load";
     self->load_start = zclock_mono ();
     double duration = self->results.duration_s;
-    s_sink_poll (self);  //  rows written while starting count before t = 0
+    s_sink_poll (self);             //  rows written while starting count before t = 0
+    s_read_latencies (self, NULL);  //  nor do the latencies of tasks before it
     double next_sample = 1;
     while (!s_interrupted && s_elapsed (self) < duration) {
         double t = s_elapsed (self);
@@ -1554,6 +1589,7 @@ zsat_harness_destroy (zsat_harness_t **self_p)
     zsock_destroy (&self->state);
     zsat_topology_destroy (&self->topology);
     zhashx_destroy (&self->failed);
+    free (self->latencies);
     free (self);
     *self_p = NULL;
 }

@@ -4,6 +4,7 @@
 */
 #include "zsat_report.h"
 #include "zsat_netns.h"
+#include <math.h>
 #include <sys/wait.h>
 
 #define REPORT_GNUPLOT_MS 20000
@@ -159,6 +160,33 @@ s_write_samples (const zsat_results_t *r, const char *dir, const char *name, zsa
     return fclose (out) == 0 ? 0 : -1;
 }
 
+static int
+s_compare_us (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int64_t
+zsat_report_percentile (const int64_t *sorted, size_t count, double pct)
+{
+    if (count == 0)
+        return -1;
+    //  nearest rank: the smallest value with at least pct % of the samples at or below it
+    double rank = ceil (pct / 100.0 * (double)count);
+    size_t index = rank < 1 ? 0 : (size_t)rank - 1;
+    return sorted[index < count ? index : count - 1];
+}
+
+void
+zsat_report_interval (int64_t *latencies_us, size_t count, zsat_sample_t *sample)
+{
+    qsort (latencies_us, count, sizeof latencies_us[0], s_compare_us);
+    sample->p50_us = zsat_report_percentile (latencies_us, count, 50);
+    sample->p99_us = zsat_report_percentile (latencies_us, count, 99);
+    sample->max_us = count ? latencies_us[count - 1] : -1;
+}
+
 //  Marks each fault as a dashed vertical line with its name.
 static void
 s_fault_marks (FILE *gp, const zsat_results_t *r)
@@ -204,15 +232,20 @@ s_stage_bars (FILE *gp, const zsat_results_t *r, const char *dir)
              "set title 'Per stage: tasks ended, errors, retries, timeouts'\n"
              "set style data histograms; set style histogram clustered gap 1\n"
              "set style fill solid 0.8 border -1; set boxwidth 0.9\n"
-             "set xtics rotate by -30; set xlabel ''; set ylabel 'count'; set logscale y\n"
-             "set yrange [0.8:*]\n",
+             "set xtics rotate by -30; set xlabel ''; set ylabel 'count'; unset logscale y\n"
+             "set yrange [0:*]; set offsets 0, 0, graph 0.1, 0\n",
              dir);
     if (r->stage_count == 0)
         s_placeholder (gp, "no stage figures: the tracker did not answer");
     else
+        //  linear, each bar's count written above it: a series of zeros shows as its 0s
         fprintf (gp,
                  "plot '%s/stages.dat' using 2:xtic(1) title 'ends', '' using 3 title 'errors', "
-                 "'' using 4 title 'retries', '' using 5 title 'timeouts'\n",
+                 "'' using 4 title 'retries', '' using 5 title 'timeouts', "
+                 "'' using ($0-0.3):2:2 with labels offset 0,0.7 font ',8' notitle, "
+                 "'' using ($0-0.1):3:3 with labels offset 0,0.7 font ',8' notitle, "
+                 "'' using ($0+0.1):4:4 with labels offset 0,0.7 font ',8' notitle, "
+                 "'' using ($0+0.3):5:5 with labels offset 0,0.7 font ',8' notitle\n",
                  dir);
 }
 
@@ -248,14 +281,18 @@ s_figures (const zsat_results_t *r, const char *dir)
     else
         s_placeholder (gp, "no samples: the load never started");
     fprintf (gp,
-             "set output '%s/latency.svg'\nset title 'Task latency per second (tracker)'\n"
-             "set ylabel 'milliseconds'; set yrange [0:*]\n",
+             "set output '%s/latency.svg'\n"
+             "set title 'Task latency in each 1 s interval: exact p50, p99, max of its tasks'\n"
+             "set ylabel 'milliseconds (log scale)'; set logscale y; set yrange [*:*]\n",
              dir);
+    //  log scale: a stall of seconds beside a steady few ms leaves both readable; points
+    //  show an interval that stands alone between intervals without tasks
     if (latency)
         fprintf (gp,
-                 "plot '%s/samples.dat' using 1:3 with lines lw 2 title 'p50', "
-                 "'' using 1:4 with lines lw 2 title 'p99', '' using 1:5 with lines dt 3 "
-                 "title 'max'\n",
+                 "plot '%s/samples.dat' using 1:3 with linespoints pt 7 ps 0.3 lw 2 "
+                 "title 'p50', '' using 1:4 with linespoints pt 7 ps 0.3 lw 2 title 'p99', "
+                 "'' using 1:5 with linespoints pt 6 ps 0.3 lw 1 dt 2 title 'max'\n"
+                 "unset logscale y\n",
                  dir);
     else
         s_placeholder (gp, "no latency reported by the tracker");
@@ -470,8 +507,9 @@ s_compare_figures (const zsat_results_t *a, const zsat_results_t *b, const char 
              "'%s/b.dat' using 1:2 with lines lw 2 title 'B: %s'\n",
              dir, dir, a->scenario, dir, b->scenario);
     fprintf (gp,
-             "set output '%s/compare-latency.svg'\nset title 'Task latency p99 per second'\n"
-             "set ylabel 'milliseconds'\n"
+             "set output '%s/compare-latency.svg'\n"
+             "set title 'Task latency p99 in each 1 s interval (exact)'\n"
+             "set ylabel 'milliseconds (log scale)'; set logscale y; set yrange [*:*]\n"
              "plot '%s/a.dat' using 1:4 with lines lw 2 title 'A: %s', "
              "'%s/b.dat' using 1:4 with lines lw 2 title 'B: %s'\n",
              dir, dir, a->scenario, dir, b->scenario);
@@ -538,10 +576,63 @@ s_test_exists (const char *dir, const char *name)
     return access (path, R_OK) == 0;
 }
 
+//  Known samples per interval: exact percentiles, each interval its own (a quiet interval
+//  after a slow one shows a lower max, not the running maximum), and the figures' data file
+//  and results.json carry those values.
+static void
+s_test_intervals (void)
+{
+    int64_t sorted[] = {1, 2, 3, 4};
+    assert (zsat_report_percentile (sorted, 4, 50) == 2);
+    assert (zsat_report_percentile (sorted, 4, 99) == 4 &&
+            zsat_report_percentile (sorted, 4, 25) == 1);
+    assert (zsat_report_percentile (sorted, 0, 50) == -1);
+    zsat_results_t *r = (zsat_results_t *)zmalloc (sizeof (zsat_results_t));
+    static int64_t samples[1000];
+    //  interval 1: 1..1000 ms shuffled (p50 500, p99 990, max 1000: no log bucket edge)
+    for (int i = 0; i < 1000; i++)
+        samples[i] = (int64_t)((i * 337) % 1000 + 1) * 1000;
+    r->samples[0] = (zsat_sample_t){.t_s = 1, .throughput = 1000};
+    zsat_report_interval (samples, 1000, &r->samples[0]);
+    assert (r->samples[0].p50_us == 500000 && r->samples[0].p99_us == 990000);
+    assert (r->samples[0].max_us == 1000000);
+    //  interval 2: ten tasks of 2.5 ms and one of 3.1 ms
+    for (int i = 0; i < 10; i++)
+        samples[i] = 2500;
+    samples[10] = 3100;
+    r->samples[1] = (zsat_sample_t){.t_s = 2, .throughput = 11};
+    zsat_report_interval (samples, 11, &r->samples[1]);
+    assert (r->samples[1].p50_us == 2500 && r->samples[1].p99_us == 3100);
+    assert (r->samples[1].max_us == 3100);
+    //  interval 3: no task ended
+    r->samples[2] = (zsat_sample_t){.t_s = 3};
+    zsat_report_interval (samples, 0, &r->samples[2]);
+    assert (r->samples[2].p50_us == -1 && r->samples[2].max_us == -1);
+    r->sample_count = 3;
+    r->duration_s = 3;
+    char dir[] = "/tmp/zsat-report-intervals-XXXXXX";
+    assert (mkdtemp (dir));
+    zsat_error_t err;
+    assert (s_write_samples (r, dir, "samples.dat", &err) == 0);
+    char path[1200], text[512];
+    snprintf (path, sizeof path, "%s/samples.dat", dir);
+    FILE *file = fopen (path, "r");
+    size_t size = fread (text, 1, sizeof text - 1, file);
+    text[size] = 0;
+    fclose (file);
+    assert (strstr (text, "\n1 1000 500.000 990.000 1000.000\n"));
+    assert (strstr (text, "\n2 11 2.500 3.100 3.100\n"));
+    assert (strstr (text, "\n3 0 NaN NaN NaN\n"));
+    unlink (path);
+    rmdir (dir);
+    free (r);
+}
+
 void
 zsat_report_test (bool verbose)
 {
     printf (" * zsat_report: ");
+    s_test_intervals ();
     char dir[] = "/tmp/zsat-report-test-XXXXXX";
     assert (mkdtemp (dir));
     zsat_results_t *r = (zsat_results_t *)zmalloc (sizeof (zsat_results_t));

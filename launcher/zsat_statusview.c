@@ -3,6 +3,7 @@
     no clock, so the screen is testable.
 */
 #include "zsat_statusview.h"
+#include "zsat_termtable.h"
 
 //  Finds `"key"` followed by ':' in json and returns the first byte of its value.
 static const char *
@@ -202,43 +203,106 @@ zsat_statusview_merge_nodes (const char *json, zsat_status_row_t *rows, size_t c
     return merged;
 }
 
-static void
-s_render_row (zchunk_t *out, const zsat_status_row_t *row)
+//  Reads the number after "key": inside the object "name":{...} of json (flat).
+static double
+s_member (const char *json, const char *name, const char *key)
 {
-    char line[512], name[ZSAT_NAME_MAX + 16];
-    snprintf (name, sizeof name, "%s.%d", row->node, row->instance);
-    int size;
-    if (row->has_stats)
-        size = snprintf (line, sizeof line, "%-12s %-22s %-9s %8d %8d %10.1f %10.1f %8" PRIu64 "\n",
-                         row->host, name, row->state, row->pid, row->restarts, row->in_rate,
-                         row->out_rate, row->errors);
-    else
-        size = snprintf (line, sizeof line, "%-12s %-22s %-9s %8d %8d %10s %10s %8s\n", row->host,
-                         name, row->state, row->pid, row->restarts, "-", "-", "-");
-    zchunk_extend (out, line, (size_t)(size < (int)sizeof line ? size : (int)sizeof line - 1));
+    char quoted[64], object[2048];
+    snprintf (quoted, sizeof quoted, "\"%s\":{", name);
+    const char *at = strstr (json, quoted);
+    const char *close = at ? strchr (at, '}') : NULL;
+    double value = 0;
+    if (!close)
+        return 0;
+    s_object_copy (at, close + 1, object, sizeof object);
+    zsat_statusview_json_number (object, key, &value);
+    return value;
+}
+
+bool
+zsat_statusview_merge_tracker (const char *json, zsat_status_row_t *rows, size_t count,
+                               const zsat_status_row_t *previous, size_t previous_count,
+                               double elapsed_s)
+{
+    char tracker[2048], host[ZSAT_NAME_MAX] = "", node[ZSAT_NAME_MAX] = "";
+    const char *at = json ? strstr (json, "\"tracker\":{") : NULL;
+    const char *close = at ? strchr (at, '}') : NULL;
+    if (!close)
+        return false;
+    s_object_copy (at, close + 1, tracker, sizeof tracker);
+    zsat_statusview_json_string (tracker, "host", host, sizeof host);
+    zsat_statusview_json_string (tracker, "node", node, sizeof node);
+    zsat_status_row_t *row = (zsat_status_row_t *)s_row_find (rows, count, host, node, 0);
+    if (!row)
+        return false;
+    row->in = (uint64_t)s_member (json, "counters", "records");
+    row->out = (uint64_t)(s_member (json, "counters", "resends") +
+                          s_member (json, "counters", "failures"));
+    row->errors = (uint64_t)s_member (json, "counters", "bad_messages");
+    row->has_stats = true;
+    const zsat_status_row_t *before = s_row_find (previous, previous_count, host, node, 0);
+    if (before && before->has_stats && elapsed_s > 0 && row->in >= before->in &&
+        row->out >= before->out) {
+        row->in_rate = (double)(row->in - before->in) / elapsed_s;
+        row->out_rate = (double)(row->out - before->out) / elapsed_s;
+    }
+    return true;
+}
+
+enum { C_HOST, C_NODE, C_STATE, C_PID, C_RESTARTS, C_IN, C_OUT, C_ERRORS, C_COUNT };
+static const zsat_termcol_t s_cols[C_COUNT] = {
+    [C_HOST] = {"HOST", 3, false, 4},        [C_NODE] = {"NODE", 0, false, 6},
+    [C_STATE] = {"STATE", 0, false, 0},      [C_PID] = {"PID", 4, true, 0},
+    [C_RESTARTS] = {"RESTARTS", 2, true, 0}, [C_IN] = {"IN/s", 1, true, 0},
+    [C_OUT] = {"OUT/s", 1, true, 0},         [C_ERRORS] = {"ERRORS", 0, true, 0},
+};
+
+static void
+s_render_row (zsat_termtable_t *table, const zsat_status_row_t *row)
+{
+    char cells[C_COUNT][ZSAT_NAME_MAX + 16];
+    snprintf (cells[C_HOST], sizeof cells[0], "%s", row->host);
+    snprintf (cells[C_NODE], sizeof cells[0], "%s.%d", row->node, row->instance);
+    snprintf (cells[C_STATE], sizeof cells[0], "%s", row->state);
+    snprintf (cells[C_PID], sizeof cells[0], "%d", row->pid);
+    snprintf (cells[C_RESTARTS], sizeof cells[0], "%d", row->restarts);
+    snprintf (cells[C_IN], sizeof cells[0], "%.1f", row->in_rate);
+    snprintf (cells[C_OUT], sizeof cells[0], "%.1f", row->out_rate);
+    snprintf (cells[C_ERRORS], sizeof cells[0], "%" PRIu64, row->errors);
+    const char *line[C_COUNT];
+    for (int c = 0; c < C_COUNT; c++)
+        line[c] = cells[c];
+    if (!row->has_stats)
+        line[C_IN] = line[C_OUT] = line[C_ERRORS] = NULL;  //  shown as "-"
+    uint32_t alarm = 0;
+    if (row->errors)
+        alarm |= 1u << C_ERRORS;
+    if (row->restarts)
+        alarm |= 1u << C_RESTARTS;
+    if (!streq (row->state, "running"))
+        alarm |= 1u << C_STATE;
+    zsat_termtable_add (table, line, alarm);
 }
 
 char *
 zsat_statusview_render (const zsat_status_row_t *rows, size_t count, const char *title,
-                        const char *footer, bool ansi)
+                        const char *footer, int width, bool colour)
 {
-    zchunk_t *out = zchunk_new (NULL, 0);
-    if (!out)
+    zsat_termtable_t *table = zsat_termtable_new (s_cols, C_COUNT);
+    if (!table)
         return NULL;
-    if (ansi)
-        zchunk_extend (out, "\033[H\033[2J", 7);  //  home the cursor, clear the screen
-    char line[512];
-    int size = snprintf (line, sizeof line, "%s\n%-12s %-22s %-9s %8s %8s %10s %10s %8s\n",
-                         title ? title : "", "HOST", "NODE", "STATE", "PID", "RESTARTS", "IN/s",
-                         "OUT/s", "ERRORS");
-    zchunk_extend (out, line, (size_t)size);
     for (size_t i = 0; i < count; i++)
-        s_render_row (out, &rows[i]);
-    if (footer)
-        zchunk_extend (out, footer, strlen (footer));
-    zchunk_extend (out, "\n", 2);  //  with the terminating NUL
-    char *text = strdup ((char *)zchunk_data (out));
-    zchunk_destroy (&out);
+        s_render_row (table, &rows[i]);
+    char *body = zsat_termtable_render (table, width, colour);
+    zsat_termtable_destroy (&table);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = body ? open_memstream (&text, &size) : NULL;
+    if (out) {
+        fprintf (out, "%s\n%s%s\n", title ? title : "", body, footer ? footer : "");
+        fclose (out);
+    }
+    free (body);
     return text;
 }
 
@@ -283,7 +347,7 @@ zsat_statusview_test (bool verbose)
     assert (rows[1].has_stats && rows[1].in == 40 && rows[1].errors == 2);
     assert (rows[1].in_rate == 0);  //  no earlier value for this instance
 
-    char *text = zsat_statusview_render (rows, count, "zsat up: default", "tracker: ok", false);
+    char *text = zsat_statusview_render (rows, count, "zsat up: default", "tracker: ok", 0, false);
     assert (text);
     assert (strstr (text, "zsat up: default\n"));
     assert (strstr (text, "cpu.0") && strstr (text, "10.0") && strstr (text, "flapping"));
@@ -292,9 +356,31 @@ zsat_statusview_test (bool verbose)
     if (verbose)
         printf ("\n%s", text);
     free (text);
-    text = zsat_statusview_render (NULL, 0, "t", NULL, true);
-    assert (text && text[0] == '\033');
+    text = zsat_statusview_render (NULL, 0, "t", NULL, 0, false);
+    assert (text && streq (text, "t\nHOST NODE STATE PID RESTARTS IN/s OUT/s ERRORS\n\n"));
     free (text);
+    //  narrow: PID and RESTARTS go, every line fits
+    text = zsat_statusview_render (rows, count, "zsat up: default", "tracker: ok", 40, true);
+    assert (text && !strstr (text, "PID") && strstr (text, "NODE") && strstr (text, "ERRORS"));
+    assert (strstr (text, "\033[31mflapping"));
+    for (const char *line = text; *line; line = strchr (line, '\n') + 1)
+        assert (zsat_term_visible (line) <= 40);
+    free (text);
+
+    //  The tracker's own row: records in, published out, bad messages as errors.
+    zsat_status_row_t trows[1] = {{.host = "a", .node = "tracker", .state = "running"}};
+    zsat_status_row_t tprev[1];
+    const char *st1 = "{\"tracker\":{\"host\":\"a\",\"node\":\"tracker\",\"pid\":9},"
+                      "\"stages\":[],\"counters\":{\"records\":100,\"resends\":1,"
+                      "\"failures\":2,\"bad_messages\":4}}";
+    assert (zsat_statusview_merge_tracker (st1, trows, 1, NULL, 0, 1.0));
+    assert (trows[0].has_stats && trows[0].in == 100 && trows[0].out == 3 && trows[0].errors == 4);
+    memcpy (tprev, trows, sizeof trows);
+    const char *st2 = "{\"tracker\":{\"host\":\"a\",\"node\":\"tracker\"},"
+                      "\"counters\":{\"records\":300,\"resends\":1,\"failures\":2}}";
+    assert (zsat_statusview_merge_tracker (st2, trows, 1, tprev, 1, 2.0));
+    assert (trows[0].in_rate == 100.0 && trows[0].out_rate == 0 && trows[0].errors == 0);
+    assert (!zsat_statusview_merge_tracker ("{\"x\":1}", trows, 1, tprev, 1, 2.0));
 
     char buf[16];
     double number = 0;

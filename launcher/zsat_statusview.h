@@ -22,9 +22,10 @@ typedef struct {
 } zsat_status_row_t;
 
 //  Renders rows as a table with a title line and a footer (tracker state, elapsed time)
-//  into a new string (caller frees). ansi: clear the screen and home the cursor first.
+//  into a new string (caller frees), the table fitted to width (0: no limit; the least
+//  important columns go first), faults red when colour. Draw it with zsat_term_frame.
 char *zsat_statusview_render (const zsat_status_row_t *rows, size_t count, const char *title,
-                              const char *footer, bool ansi);
+                              const char *footer, int width, bool colour);
 
 //  Copies the string value of "key" in a flat JSON object into buf. Returns true when found.
 bool zsat_statusview_json_string (const char *json, const char *key, char *buf, size_t cap);
@@ -40,6 +41,13 @@ size_t zsat_statusview_rows_from_status (const char *json, zsat_status_row_t *ro
 //  (`in=.. out=.. errors=..`), rates from the difference with the previous values over
 //  elapsed_s. Returns how many rows got stats.
 size_t zsat_statusview_merge_nodes (const char *json, zsat_status_row_t *rows, size_t count,
+                                    const zsat_status_row_t *previous, size_t previous_count,
+                                    double elapsed_s);
+
+//  Gives the tracker's own row (the instance named like the tracker in the STATUS json's
+//  "tracker" object) its figures: records in per second, messages published (resends and
+//  failures) out per second, bad messages as errors. Returns true when a row matched.
+bool zsat_statusview_merge_tracker (const char *json, zsat_status_row_t *rows, size_t count,
                                     const zsat_status_row_t *previous, size_t previous_count,
                                     double elapsed_s);
 

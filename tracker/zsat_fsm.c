@@ -844,7 +844,15 @@ s_count_untracked (zsat_fsm_t *self, s_ctx_t *ctx)
 static int
 s_count_late (zsat_fsm_t *self, s_ctx_t *ctx)
 {
-    zsat_stats_global_add (self->stats, ZSAT_GLOBAL_LATE, 1);
+    //  Nodes flush their event batches on their own clocks and the tracker reads them fair-
+    //  queued, so a stage's ACK/BEGIN/END can arrive after the sink's HAPPY_END that ended
+    //  the task: a report of an earlier hop (lower seq) of the same attempt is overtaken,
+    //  not late. Late is what is left: older attempts, later hops, a second end, FAILED.
+    const zsat_event_rec_t *rec = ctx->rec;
+    const zsat_task_t *task = ctx->task;
+    bool overtaken = rec && task && task->state == ZSAT_TS_DONE && rec->retry == task->retry &&
+                     rec->seq < task->seq && rec->event != ZSAT_EV_HAPPY_END;
+    zsat_stats_global_add (self->stats, overtaken ? ZSAT_GLOBAL_OVERTAKEN : ZSAT_GLOBAL_LATE, 1);
     return 0;
 }
 
@@ -1038,6 +1046,35 @@ s_dot_label (FILE *out, const s_row_t *row)
         fprintf (out, "%s%s", a ? ",\\n" : "\\n/ ", s_actions[row->actions[a]].name);
 }
 
+//  The rows that leave a task in its state, one note per state (one line per event): drawn
+//  as self-loops their labels lie on each other (NONE, ANY, BACKOFF, DONE, FAILED).
+static void
+s_dot_stays (FILE *out)
+{
+    for (int n = -1; n < ZSAT_TS_COUNT; n++) {
+        int s = n < 0 ? ZSAT_TS_ANY : n;
+        const char *state = zsat_fsm_state_name (s);
+        bool any = false;
+        for (size_t r = 0; r < TABLE_ROWS; r++) {
+            const s_row_t *row = &s_table[r];
+            if (row->state != s || !(row->next == ZSAT_TS_SAME || row->next == s))
+                continue;
+            if (!any)
+                fprintf (out, "    %s_stays [shape=note, fontsize=8, label=\"stays %s on:\\l",
+                         state, state);
+            any = true;
+            const char *event = zsat_fsm_event_name (row->event);
+            fprintf (out, "%s", streq (event, "ANY") ? "any other event" : event);
+            for (int a = 0; a < ROW_ACTIONS && row->actions[a]; a++)
+                fprintf (out, "%s%s", a ? ", " : " / ", s_actions[row->actions[a]].name);
+            fprintf (out, "\\l");
+        }
+        if (any)
+            fprintf (out, "\"];\n    %s -> %s_stays [style=dotted, arrowhead=none];\n", state,
+                     state);
+    }
+}
+
 int
 zsat_fsm_print_dot (FILE *out)
 {
@@ -1059,10 +1096,13 @@ zsat_fsm_print_dot (FILE *out)
         const s_row_t *row = &s_table[r];
         const char *from = zsat_fsm_state_name (row->state);
         const char *to = row->next == ZSAT_TS_SAME ? from : zsat_fsm_state_name (row->next);
+        if (streq (from, to))
+            continue;  //  drawn in the state's note below
         fprintf (out, "    %s -> %s [label=\"", from, to);
         s_dot_label (out, row);
         fprintf (out, "\"%s];\n", row->state == ZSAT_TS_ANY ? ", style=dashed" : "");
     }
+    s_dot_stays (out);
     fprintf (out, "}\n");
     return ferror (out) ? -1 : 0;
 }
@@ -1344,6 +1384,13 @@ s_test_happy_path (void)
     //  a late duplicate is recognised; retention ends; afterwards the id is unknown
     s_send (&rig, rig.csv, ZSAT_EV_HAPPY_END, 5, 0, 3, t + 5800, NULL);
     assert (zsat_stats_global (rig.stats, ZSAT_GLOBAL_LATE) == 1);
+    //  an earlier hop's report the end overtook (its batch flushed later) is no late event
+    s_send (&rig, rig.cpu, ZSAT_EV_END, 5, 0, 2, t + 5900, NULL);
+    assert (zsat_stats_global (rig.stats, ZSAT_GLOBAL_LATE) == 1);
+    assert (zsat_stats_global (rig.stats, ZSAT_GLOBAL_OVERTAKEN) == 1);
+    //  one of another attempt is
+    s_send (&rig, rig.cpu, ZSAT_EV_END, 5, 1, 2, t + 5950, NULL);
+    assert (zsat_stats_global (rig.stats, ZSAT_GLOBAL_LATE) == 2);
     assert (zsat_fsm_expire (rig.fsm, t + ZSAT_FSM_RETAIN_US + 10000) == 1);
     assert (zsat_fsm_task_state (rig.fsm, 5) == ZSAT_TS_NONE && zsat_fsm_size (rig.fsm) == 0);
     zsat_jsonw_reset (json);
@@ -1709,6 +1756,15 @@ s_test_dot (void)
     assert (out && zsat_fsm_print_dot (out) == 0);
     fclose (out);
     assert (strstr (text, "NONE -> CREATED [label=\"INIT\\n/ create task"));
+    //  no self-loop (their labels overlap): a state's staying rows are one note
+    for (int s = 0; s < ZSAT_TS_COUNT; s++) {
+        char loop[64];
+        snprintf (loop, sizeof loop, "    %s -> %s ", s_state_names[s], s_state_names[s]);
+        assert (!strstr (text, loop));
+    }
+    assert (!strstr (text, "    ANY -> ANY "));
+    assert (strstr (text, "ANY_stays [shape=note"));
+    assert (strstr (text, "\\lSTALE / count late\\l"));
     char *committed = NULL;
     char path[1024];
     FILE *file =

@@ -77,6 +77,8 @@ struct zsat_stats_t {
     size_t type_count;
     zhashx_t *type_index;
     uint64_t global[ZSAT_GLOBAL_COUNT];
+    int64_t *recent;       //  the last ZSAT_STATS_RECENT task latencies, a ring
+    uint64_t recent_next;  //  sequence number of the next one
 };
 
 zsat_stats_t *
@@ -91,8 +93,9 @@ zsat_stats_new (void)
     self->stage_index = zhashx_new ();
     self->node_index = zhashx_new ();
     self->type_index = zhashx_new ();
+    self->recent = (int64_t *)calloc (ZSAT_STATS_RECENT, sizeof (int64_t));
     if (!self->stages || !self->nodes || !self->types || !self->stage_index || !self->node_index ||
-        !self->type_index) {
+        !self->type_index || !self->recent) {
         zsat_stats_destroy (&self);
         return NULL;
     }
@@ -115,6 +118,7 @@ zsat_stats_destroy (zsat_stats_t **self_p)
         free (self->stages);
         free (self->nodes);
         free (self->types);
+        free (self->recent);
         free (self);
         *self_p = NULL;
     }
@@ -636,6 +640,8 @@ zsat_stats_latency (zsat_stats_t *self, uint16_t origin, zsat_latency_t which, i
     if (latency_us < 0)
         latency_us = 0;
     s_cumulate (stage, which, latency_us);
+    if (which == ZSAT_LATENCY_TASK)
+        self->recent[self->recent_next++ % ZSAT_STATS_RECENT] = latency_us;
     s_hist_t *h = &stage->hist[which][minute & 1];
     h->bucket[s_bucket (latency_us)]++;
     h->count++;
@@ -865,9 +871,20 @@ zsat_stats_rate (zsat_stats_t *self, uint16_t origin, int window_s, int64_t now_
 
 static const char *s_stat_names[ZSAT_STAT_COUNT] = {
     "events", "begins", "ends", "errors", "timeouts", "retries", "failures", "dead_letters"};
-static const char *s_global_names[ZSAT_GLOBAL_COUNT] = {
-    "batches", "records", "bad_messages", "untracked",  "late",     "unexpected",        "evicted",
-    "refused", "resends", "failures",     "happy_ends", "overflow", "undeclared_evicted"};
+static const char *s_global_names[ZSAT_GLOBAL_COUNT] = {"batches",
+                                                        "records",
+                                                        "bad_messages",
+                                                        "untracked",
+                                                        "late",
+                                                        "unexpected",
+                                                        "evicted",
+                                                        "refused",
+                                                        "resends",
+                                                        "failures",
+                                                        "happy_ends",
+                                                        "overflow",
+                                                        "undeclared_evicted",
+                                                        "overtaken"};
 
 const char *
 zsat_stats_global_name (int which)
@@ -1000,6 +1017,23 @@ zsat_stats_write_nodes (zsat_stats_t *self, zsat_jsonw_t *json, int64_t now_us)
             zsat_jsonw_uint (json, s_hb_keys[k], node->hb[k]);
         zsat_jsonw_end (json);
     }
+    zsat_jsonw_end (json);
+}
+
+void
+zsat_stats_write_recent (zsat_stats_t *self, zsat_jsonw_t *json, uint64_t from)
+{
+    uint64_t next = self->recent_next;
+    uint64_t oldest = next > ZSAT_STATS_RECENT ? next - ZSAT_STATS_RECENT : 0;
+    if (from > next)
+        from = next;  //  a tracker restarted: its sequence began again
+    uint64_t first = from < oldest ? oldest : from;
+    zsat_jsonw_uint (json, "from", from);
+    zsat_jsonw_uint (json, "next", next);
+    zsat_jsonw_uint (json, "lost", first - from);
+    zsat_jsonw_array (json, "us");
+    for (uint64_t seq = first; seq < next; seq++)
+        zsat_jsonw_int (json, NULL, self->recent[seq % ZSAT_STATS_RECENT]);
     zsat_jsonw_end (json);
 }
 
@@ -1325,6 +1359,31 @@ s_test_overflow (void)
     zsat_stats_destroy (&s);
 }
 
+static void
+s_test_recent (void)
+{
+    zsat_stats_t *s = zsat_stats_new ();
+    zsat_jsonw_t *json = zsat_jsonw_new ();
+    uint16_t o = 0;
+    for (int i = 1; i <= 3; i++)
+        zsat_stats_latency (s, o, ZSAT_LATENCY_TASK, i * 1000, 1000000);
+    zsat_stats_latency (s, o, ZSAT_LATENCY_STAGE, 77, 1000000);  //  not a task's
+    zsat_jsonw_object (json, NULL);
+    zsat_stats_write_recent (s, json, 1);
+    zsat_jsonw_end (json);
+    assert (strstr (zsat_jsonw_text (json), "\"from\":1,\"next\":3,\"lost\":0,\"us\":[2000,3000]"));
+    //  more than the ring holds since `from`: the oldest are counted as lost
+    for (int i = 0; i < ZSAT_STATS_RECENT + 5; i++)
+        zsat_stats_latency (s, o, ZSAT_LATENCY_TASK, 9, 1000000);
+    zsat_jsonw_reset (json);
+    zsat_jsonw_object (json, NULL);
+    zsat_stats_write_recent (s, json, 0);
+    zsat_jsonw_end (json);
+    assert (strstr (zsat_jsonw_text (json), "\"lost\":8,"));
+    zsat_jsonw_destroy (&json);
+    zsat_stats_destroy (&s);
+}
+
 void
 zsat_stats_test (bool verbose)
 {
@@ -1334,5 +1393,6 @@ zsat_stats_test (bool verbose)
     s_test_queue ();
     s_test_side_table ();
     s_test_overflow ();
+    s_test_recent ();
     printf ("OK\n");
 }

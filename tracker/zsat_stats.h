@@ -17,6 +17,7 @@
 #define ZSAT_HEARTBEAT_STALE    3000000  //  us without heartbeat before an instance is not counted
 #define ZSAT_STATS_UTIL_S       5        //  seconds the utilization is averaged over
 #define ZSAT_STATS_QUEUE_STALE  60000000  //  us a queue count may stand still before it is dropped
+#define ZSAT_STATS_RECENT       65536     //  task latencies kept one by one for LATENCIES
 
 //  Per-stage counters.
 typedef enum {
@@ -46,6 +47,7 @@ typedef enum {
     ZSAT_GLOBAL_HAPPY_ENDS,          //  tasks ended well
     ZSAT_GLOBAL_OVERFLOW,            //  names that did not fit the tables
     ZSAT_GLOBAL_UNDECLARED_EVICTED,  //  side-table rows of undeclared nodes given to newer ones
+    ZSAT_GLOBAL_OVERTAKEN,           //  an earlier hop's report that arrived after the task ended
     ZSAT_GLOBAL_COUNT
 } zsat_global_t;
 
@@ -151,6 +153,11 @@ uint64_t zsat_stats_dead_recent (zsat_stats_t *self, uint16_t origin, int64_t no
 void zsat_stats_write (zsat_stats_t *self, zsat_jsonw_t *json, int64_t now_us);
 //  Writes a "nodes" member (heartbeat info of every instance) into an open JSON object.
 void zsat_stats_write_nodes (zsat_stats_t *self, zsat_jsonw_t *json, int64_t now_us);
+//  Writes "from", "next", "lost" and "us" (the task latencies recorded since sequence number
+//  from, oldest first; "lost" were overwritten before they were asked for) into an open
+//  object: a client asking with the last "next" gets each sample once, for exact
+//  percentiles of its own intervals.
+void zsat_stats_write_recent (zsat_stats_t *self, zsat_jsonw_t *json, uint64_t from);
 //  Returns the status table as text for a terminal (caller frees), NULL when out of memory.
 char *zsat_stats_table (zsat_stats_t *self, int64_t now_us);
 

@@ -728,6 +728,14 @@ s_answer (self_t *self, const char *request, bool as_text, int64_t now_us, char 
         tracker_graph_t graph = {self->topology, self->stats, self->breaker, self->node};
         tracker_graph_write (&graph, json, now_us);
     }
+    else if (strncmp (request, "LATENCIES ", 10) == 0 && !as_text &&
+             isdigit ((unsigned char)request[10])) {
+        //  the task latencies since a sequence number, one by one (the harness's exact
+        //  percentiles per interval)
+        zsat_jsonw_object (json, NULL);
+        zsat_stats_write_recent (self->stats, json, strtoull (request + 10, NULL, 10));
+        zsat_jsonw_end (json);
+    }
     else if (s_parse_trace (request, &task_id)) {
         if (as_text)
             s_trace_text (self, task_id, text);
@@ -741,8 +749,9 @@ s_answer (self_t *self, const char *request, bool as_text, int64_t now_us, char 
         }
     }
     else {
-        s_json_error (json, "unknown request: expected STATUS, NODES, TOPOLOGY, METRICS or "
-                            "TRACE <task_id>, optionally followed by TEXT");
+        s_json_error (
+            json, "unknown request: expected STATUS, NODES, TOPOLOGY, METRICS, LATENCIES <from> or "
+                  "TRACE <task_id>, optionally followed by TEXT");
         return false;
     }
     return true;
