@@ -122,6 +122,8 @@ typedef struct {
     zsat_dedup_t *dedup;  //  (producer, id) already stored: a re-sent copy is not stored again
     uint64_t stored, refused, acks, ack_errors, bad, oversize, compacted, collected, duplicates;
     uint64_t impostors;  //  HELLO/ACK for a consumer from another host's key
+    char
+        sender[ZSAT_NAME_MAX + 1];  //  the CURVE key's name of the message being handled ("": none)
 } self_t;
 
 #define DEDUP_REBUILD 8192  //  newest log records read at start to rebuild the dedup window
@@ -551,14 +553,15 @@ s_on_ack (self_t *self, const char *name, uint64_t seq)
 //  A HELLO or ACK for consumer name must come from a host the consumer runs on (its CURVE
 //  key): anyone else would take the consumer's records away from it. Counted, logged.
 static bool
-s_consumer_is_peer (self_t *self, zframe_t *body, const char *name)
+s_consumer_is_peer (self_t *self, const char *name)
 {
-    if (zsat_curve_peer_may_be (body, name))
+    const char *sender = *self->sender ? self->sender : NULL;
+    if (zsat_curve_name_may_be (sender, name))
         return true;
     if (self->impostors++ % 1000 == 0)
         zsat_log_line (stderr, ZSAT_LOG_WARN, self->who,
                        "refused HELLO/ACK for consumer %s from host key %s (impostors=%" PRIu64 ")",
-                       name, zsat_curve_peer_name (body), self->impostors);
+                       name, sender, self->impostors);
     return false;
 }
 
@@ -566,13 +569,13 @@ static void
 s_on_out (self_t *self, zmsg_t *msg)
 {
     zframe_t *identity = zmsg_pop (msg);
-    zframe_t *body = zmsg_pop (msg);  //  kept to the end: it says who sent it (CURVE)
+    zframe_t *body = zmsg_pop (msg);
     char *text = body ? zframe_strdup (body) : NULL;
     char name[ZSAT_NAME_MAX + 1];
     uint64_t seq;
     bool ack = identity && text && sscanf (text, "ACK %64s %" SCNu64, name, &seq) == 2;
     bool hello = !ack && identity && text && sscanf (text, "HELLO %64s", name) == 1;
-    if ((ack || hello) && !s_consumer_is_peer (self, body, name))
+    if ((ack || hello) && !s_consumer_is_peer (self, name))
         hello = ack = false;  //  counted as impostor
     if (ack)
         s_on_ack (self, name, seq);
@@ -778,6 +781,9 @@ s_recv_msg (self_t *self, zsock_t *sock)
         }
         return NULL;
     }
+    //  Who sent it, read before the frames are copied (a copy has no metadata).
+    const char *name = zmq_msg_gets (&frame[n - 1], "name");
+    snprintf (self->sender, sizeof self->sender, "%s", name ? name : "");
     zmsg_t *msg = zmsg_new ();
     for (int i = 0; i < n; i++) {
         if (msg && zmsg_addmem (msg, zmq_msg_data (&frame[i]), zmq_msg_size (&frame[i])))

@@ -231,6 +231,18 @@ s_counters (FILE *out, const char *json, int width, bool colour)
     zsat_termtable_words (out, "info:  ", words, count, width, false);
 }
 
+//  With CURVE on: the handshakes the tracker's sockets refused (docs/security.md).
+static void
+s_security (FILE *out, const char *json)
+{
+    char tracker[1024], security[16] = "";
+    s_object (json, "tracker", tracker, sizeof tracker);
+    zsat_statusview_json_string (tracker, "security", security, sizeof security);
+    if (streq (security, "curve"))
+        fprintf (out, "security: curve, auth_refused=%.0f on the tracker's sockets\n",
+                 s_num (tracker, "auth_refused"));
+}
+
 //  Breakers not closed, one line each.
 static void
 s_breakers (FILE *out, const char *json)
@@ -314,8 +326,8 @@ zsat_statustable_render (const char *json, int width, bool colour)
     char *notes_text = NULL;
     size_t notes_size = 0;
     FILE *notes = open_memstream (&notes_text, &notes_size);
-    for (const char *at = zsat_statusview_json_object (start, &close); at && at < end;
-         at = zsat_statusview_json_object (close, &close), stages++) {
+    for (const char *at = zsat_statusview_json_element (start, &close); at && at < end;
+         at = zsat_statusview_json_element (close, &close), stages++) {
         size_t len =
             (size_t)(close - at) < sizeof object - 1 ? (size_t)(close - at) : sizeof object - 1;
         memcpy (object, at, len);
@@ -326,6 +338,7 @@ zsat_statustable_render (const char *json, int width, bool colour)
     rows = zsat_termtable_render (table, width, colour);
     fputs (stages ? (rows ? rows : "") : "(no stage has reported yet)\n", out);
     s_counters (out, json, width, colour);
+    s_security (out, json);
     if (notes)
         fclose (notes);
     fputs (notes_text ? notes_text : "", out);
@@ -349,7 +362,7 @@ zsat_statustable_test (bool verbose)
         "{\"host\":\"local\",\"node\":\"cpu\",\"instances\":1,\"busy\":0,\"utilization\":0.25,"
         "\"idle\":1,\"queued\":1,\"rate_1s\":1,\"rate_1m\":0.1,\"errors\":0,\"timeouts\":0,"
         "\"retries\":0,\"failures\":0,\"dead_letters\":0,\"p50_us\":95,\"p99_us\":1500,"
-        "\"max_us\":2500000},"
+        "\"max_us\":2500000,\"dead_by\":{\"unknown type\":0}},"
         "{\"host\":\"a-very-long-host-name\",\"node\":\"a-very-long-stage-name\",\"instances\":2,"
         "\"busy\":1,\"utilization\":0,\"idle\":1,\"queued\":0,\"rate_1s\":0,\"rate_1m\":0,"
         "\"errors\":3,\"timeouts\":0,\"retries\":0,\"failures\":0,\"dead_letters\":0,"
@@ -376,6 +389,7 @@ zsat_statustable_test (bool verbose)
     char *text = zsat_statustable_render (json, 0, false);
     assert (strstr (text, "1.5ms") && strstr (text, "2.5s") && strstr (text, "95us"));
     assert (strstr (text, "a-very-long-stage-name"));
+    assert (!strstr (text, "?    ?"));  //  an object inside a stage (dead_by) keeps the stage whole
     free (text);
     text = zsat_statustable_render (json, 0, true);
     assert (strstr (text, "\033[31m3\033[0m"));  //  errors are red

@@ -121,9 +121,14 @@ zsat_curve_cert_write (const char *path, const char *name, bool force, zsat_erro
     return 0;
 }
 
+//  The directory relative key paths are read from: the topology file's, or, for the copy a
+//  launcher hands its nodes, the original's ($ZSAT_TOPOLOGY_BASE, set by the launcher).
 static char *
 s_dirname (const char *file)
 {
+    const char *base = getenv ("ZSAT_TOPOLOGY_BASE");
+    if (base && *base && file && strstr (file, "/running/"))
+        return strdup (base);
     char *dir = strdup (file ? file : "");
     char *slash = dir ? strrchr (dir, '/') : NULL;
     if (slash)
@@ -901,7 +906,12 @@ zsat_curve_peer_may_control (zframe_t *frame, const char *host)
 bool
 zsat_curve_peer_may_be (zframe_t *frame, const char *node)
 {
-    const char *name = zsat_curve_peer_name (frame);
+    return zsat_curve_name_may_be (zsat_curve_peer_name (frame), node);
+}
+
+bool
+zsat_curve_name_may_be (const char *name, const char *node)
+{
     if (!name)
         return true;  //  ipc or plain: the run directory or `security: none` decided
     pthread_mutex_lock (&s.lock);

@@ -66,6 +66,9 @@ bool zsat_curve_peer_may_control (zframe_t *frame, const char *host);
 //  True when frame's sender may speak for node: its key is the key of a host node runs on,
 //  or it has no key (ipc, `security: none`). The buffer checks a consumer's HELLO and ACK.
 bool zsat_curve_peer_may_be (zframe_t *frame, const char *node);
+//  The same from the peer's name (zmq_msg_gets (msg, "name") of a received zmq_msg_t, for
+//  code that receives zmq_msg_t and not zframe_t; NULL: no key).
+bool zsat_curve_name_may_be (const char *name, const char *node);
 
 //  Handshakes refused by this process's CURVE servers so far.
 uint64_t zsat_curve_refused (void);

@@ -208,7 +208,10 @@ s_plan_endpoints (zsat_launcher_plan_t *plan, zsat_topology_t *topology, zsat_er
     return 0;
 }
 
-//  Copies the topology file to <host_dir>/running/<its name> for the children.
+//  Writes the topology, expanded (variables substituted, includes joined: the children must
+//  not see a later edit of an included file or a changed environment), to
+//  <host_dir>/running/<its name>, and tells the children where the original lives
+//  ($ZSAT_TOPOLOGY_BASE): relative paths in it (curve_key files) are the original's.
 static int
 s_snapshot (zsat_launcher_plan_t *plan, zsat_error_t *err)
 {
@@ -218,21 +221,22 @@ s_snapshot (zsat_launcher_plan_t *plan, zsat_error_t *err)
         return zsat_fail (err, ZSAT_E_IO, "%s", reason);
     const char *base = strrchr (plan->source, '/');
     snprintf (plan->file, sizeof plan->file, "%s/%s", dir, base ? base + 1 : plan->source);
-    FILE *in = fopen (plan->source, "r");
-    FILE *out = in ? fopen (plan->file, "w") : NULL;
-    char buffer[8192];
-    size_t got;
-    bool ok = in && out;
-    while (ok && (got = fread (buffer, 1, sizeof buffer, in)) > 0)
-        ok = fwrite (buffer, 1, got, out) == got;
-    ok = ok && !ferror (in);
-    if (in)
-        fclose (in);
+    char *real = realpath (plan->source, NULL);
+    char *slash = real ? strrchr (real, '/') : NULL;
+    if (slash)
+        *slash = 0;
+    if (real)
+        setenv ("ZSAT_TOPOLOGY_BASE", *real ? real : "/", 1);
+    free (real);
+    FILE *out = fopen (plan->file, "w");
+    zsat_diag_t *diag = zsat_diag_new ();
+    int rc = out ? zsat_topology_expand (plan->source, out, diag) : -1;
     if (out && fclose (out) != 0)
-        ok = false;
-    return ok ? 0
-              : zsat_fail (err, ZSAT_E_IO, "cannot copy %s to %s: %s", plan->source, plan->file,
-                           strerror (errno));
+        rc = -1;
+    zsat_diag_destroy (&diag);
+    return rc == 0 ? 0
+                   : zsat_fail (err, ZSAT_E_IO, "cannot write %s from %s: %s", plan->file,
+                                plan->source, strerror (errno));
 }
 
 int

@@ -80,6 +80,31 @@ zsat_statusview_json_object (const char *json, const char **end)
     return NULL;
 }
 
+const char *
+zsat_statusview_json_element (const char *json, const char **end)
+{
+    const char *start = json ? strchr (json, '{') : NULL;
+    int depth = 0;
+    bool in_string = false;
+    for (const char *at = start; at && *at; at++) {
+        if (in_string) {
+            if (*at == '\\' && at[1])
+                at++;
+            else if (*at == '"')
+                in_string = false;
+        }
+        else if (*at == '"')
+            in_string = true;
+        else if (*at == '{')
+            depth++;
+        else if (*at == '}' && --depth == 0) {
+            *end = at + 1;
+            return start;
+        }
+    }
+    return NULL;
+}
+
 //  Copies the object [start, end) into buf so the key readers stay inside it.
 static const char *
 s_object_copy (const char *start, const char *end, char *buf, size_t cap)

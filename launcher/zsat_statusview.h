@@ -34,6 +34,10 @@ bool zsat_statusview_json_number (const char *json, const char *key, double *val
 //  Finds the next innermost object ({...} holding no other object) at or after json.
 //  Returns its start and sets *end past its closing brace, or NULL when there is none.
 const char *zsat_statusview_json_object (const char *json, const char **end);
+//  Finds the next object at or after json (the first '{'), whole: the objects it holds
+//  (e.g. a stage's "dead_by") stay inside it. Returns its start and sets *end past its
+//  closing brace, or NULL. For the elements of an array.
+const char *zsat_statusview_json_element (const char *json, const char **end);
 
 //  Fills rows[] from the launcher's STATUS JSON (host taken from it). Returns the count.
 size_t zsat_statusview_rows_from_status (const char *json, zsat_status_row_t *rows, size_t max);
