@@ -24,6 +24,9 @@
 #define SAT_BURST       64  //  messages read from one input before the others get a turn
 //  Buffer clients have no socket to poll here: they are polled at least this often.
 #define SAT_BUFFER_POLL_MS 5
+//  A source ticking faster than this wakes once per quantum and runs the ticks due in one
+//  burst: cost follows the vectors, not a wake-up per vector (docs/satellites.md).
+#define SAT_TICK_QUANTUM_US 10000
 //  At $TERM, how long the vectors awaiting STORED may keep the node alive.
 #define SAT_BUFFER_DRAIN_MS 5000
 
@@ -81,6 +84,8 @@ typedef struct {
     s_ack_t *current;      //  of the record being handled, or NULL
     int max_retry;
     int64_t next_heartbeat, next_flush, next_tick_us;
+    int64_t last_flush;  //  zclock_mono of the last event flush
+    uint32_t pid;
     bool terminated;
     char reason[256];
 } self_t;
@@ -343,6 +348,7 @@ static int
 s_setup (self_t *self)
 {
     zsat_node_args_t *args = self->args;
+    self->pid = (uint32_t)getpid ();  //  once: the vector's pid field, not a syscall per vector
     const zsat_node_t *node =
         args->topology ? zsat_topology_node_find (args->topology, args->node) : NULL;
     if (!node) {
@@ -415,6 +421,17 @@ s_flush (self_t *self)
     //  Never block the data path on the tracker: a refused batch is dropped and counted.
     zsat_evbatch_flush (self->evbatch, zsock_resolve (self->events), ZMQ_DONTWAIT);
     self->next_flush = 0;
+    self->last_flush = zclock_mono ();
+}
+
+//  A pending batch goes out at the end of the wake-up that made it when the last flush is at
+//  least ZSAT_SATELLITE_FLUSH_MS old, else when it is: at most one flush per period under
+//  load, and no wake-up of its own at low rates.
+static void
+s_arm_flush (self_t *self)
+{
+    if (self->next_flush == 0)
+        self->next_flush = self->last_flush + ZSAT_SATELLITE_FLUSH_MS;
 }
 
 static void
@@ -423,8 +440,8 @@ s_event (self_t *self, int event, const zsat_vector_t *v, const char *detail)
     int pending = zsat_evbatch_add_vector (self->evbatch, event, v, detail);
     if (pending >= ZSAT_SATELLITE_BATCH)
         s_flush (self);
-    else if (pending > 0 && self->next_flush == 0)
-        self->next_flush = zclock_mono () + ZSAT_SATELLITE_FLUSH_MS;
+    else if (pending > 0)
+        s_arm_flush (self);
 }
 
 static uint64_t
@@ -713,7 +730,7 @@ s_forward (self_t *self, zsat_vector_t *v)
         snprintf (target, sizeof target, "%s", self->original.next);
     snprintf (v->step, sizeof v->step, "%s", self->args->node);
     v->wid = (uint32_t)self->args->instance;
-    v->pid = (uint32_t)getpid ();
+    v->pid = self->pid;
     bool match[SAT_SOCKETS_MAX];
     size_t matched = s_match_outputs (self, v, target, match), sent = 0;
     if (matched > 1) {
@@ -834,8 +851,8 @@ s_dead_letter (self_t *self, const s_port_t *port, const zsat_error_t *err)
     snprintf (rec.detail, sizeof rec.detail, "%.40s: %.80s", port->name, reason);
     if (zsat_evbatch_add (self->evbatch, &rec) >= ZSAT_SATELLITE_BATCH)
         s_flush (self);
-    else if (self->next_flush == 0)
-        self->next_flush = zclock_mono () + ZSAT_SATELLITE_FLUSH_MS;
+    else
+        s_arm_flush (self);
 }
 
 //  Reads up to SAT_BURST messages from one input without waiting.
@@ -915,7 +932,7 @@ s_tick_once (self_t *self)
     snprintf (v->type, sizeof v->type, "%s", self->kind->name);
     v->event = ZSAT_EV_INIT;
     v->wid = (uint32_t)self->args->instance;
-    v->pid = (uint32_t)getpid ();
+    v->pid = self->pid;
     v->timestamp = zclock_time () * 1000;
     zsat_kind_detail_clear ();
     zsat_result_t result = self->kind->tick (self->ctx, self->state, v);
@@ -965,8 +982,11 @@ s_poll_timeout (self_t *self)
     if (self->kind->tick && zsat_ctx_tick (self->ctx) > 0) {
         //  Rounded up: rounding down polled with 0 ms whenever less than 1 ms was left, so a
         //  source at >= 1000/s spun a whole core; the burst in s_ticks keeps the rate.
+        int64_t interval = zsat_ctx_tick (self->ctx);
+        int64_t slack = interval < SAT_TICK_QUANTUM_US ? SAT_TICK_QUANTUM_US - interval : 0;
         int64_t tick_wait =
-            self->next_tick_us ? (self->next_tick_us - zsat_probe_now_us () + 999) / 1000 : 0;
+            self->next_tick_us ? (self->next_tick_us + slack - zsat_probe_now_us () + 999) / 1000
+                               : 0;
         if (tick_wait < wait)
             wait = tick_wait;
     }
