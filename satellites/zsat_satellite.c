@@ -24,9 +24,9 @@
 #define SAT_BURST       64  //  messages read from one input before the others get a turn
 //  Buffer clients have no socket to poll here: they are polled at least this often.
 #define SAT_BUFFER_POLL_MS 5
-//  A source ticking faster than this wakes once per quantum and runs the ticks due in one
+//  A source ticking more often than this wakes once per quantum and runs the ticks due in one
 //  burst: cost follows the vectors, not a wake-up per vector (docs/satellites.md).
-#define SAT_TICK_QUANTUM_US 10000
+#define SAT_TICK_QUANTUM_US 50000
 //  At $TERM, how long the vectors awaiting STORED may keep the node alive.
 #define SAT_BUFFER_DRAIN_MS 5000
 
@@ -424,14 +424,14 @@ s_flush (self_t *self)
     self->last_flush = zclock_mono ();
 }
 
-//  A pending batch goes out at the end of the wake-up that made it when the last flush is at
-//  least ZSAT_SATELLITE_FLUSH_MS old, else when it is: at most one flush per period under
-//  load, and no wake-up of its own at low rates.
+//  A pending batch goes ZSAT_SATELLITE_FLUSH_MS after its first record at the latest, and at
+//  the end of any earlier wake-up once the last flush is that old (s_timers): at most one
+//  flush per period under load, and at low rates no wake-up of its own.
 static void
 s_arm_flush (self_t *self)
 {
     if (self->next_flush == 0)
-        self->next_flush = self->last_flush + ZSAT_SATELLITE_FLUSH_MS;
+        self->next_flush = zclock_mono () + ZSAT_SATELLITE_FLUSH_MS;
 }
 
 static void
@@ -530,7 +530,8 @@ s_timers (self_t *self)
     int64_t now = zclock_mono ();
     if (self->buffered)
         s_buffer_answers (self, 0);
-    if (self->next_flush && now >= self->next_flush)
+    if (self->next_flush &&
+        (now >= self->next_flush || now - self->last_flush >= ZSAT_SATELLITE_FLUSH_MS))
         s_flush (self);
     if (now >= self->next_heartbeat)
         s_heartbeat (self);
