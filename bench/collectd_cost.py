@@ -185,13 +185,13 @@ def main():
     ap = argparse.ArgumentParser(description="zsat's default job against collectd (A B A B).")
     ap.add_argument("--zsat", default=os.path.join(ROOT, "build/zsat"))
     ap.add_argument("--rounds", type=int, default=0, help="A B rounds (default 3, quick 1)")
-    ap.add_argument("--warmup", type=float, default=0, help="seconds (default 5, quick 3)")
-    ap.add_argument("--window", type=float, default=0, help="seconds (default 40, quick 6)")
+    ap.add_argument("--warmup", type=float, default=0, help="seconds (default 5, quick 2)")
+    ap.add_argument("--window", type=float, default=0, help="seconds (default 40, quick 4)")
     ap.add_argument("--quick", action="store_true", help="one short round (a smoke run)")
     args = ap.parse_args()
     rounds = args.rounds or (1 if args.quick else 3)
-    warmup = args.warmup or (3 if args.quick else 5)
-    window = args.window or (6 if args.quick else 40)
+    warmup = args.warmup or (2 if args.quick else 5)
+    window = args.window or (4 if args.quick else 40)
     if not os.access(COLLECTD, os.X_OK) or not os.path.isfile(f"{PLUGIN_DIR}/csv.so"):
         log(f"{COLLECTD} is not installed: bash scripts/setup (collectd-core)")
         return 3
