@@ -200,9 +200,8 @@ s_rawhop_round (const char *self_path, s_bench_t *b, double *p99, bool single)
         *slash = 0;
     else
         snprintf (dir, sizeof dir, ".");
-    snprintf (command, sizeof command,
-              "%s/bench_rawhop --count %ld --size %zu --rounds 1 %s %ld", dir, b->count, b->size,
-              single ? "--single" : "--rate", single ? 1 : b->rate);
+    snprintf (command, sizeof command, "%s/bench_rawhop --count %ld --size %zu --rounds 1 %s %ld",
+              dir, b->count, b->size, single ? "--single" : "--rate", single ? 1 : b->rate);
     FILE *pipe = popen (command, "r");
     char line[512] = "";
     double rate = 0;

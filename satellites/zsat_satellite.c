@@ -985,9 +985,9 @@ s_poll_timeout (self_t *self)
         //  source at >= 1000/s spun a whole core; the burst in s_ticks keeps the rate.
         int64_t interval = zsat_ctx_tick (self->ctx);
         int64_t slack = interval < SAT_TICK_QUANTUM_US ? SAT_TICK_QUANTUM_US - interval : 0;
-        int64_t tick_wait =
-            self->next_tick_us ? (self->next_tick_us + slack - zsat_probe_now_us () + 999) / 1000
-                               : 0;
+        int64_t tick_wait = self->next_tick_us
+                                ? (self->next_tick_us + slack - zsat_probe_now_us () + 999) / 1000
+                                : 0;
         if (tick_wait < wait)
             wait = tick_wait;
     }

@@ -273,9 +273,9 @@ s_test_next (void)
     assert (zsat_deadlines_next_us (w, 50000) == 50000);  //  empty: the limit
     assert (zsat_deadlines_start (w, 1, 7500) == 0);
     assert (zsat_deadlines_next_us (w, 50000) == 7000);
-    assert (zsat_deadlines_next_us (w, 5000) == 5000);  //  beyond the limit
+    assert (zsat_deadlines_next_us (w, 5000) == 5000);                //  beyond the limit
     assert (zsat_deadlines_start (w, 2, 3000 + 16 * 1000 * 3) == 0);  //  slot 3, three turns on
-    assert (zsat_deadlines_next_us (w, 50000) == 3000);  //  early, never late
+    assert (zsat_deadlines_next_us (w, 50000) == 3000);               //  early, never late
     assert (zsat_deadlines_expire (w, 3000, s_record, &log) == 0);
     assert (zsat_deadlines_next_us (w, 50000) == 7000);
     assert (zsat_deadlines_expire (w, 7000, s_record, &log) == 1 && log.ids[0] == 1);
