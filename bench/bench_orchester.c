@@ -7,6 +7,10 @@
     With --rate, both producers pace to that many vectors/s and the lines give latency
     percentiles (microseconds); the summary compares the median p99s.
 
+    Without --rate each round also runs `bench_rawhop --single 1`: the plain single-frame
+    forwarding hop (one 100-byte frame, sender, PULL -> PUSH loop and sink in three processes),
+    the ceiling of any hop; the summary adds "rawhop_single_msgs_per_s" and "single_ratio".
+
     usage: bench_orchester [--count N] [--size BYTES] [--rounds R] [--rate PER_S]
                            [--only-orchester]
 */
@@ -187,7 +191,7 @@ s_orchester_round (s_bench_t *b, int round)
 
 //  Runs bench_rawhop (next to this program) for one round; returns its msgs/s, or 0.
 static double
-s_rawhop_round (const char *self_path, s_bench_t *b, double *p99)
+s_rawhop_round (const char *self_path, s_bench_t *b, double *p99, bool single)
 {
     char dir[512], command[1024];
     snprintf (dir, sizeof dir, "%s", self_path);
@@ -196,9 +200,8 @@ s_rawhop_round (const char *self_path, s_bench_t *b, double *p99)
         *slash = 0;
     else
         snprintf (dir, sizeof dir, ".");
-    snprintf (command, sizeof command,
-              "%s/bench_rawhop --count %ld --size %zu --rounds 1 --rate %ld", dir, b->count,
-              b->size, b->rate);
+    snprintf (command, sizeof command, "%s/bench_rawhop --count %ld --size %zu --rounds 1 %s %ld",
+              dir, b->count, b->size, single ? "--single" : "--rate", single ? 1 : b->rate);
     FILE *pipe = popen (command, "r");
     char line[512] = "";
     double rate = 0;
@@ -269,9 +272,12 @@ main (int argc, char **argv)
     if (b.size < sizeof (int64_t))
         b.size = sizeof (int64_t);
     b.latency = (int64_t *)calloc ((size_t)b.count, sizeof (int64_t));
-    double raw[100], orch[100], raw_p99[100] = {0}, orch_p99[100] = {0};
+    double raw[100], orch[100], raw_p99[100] = {0}, orch_p99[100] = {0}, single[100] = {0};
+    bool with_single = !only && b.rate == 0;
     for (int r = 0; r < rounds; r++) {
-        raw[r] = only ? 0 : s_rawhop_round (argv[0], &b, &raw_p99[r]);
+        double unused;
+        single[r] = with_single ? s_rawhop_round (argv[0], &b, &unused, true) : 0;
+        raw[r] = only ? 0 : s_rawhop_round (argv[0], &b, &raw_p99[r], false);
         double seconds = s_orchester_round (&b, r);
         orch[r] = (double)(b.count - 1) / seconds;
         printf ("{\"bench\":\"orchester\",\"round\":%d,\"msgs\":%ld,\"size\":%zu,\"seconds\":%.4f,"
@@ -289,9 +295,15 @@ main (int argc, char **argv)
     double raw_median = only ? 0 : s_median (raw, rounds);
     double orch_median = s_median (orch, rounds);
     printf ("{\"bench\":\"orchester_vs_rawhop\",\"rounds\":%d,\"msgs\":%ld,\"size\":%zu,"
-            "\"rawhop_msgs_per_s\":%.0f,\"orchester_msgs_per_s\":%.0f,\"ratio\":%.3f}\n",
+            "\"rawhop_msgs_per_s\":%.0f,\"orchester_msgs_per_s\":%.0f,\"ratio\":%.3f",
             rounds, b.count, b.size, raw_median, orch_median,
             raw_median > 0 ? orch_median / raw_median : 0);
+    if (with_single) {
+        double single_median = s_median (single, rounds);
+        printf (",\"rawhop_single_msgs_per_s\":%.0f,\"single_ratio\":%.3f", single_median,
+                single_median > 0 ? orch_median / single_median : 0);
+    }
+    printf ("}\n");
     if (b.rate > 0) {
         double rp = only ? 0 : s_median (raw_p99, rounds), op = s_median (orch_p99, rounds);
         printf ("{\"bench\":\"orchester_vs_rawhop_latency\",\"rounds\":%d,\"rate\":%ld,"

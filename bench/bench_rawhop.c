@@ -6,10 +6,16 @@
     With --rate, the producer paces to that many vectors/s and the line also gives the
     latency percentiles (send to receive, microseconds): "p50_us", "p99_us".
 
+    With --single 1: the plain forwarding hop, one frame of --size bytes per message, sender,
+    PULL -> PUSH loop and sink each a process of its own with its own context (the line says
+    "bench":"rawhop_single"; no --rate).
+
     usage: bench_rawhop [--count N] [--size BYTES] [--rounds R] [--hwm H] [--rate PER_S]
+                        [--single 1]
 */
 #include "zsat.h"
 #include <pthread.h>
+#include <sys/wait.h>
 
 typedef struct {
     void *ctx;
@@ -89,6 +95,70 @@ s_forwarder (void *arg)
     return NULL;
 }
 
+//  --single: one process per role, each its own context, one frame per message.
+static void
+s_single_forwarder (s_bench_t *b)
+{
+    b->ctx = zmq_ctx_new ();
+    void *pull = s_socket (b, ZMQ_PULL, b->in, true);
+    void *push = s_socket (b, ZMQ_PUSH, b->out, false);
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    for (long i = 0; i < b->count && zmq_msg_recv (&msg, pull, 0) >= 0; i++)
+        zmq_msg_send (&msg, push, 0);
+    zmq_msg_close (&msg);
+    zmq_close (pull);
+    zmq_close (push);
+    zmq_ctx_term (b->ctx);
+}
+
+static void
+s_single_producer (s_bench_t *b)
+{
+    b->ctx = zmq_ctx_new ();
+    void *push = s_socket (b, ZMQ_PUSH, b->in, false);
+    uint8_t *payload = (uint8_t *)calloc (1, b->size);
+    for (long i = 0; i < b->count; i++) {
+        memcpy (payload, &i, sizeof i < b->size ? sizeof i : b->size);
+        zmq_send (push, payload, b->size, 0);
+    }
+    free (payload);
+    zmq_close (push);
+    zmq_ctx_term (b->ctx);  //  lingers until the forwarder has everything
+}
+
+static double
+s_round_single (s_bench_t *b)
+{
+    fflush (stdout);
+    pid_t forwarder = fork ();
+    if (forwarder == 0) {
+        s_single_forwarder (b);
+        _exit (0);
+    }
+    b->ctx = zmq_ctx_new ();
+    void *pull = s_socket (b, ZMQ_PULL, b->out, true);
+    zclock_sleep (50);  //  the forwarder binds before the producer connects
+    pid_t producer = fork ();
+    if (producer == 0) {
+        s_single_producer (b);
+        _exit (0);
+    }
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    int64_t start = 0;
+    for (long i = 0; i < b->count && zmq_msg_recv (&msg, pull, 0) >= 0; i++)
+        if (i == 0)
+            start = zclock_usecs ();
+    double seconds = (double)(zclock_usecs () - start) / 1e6;
+    zmq_msg_close (&msg);
+    zmq_close (pull);
+    zmq_ctx_term (b->ctx);
+    waitpid (producer, NULL, 0);
+    waitpid (forwarder, NULL, 0);
+    return seconds;
+}
+
 static int
 s_compare_i64 (const void *a, const void *b)
 {
@@ -143,6 +213,7 @@ main (int argc, char **argv)
 {
     s_bench_t b = {.count = 1000000, .size = 100, .hwm = 10000};
     int rounds = 1;
+    bool single = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (streq (argv[i], "--count"))
             b.count = atol (argv[i + 1]);
@@ -154,10 +225,12 @@ main (int argc, char **argv)
             b.rate = atol (argv[i + 1]);
         else if (streq (argv[i], "--hwm"))
             b.hwm = atoi (argv[i + 1]);
+        else if (streq (argv[i], "--single"))
+            single = atoi (argv[i + 1]) != 0;
     }
-    if (b.count < 2 || rounds < 1 || argc % 2 == 0) {
+    if (b.count < 2 || rounds < 1 || argc % 2 == 0 || (single && b.rate > 0)) {
         fprintf (stderr, "usage: bench_rawhop [--count N] [--size BYTES] [--rounds R] [--hwm H] "
-                         "[--rate PER_S]\n");
+                         "[--rate PER_S] [--single 1] (--single has no --rate)\n");
         return 2;
     }
     zsat_vector_t v;
@@ -173,24 +246,27 @@ main (int argc, char **argv)
     if (b.size < sizeof (int64_t))
         b.size = sizeof (int64_t);
     b.latency = (int64_t *)calloc ((size_t)b.count, sizeof (int64_t));
-    b.ctx = zmq_ctx_new ();
+    //  --single forks: every process makes its own context after the fork.
+    b.ctx = single ? NULL : zmq_ctx_new ();
     char dir[64];
     snprintf (dir, sizeof dir, "/tmp/zsat-rawhop-%d", (int)getpid ());
     mkdir (dir, 0700);
     snprintf (b.in, sizeof b.in, "ipc://%s/in.ipc", dir);
     snprintf (b.out, sizeof b.out, "ipc://%s/out.ipc", dir);
     for (int r = 0; r < rounds; r++) {
-        double seconds = s_round (&b);
-        printf ("{\"bench\":\"rawhop\",\"round\":%d,\"msgs\":%ld,\"size\":%zu,\"seconds\":%.4f,"
+        double seconds = single ? s_round_single (&b) : s_round (&b);
+        printf ("{\"bench\":\"%s\",\"round\":%d,\"msgs\":%ld,\"size\":%zu,\"seconds\":%.4f,"
                 "\"msgs_per_s\":%.0f",
-                r, b.count, b.size, seconds, (double)(b.count - 1) / seconds);
+                single ? "rawhop_single" : "rawhop", r, b.count, b.size, seconds,
+                (double)(b.count - 1) / seconds);
         if (b.rate > 0)
             printf (",\"rate\":%ld,\"p50_us\":%" PRId64 ",\"p99_us\":%" PRId64, b.rate,
                     s_percentile (&b, 50), s_percentile (&b, 99));
         printf ("}\n");
         fflush (stdout);
     }
-    zmq_ctx_term (b.ctx);
+    if (b.ctx)
+        zmq_ctx_term (b.ctx);
     free (b.latency);
     char path[128];
     snprintf (path, sizeof path, "%s/in.ipc", dir);

@@ -378,13 +378,13 @@ def main():
     ap.add_argument("--warmup", type=float, default=0, help="seconds before the window "
                     "(default 5, --quick 3)")
     ap.add_argument("--duration", type=float, default=0, help="seconds of the window "
-                    "(default 20, --quick 8)")
+                    "(default 20, --quick 6)")
     ap.add_argument("--quick", action="store_true", help="short windows (a smoke run)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directories")
     args = ap.parse_args()
     args.zsat = os.path.abspath(args.zsat)
     args.warmup = args.warmup or (3 if args.quick else 5)
-    args.duration = args.duration or (8 if args.quick else 20)
+    args.duration = args.duration or (6 if args.quick else 20)
     runs = [s for s in (args.runs or ("default,1000" if args.quick else "default,1000,5000"))
             .split(",") if s]
     for spec in runs:

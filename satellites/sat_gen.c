@@ -1,4 +1,5 @@
 /*  sat_gen - source: a load generator. Every tick (1/rate s) it creates a new task: a vector
+    (above 20/s the runtime runs the ticks due every 50 ms in one burst: docs/satellites.md),
     of option `type` whose payload is a record {seq, time_us, pad} (format "record") or
     exactly `size` deterministic bytes starting with the sequence number (format "raw").
     Stops after `count` vectors or `duration`, whichever comes first (0: never). The same

@@ -17,7 +17,7 @@ void zsat_satellite_actor (zsock_t *pipe, void *args);
 #define ZSAT_SATELLITE_EVENTS_HWM   10000  //  event batches queued to the tracker
 #define ZSAT_SATELLITE_LINGER_MS    2000   //  outputs drain this long at close
 #define ZSAT_SATELLITE_BATCH        256    //  events per batch
-#define ZSAT_SATELLITE_FLUSH_MS     5      //  a pending batch waits at most this long
+#define ZSAT_SATELLITE_FLUSH_MS     50     //  a pending batch waits at most this long
 #define ZSAT_SATELLITE_HEARTBEAT_MS 1000
 #define ZSAT_SATELLITE_BACKOFF_MS   10    //  first retry delay, doubled per retry
 #define ZSAT_SATELLITE_BACKOFF_CAP  1000  //  upper bound of a retry delay (ms)

@@ -156,6 +156,15 @@ zsat_breaker_tick (zsat_breaker_t *self, int64_t now_us)
     }
 }
 
+bool
+zsat_breaker_busy (zsat_breaker_t *self)
+{
+    for (size_t i = 0; i < self->stage_count; i++)
+        if (self->stages[i].state != ZSAT_BREAKER_CLOSED)
+            return true;
+    return false;
+}
+
 int
 zsat_breaker_state (zsat_breaker_t *self, const char *stage_name)
 {

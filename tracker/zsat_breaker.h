@@ -37,6 +37,8 @@ void zsat_breaker_destroy (zsat_breaker_t **self_p);
 void zsat_breaker_outcome (zsat_breaker_t *self, const char *stage, bool ok, int64_t now_us);
 //  Lets time pass: open breakers whose cool-down is over half-open, unanswered probes reopen.
 void zsat_breaker_tick (zsat_breaker_t *self, int64_t now_us);
+//  True while some stage's breaker is not CLOSED (zsat_breaker_tick has timed work).
+bool zsat_breaker_busy (zsat_breaker_t *self);
 //  The stage's state (CLOSED for a stage never seen).
 int zsat_breaker_state (zsat_breaker_t *self, const char *stage);
 const char *zsat_breaker_state_name (int state);

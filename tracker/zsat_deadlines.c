@@ -185,6 +185,18 @@ zsat_deadlines_expire (zsat_deadlines_t *self, int64_t now_us, zsat_deadline_fn 
     return fired;
 }
 
+int64_t
+zsat_deadlines_next_us (zsat_deadlines_t *self, int64_t limit_us)
+{
+    for (int64_t t = self->tick; t < self->tick + (int64_t)self->slots; t++) {
+        if (t * self->tick_us >= limit_us)
+            break;
+        if (!s_empty (self, s_head_of_tick (self, t)))
+            return t * self->tick_us;
+    }
+    return limit_us;
+}
+
 size_t
 zsat_deadlines_size (zsat_deadlines_t *self)
 {
@@ -252,6 +264,25 @@ s_test_order (void)
     zsat_deadlines_destroy (&w);
 }
 
+//  The next non-empty slot bounds the next expiry from below: sleeping until then is safe.
+static void
+s_test_next (void)
+{
+    zsat_deadlines_t *w = zsat_deadlines_new (10, 16, 1000, 0);
+    s_log_t log = {.wheel = w, .cancel_id = NONE, .restart_id = NONE};
+    assert (zsat_deadlines_next_us (w, 50000) == 50000);  //  empty: the limit
+    assert (zsat_deadlines_start (w, 1, 7500) == 0);
+    assert (zsat_deadlines_next_us (w, 50000) == 7000);
+    assert (zsat_deadlines_next_us (w, 5000) == 5000);                //  beyond the limit
+    assert (zsat_deadlines_start (w, 2, 3000 + 16 * 1000 * 3) == 0);  //  slot 3, three turns on
+    assert (zsat_deadlines_next_us (w, 50000) == 3000);               //  early, never late
+    assert (zsat_deadlines_expire (w, 3000, s_record, &log) == 0);
+    assert (zsat_deadlines_next_us (w, 50000) == 7000);
+    assert (zsat_deadlines_expire (w, 7000, s_record, &log) == 1 && log.ids[0] == 1);
+    assert (zsat_deadlines_next_us (w, 1000000) == 19000);  //  slot 3 of the next turn
+    zsat_deadlines_destroy (&w);
+}
+
 static void
 s_test_cancel (void)
 {
@@ -312,6 +343,7 @@ zsat_deadlines_test (bool verbose)
 {
     printf (" * zsat_deadlines: ");
     s_test_order ();
+    s_test_next ();
     s_test_cancel ();
     s_test_gap ();
     printf ("OK\n");

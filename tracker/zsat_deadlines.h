@@ -27,6 +27,11 @@ bool zsat_deadlines_active (zsat_deadlines_t *self, uint32_t id, int64_t *expiry
 //  Fires every timer due at or before now_us, in tick order. Returns how many fired.
 size_t zsat_deadlines_expire (zsat_deadlines_t *self, int64_t now_us, zsat_deadline_fn *fn,
                               void *arg);
+//  The start of the first tick at or after the next one to walk whose slot holds a timer, if
+//  it is before limit_us; else limit_us. Never later than the next expiry (a slot may also
+//  hold timers of later turns), so sleeping until then misses no deadline. Walks at most
+//  (limit_us - now) / tick_us slots, and at most one turn.
+int64_t zsat_deadlines_next_us (zsat_deadlines_t *self, int64_t limit_us);
 //  Timers running.
 size_t zsat_deadlines_size (zsat_deadlines_t *self);
 //  Bytes the wheel allocated (for the bench and docs).

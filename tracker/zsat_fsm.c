@@ -973,6 +973,12 @@ zsat_fsm_expire (zsat_fsm_t *self, int64_t now_us)
     return zsat_deadlines_expire (self->wheel, now_us, s_on_timer, self);
 }
 
+int64_t
+zsat_fsm_next_us (zsat_fsm_t *self, int64_t limit_us)
+{
+    return zsat_deadlines_next_us (self->wheel, limit_us);
+}
+
 int
 zsat_fsm_trace (zsat_fsm_t *self, uint64_t task_id, zsat_jsonw_t *json)
 {

@@ -71,6 +71,8 @@ void zsat_fsm_on_record (zsat_fsm_t *self, uint16_t origin, const zsat_event_rec
                          int64_t now_us);
 //  Fires the deadlines due by now_us. Returns how many fired.
 size_t zsat_fsm_expire (zsat_fsm_t *self, int64_t now_us);
+//  When zsat_fsm_expire may next have work: at or before the next deadline, capped at limit_us.
+int64_t zsat_fsm_next_us (zsat_fsm_t *self, int64_t limit_us);
 //  Writes the task's timeline as JSON members of an open object. Returns 0, or -1 when the
 //  task is not (or no longer) retained.
 int zsat_fsm_trace (zsat_fsm_t *self, uint64_t task_id, zsat_jsonw_t *json);

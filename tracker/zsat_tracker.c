@@ -830,8 +830,12 @@ static int
 s_poll_ms (self_t *self, int64_t now_us)
 {
     int64_t wait_us = self->next_stats_us - now_us;
-    //  deadlines need the wheel turned every tick while tasks are in the table
-    if (zsat_fsm_size (self->fsm) && wait_us > ZSAT_FSM_TICK_US)
+    //  Sleep until the wheel's next non-empty slot, not every tick: a table of finished
+    //  tasks kept for `trace` cost 100 wake-ups a second at idle. Breakers cooling down
+    //  are timed by the tick.
+    if (zsat_fsm_size (self->fsm) && wait_us > 0)
+        wait_us = zsat_fsm_next_us (self->fsm, now_us + wait_us) - now_us;
+    if (zsat_breaker_busy (self->breaker) && wait_us > ZSAT_FSM_TICK_US)
         wait_us = ZSAT_FSM_TICK_US;
     return wait_us > 0 ? (int)(wait_us / 1000) + 1 : 0;
 }
