@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MPL-2.0
-# The Debian packages, built by CPack from the install rules (decision D-pkg-1), one per
+# The Debian packages, built by CPack from the install rules (decision D29), one per
 # install component:
 #   cpack --config build/CPackConfig.cmake -B OUT   ->   OUT/zsat_<version>-1_<arch>.deb
 #                                                        OUT/python3-zsat_<version>-1_all.deb

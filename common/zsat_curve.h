@@ -2,7 +2,7 @@
 /*  zsat_curve - CURVE on every tcp link of a topology with `security: curve` (the default
     with more than one host). A process calls zsat_curve_use once with its topology and
     host; every socket site then calls zsat_curve_apply before bind/connect (decisions.md
-    D-security-1, docs/security.md).
+    D35, docs/security.md).
 
     Servers (binders with a tcp endpoint) get the host's secret key, ZAP domain "zsat" with
     ZMQ_ZAP_ENFORCE_DOMAIN, and the process's one ZAP handler admits exactly the public keys

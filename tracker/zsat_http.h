@@ -5,7 +5,7 @@
     /api/v1/trace/<task_id>, /api/v1/topology (JSON), and the dashboard's static files
     (`/` = index.html). Every answer comes from the tracker's own query socket (REQ, a fresh
     one per request): the HTTP thread never reads the tracker's tables, the tracker's thread
-    builds each reply (docs/decisions.md D-web-1). With a token, every request needs
+    builds each reply (docs/decisions.md D39). With a token, every request needs
     `Authorization: Bearer <token>`.
 */
 #ifndef ZSAT_HTTP_H_INCLUDED
