@@ -63,7 +63,9 @@ def tracker_pid(up):
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if b"tracker" in argv and b"--node" in argv and up.file.encode() in argv:
+        # its topology: the file itself, or the copy the launcher keeps in the run dir
+        mine = any(a == up.file.encode() or a.startswith(up.run.encode()) for a in argv)
+        if b"tracker" in argv and b"--node" in argv and mine:
             return int(name)
     return None
 
