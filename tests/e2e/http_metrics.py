@@ -120,9 +120,12 @@ def main():
 
         text = scrape_until(lambda t: (value(t, "zsat_stage_vectors_out_total", node="work")
                                        or 0) > 0, 60, "work reports vectors")
-        for node in ("gen", "work", "cpu", "csv", "orchester"):
-            labels = {"topology": topology, "host": "a", "node": node, "stage": node + "@a"}
-            assert value(text, "zsat_stage_events_total", **labels) is not None, (node, text)
+
+        def every_stage(t):  # each node's batches come on its own clock: wait for all
+            return all(value(t, "zsat_stage_events_total", topology=topology, host="a",
+                             node=node, stage=node + "@a") is not None
+                       for node in ("gen", "work", "cpu", "csv", "orchester"))
+        text = scrape_until(every_stage, 60, "a zsat_stage_events_total series for every stage")
         before = value(text, "zsat_stage_vectors_out_total", node="work")
         later = scrape_until(lambda t: value(t, "zsat_stage_vectors_out_total", node="work")
                              > before, 60, "the counter grows")
